@@ -1,0 +1,32 @@
+import { Module } from '@nestjs/common';
+import { ClsModule } from 'nestjs-cls';
+import { AuthModule } from './auth/auth.module.js';
+import { ConfigModule } from './config/config.module.js';
+import { ContentModule } from './content/content.module.js';
+import { DatabaseModule } from './database/database.module.js';
+import { DemoModule } from './demo/demo.module.js';
+import { EventsModule } from './events/events.module.js';
+import { HealthModule } from './health/health.module.js';
+import { ObservabilityModule } from './observability/observability.module.js';
+import { RedisModule } from './redis/redis.module.js';
+import { TenancyModule } from './tenancy/tenancy.module.js';
+import { UsersModule } from './users/users.module.js';
+
+@Module({
+  imports: [
+    // The CLS middleware is mounted by configureApp ahead of body parsing, so it is not mounted here.
+    ClsModule.forRoot({ global: true, middleware: { mount: false } }),
+    ConfigModule,
+    ObservabilityModule,
+    DatabaseModule,
+    RedisModule,
+    TenancyModule,
+    AuthModule,
+    UsersModule,
+    ContentModule,
+    EventsModule,
+    HealthModule,
+    DemoModule,
+  ],
+})
+export class AppModule {}

@@ -1,0 +1,73 @@
+import { INestApplication, NotFoundException, RequestMethod } from '@nestjs/common';
+import type { NextFunction, Request, Response } from 'express';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { ClsMiddleware } from 'nestjs-cls';
+import type { Logger } from 'pino';
+import { AppConfig } from './config/app-config.js';
+import { correlationMiddleware } from './correlation/correlation.middleware.js';
+import { ProblemDetailsFilter } from './errors/problem-details.filter.js';
+import { createValidationPipe } from './errors/validation.pipe.js';
+import { sendProblem } from './errors/problem.js';
+import { PinoNestLogger } from './observability/logger.js';
+import { PINO_LOGGER } from './observability/observability.module.js';
+import { RequestMetrics } from './observability/request-metrics.js';
+
+export const API_PREFIX = 'api/v1';
+
+/** Everything main.ts and the e2e tests share: middleware order, prefix, pipes, filter, docs; then init. */
+export async function configureApp(app: NestExpressApplication): Promise<NestExpressApplication> {
+  const config = app.get(AppConfig);
+  const logger = app.get<Logger>(PINO_LOGGER);
+  app.useLogger(new PinoNestLogger(logger));
+  app.disable('x-powered-by');
+
+  // Order matters: request context and correlation headers first, so even a body the parser rejects
+  // (400, 413) or an unknown route (404) is answered with them.
+  app.use(new ClsMiddleware({}).use);
+  app.use(correlationMiddleware(config, app.get(RequestMetrics), logger));
+  app.useBodyParser('json', { limit: config.BODY_LIMIT_BYTES });
+
+  app.setGlobalPrefix(API_PREFIX, {
+    exclude: [
+      { path: 'health/live', method: RequestMethod.GET },
+      { path: 'health/ready', method: RequestMethod.GET },
+      { path: 'metrics', method: RequestMethod.GET },
+    ],
+  });
+  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new ProblemDetailsFilter());
+  app.enableShutdownHooks();
+  setUpDocs(app);
+  await app.init();
+
+  // Appended after the routes: unknown paths and errors raised outside Nest's handlers (body parsing)
+  // still leave through the one problem+json filter.
+  const filter = new ProblemDetailsFilter();
+  const express = app.getHttpAdapter().getInstance() as import('express').Express;
+  express.use((request: Request, response: Response) => {
+    sendProblem(response, filter.toProblem(new NotFoundException(`No route for ${request.method} ${request.path}`), request.originalUrl));
+  });
+  express.use((error: unknown, request: Request, response: Response, next: NextFunction) => {
+    if (response.headersSent) return next(error);
+    const body = filter.toProblem(error, request.originalUrl);
+    if (body.status === 401) response.setHeader('WWW-Authenticate', 'Bearer');
+    sendProblem(response, body);
+  });
+  return app;
+}
+
+function setUpDocs(app: INestApplication): void {
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('toolbox-metrics')
+      .setDescription(
+        'Metrics backend of a multi-tenant learning platform. Log in (or sign up) under auth, then press Authorize and paste the access_token.',
+      )
+      .setVersion('1')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', swaggerOptions: { persistAuthorization: true } });
+}

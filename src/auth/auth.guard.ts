@@ -1,0 +1,52 @@
+import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { JwtService } from '@nestjs/jwt';
+import type { Request } from 'express';
+import { ClsService } from 'nestjs-cls';
+import { RequestContext } from '../correlation/request-context.js';
+import { IS_PUBLIC } from './auth.decorators.js';
+import { PrincipalCache } from './principal-cache.js';
+import type { AccessTokenClaims, Principal } from './principal.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The first global guard: resolves the bearer token to a principal (user, organization, role, tier)
+ * and puts it into the request context, so the roles and rate-limit guards after it can use it.
+ */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly jwt: JwtService,
+    private readonly principals: PrincipalCache,
+    private readonly cls: ClsService<RequestContext>,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
+    const request = context.switchToHttp().getRequest<Request & { principal?: Principal }>();
+    const header = request.headers.authorization;
+    const match = typeof header === 'string' ? /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/.exec(header.trim()) : null;
+    if (!match) throw new UnauthorizedException(header ? 'The Authorization header is not a bearer token' : 'A bearer token is required');
+
+    let claims: AccessTokenClaims;
+    try {
+      claims = await this.jwt.verifyAsync<AccessTokenClaims & object>(match[1]);
+    } catch {
+      throw new UnauthorizedException('The access token is invalid or expired');
+    }
+    if (typeof claims.sub !== 'string' || typeof claims.org !== 'string' || !UUID.test(claims.sub) || !UUID.test(claims.org)) {
+      throw new UnauthorizedException('The access token is invalid or expired');
+    }
+    const principal = await this.principals.resolve(claims.org, claims.sub);
+    if (!principal) throw new UnauthorizedException('The access token is invalid or expired');
+
+    request.principal = principal;
+    this.cls.set('organizationId', principal.organizationId);
+    this.cls.set('userId', principal.userId);
+    this.cls.set('role', principal.role);
+    this.cls.set('tier', principal.tier);
+    return true;
+  }
+}

@@ -1,0 +1,39 @@
+import { Injectable } from '@nestjs/common';
+import { Clock } from '../common/clock.js';
+import { AuthRepository } from './auth.repository.js';
+import type { Principal } from './principal.js';
+
+/** Deactivation, role and tier changes reach every instance within this time (SPEC §4 asks for 60 s). */
+export const PRINCIPAL_TTL_MS = 30_000;
+const MAX_ENTRIES = 10_000;
+
+/** Caches who a token's user is now, so a request costs no extra query, yet changes apply within 30 s. */
+@Injectable()
+export class PrincipalCache {
+  private readonly entries = new Map<string, { principal: Principal | null; expiresAt: number }>();
+
+  constructor(
+    private readonly repository: AuthRepository,
+    private readonly clock: Clock,
+  ) {}
+
+  async resolve(organizationId: string, userId: string): Promise<Principal | null> {
+    const key = `${organizationId}:${userId}`;
+    const now = this.clock.now();
+    const cached = this.entries.get(key);
+    if (cached && cached.expiresAt > now) return cached.principal;
+
+    const record = await this.repository.findPrincipal(organizationId, userId);
+    const principal =
+      record && record.is_active ? { userId: record.user_id, organizationId: record.organization_id, role: record.role, tier: record.tier } : null;
+    this.entries.delete(key);
+    if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as string);
+    this.entries.set(key, { principal, expiresAt: now + PRINCIPAL_TTL_MS });
+    return principal;
+  }
+
+  /** This instance learns of its own changes at once; others within PRINCIPAL_TTL_MS. */
+  forget(organizationId: string, userId: string): void {
+    this.entries.delete(`${organizationId}:${userId}`);
+  }
+}

@@ -1,0 +1,16 @@
+import type { Role } from '../database/entities/user.entity.js';
+import type { Tier } from '../database/entities/organization.entity.js';
+
+/** The authenticated caller, as read from the database (not the token) at most 30 s ago. */
+export interface Principal {
+  userId: string;
+  organizationId: string;
+  role: Role;
+  tier: Tier;
+}
+
+export interface AccessTokenClaims {
+  sub: string;
+  org: string;
+  role: Role;
+}

@@ -1,0 +1,165 @@
+import { randomBytes } from 'node:crypto';
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  validateSync,
+} from 'class-validator';
+
+const toBoolean = ({ value }: { value: unknown }) =>
+  typeof value === 'string' ? { true: true, false: false, '1': true, '0': false }[value.toLowerCase()] ?? value : value;
+const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value);
+const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Every setting of the service, read once from the environment and validated (see .env.example). */
+export class AppConfig {
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV: 'development' | 'production' | 'test' = 'development';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 3000;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// URL' })
+  DATABASE_URL?: string;
+
+  /** Comma-separated replica URLs for read-only metric queries. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^(postgres(ql)?:\/\/[^,]+)(,postgres(ql)?:\/\/[^,]+)*$/, {
+    message: 'DATABASE_READ_URLS must be a comma-separated list of postgres:// URLs',
+  })
+  DATABASE_READ_URLS?: string;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  DATABASE_POOL_SIZE = 10;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^rediss?:\/\//, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
+  REDIS_URL?: string;
+
+  /** Prefix of every Redis key this service writes; lets several deployments or test runs share one Redis. */
+  @IsString()
+  @MaxLength(64)
+  REDIS_KEY_PREFIX = 'tm';
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @MinLength(32, { message: 'JWT_SECRET must be at least 32 characters' })
+  JWT_SECRET?: string;
+
+  /** Access-token lifetime in seconds. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(60)
+  @Max(7 * 24 * 3600)
+  JWT_TTL = 3600;
+
+  @Transform(toBoolean)
+  @IsOptional()
+  @IsBoolean()
+  MIGRATIONS_RUN?: boolean;
+
+  @IsString()
+  EMBEDDED_DATA_DIR = './data/pglite';
+
+  /** Create the demo organization on start when the database has none (default: embedded mode only). */
+  @Transform(toBoolean)
+  @IsOptional()
+  @IsBoolean()
+  DEMO_DATA?: boolean;
+
+  @IsString()
+  @Matches(/^[A-Za-z0-9._-]{1,64}$/, { message: 'SERVICE_NAME must be 1-64 letters, digits, dots, dashes or underscores' })
+  SERVICE_NAME = 'toolbox-metrics';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  MAX_CHAIN_DEPTH = 10;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(86400)
+  RATE_LIMIT_PENALTY_SECONDS = 300;
+
+  @IsIn(LOG_LEVELS)
+  LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
+
+  /** When set, GET /metrics requires `Authorization: Bearer <METRICS_TOKEN>`. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'METRICS_TOKEN must be at least 16 characters' })
+  METRICS_TOKEN?: string;
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  METRICS_ENABLED = true;
+
+  /** Largest accepted JSON body, in bytes. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  @Max(50 * 1024 * 1024)
+  BODY_LIMIT_BYTES = 2 * 1024 * 1024;
+
+  get embeddedDatabase(): boolean {
+    return !this.DATABASE_URL;
+  }
+
+  get migrationsRun(): boolean {
+    return this.MIGRATIONS_RUN ?? this.embeddedDatabase;
+  }
+
+  get demoData(): boolean {
+    return this.DEMO_DATA ?? this.embeddedDatabase;
+  }
+
+  get readUrls(): string[] {
+    return this.DATABASE_READ_URLS ? this.DATABASE_READ_URLS.split(',').map((url) => url.trim()) : [];
+  }
+
+  /** A process-local secret when none is configured outside production: tokens die with the process. */
+  jwtSecret!: string;
+}
+
+export class ConfigValidationError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const known = Object.keys(new AppConfig()).concat(['DATABASE_URL', 'DATABASE_READ_URLS', 'REDIS_URL', 'JWT_SECRET', 'MIGRATIONS_RUN', 'METRICS_TOKEN', 'DEMO_DATA']);
+  const raw: Record<string, unknown> = {};
+  for (const key of known) if (env[key] !== undefined) raw[key] = env[key];
+  const config = plainToInstance(AppConfig, raw, { exposeDefaultValues: true });
+  const errors = validateSync(config, { whitelist: false, forbidUnknownValues: true });
+  const messages = errors.map((error) => `${error.property}: ${Object.values(error.constraints ?? {}).join('; ')}`);
+  if (config.NODE_ENV === 'production' && !config.JWT_SECRET) messages.push('JWT_SECRET: required when NODE_ENV=production');
+  if (messages.length > 0) throw new ConfigValidationError(`Invalid configuration:\n  ${messages.join('\n  ')}`);
+  config.jwtSecret = config.JWT_SECRET ?? randomSecret();
+  return config;
+}
+
+function randomSecret(): string {
+  return randomBytes(48).toString('base64url');
+}

@@ -1,0 +1,88 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Length, Max, MaxLength, Min } from 'class-validator';
+import { CONTENT_STATUSES, CONTENT_TYPES, type ContentStatus, type ContentType } from '../../database/entities/educational-content.entity.js';
+import { IsNotFuture } from '../../common/validators.js';
+
+const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+
+export class ContentResponse {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ format: 'uuid' }) organization_id: string;
+  @ApiProperty({ format: 'uuid', nullable: true, type: String }) author_id: string | null;
+  @ApiProperty() title: string;
+  @ApiProperty({ enum: CONTENT_TYPES }) content_type: ContentType;
+  @ApiProperty({ enum: CONTENT_STATUSES }) status: ContentStatus;
+  @ApiProperty({ nullable: true, type: Number }) generation_time_ms: number | null;
+  @ApiProperty({ format: 'date-time' }) created_at: Date;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String }) published_at: Date | null;
+}
+
+export class ContentPageResponse {
+  @ApiProperty({ type: [ContentResponse] }) items: ContentResponse[];
+  @ApiProperty({ nullable: true, type: String }) next_cursor: string | null;
+}
+
+export class CreateContentRequest {
+  @ApiProperty({ example: 'Fractions, part 1', maxLength: 300 })
+  @Transform(trim)
+  @IsString()
+  @Length(1, 300)
+  title: string;
+
+  @ApiProperty({ enum: CONTENT_TYPES })
+  @IsIn(CONTENT_TYPES)
+  content_type: ContentType;
+
+  @ApiPropertyOptional({ enum: CONTENT_STATUSES, default: 'draft' })
+  @IsOptional()
+  @IsIn(CONTENT_STATUSES)
+  status?: ContentStatus;
+
+  @ApiPropertyOptional({ minimum: 0, maximum: 86400000, description: 'How long the content took to generate, in ms' })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(86_400_000)
+  generation_time_ms?: number;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'Real creation date when importing; not in the future' })
+  @IsOptional()
+  @IsNotFuture()
+  created_at?: string;
+}
+
+export class UpdateContentRequest {
+  @ApiPropertyOptional({ maxLength: 300 })
+  @IsOptional()
+  @Transform(trim)
+  @IsString()
+  @Length(1, 300)
+  title?: string;
+
+  @ApiPropertyOptional({ enum: CONTENT_STATUSES, description: 'Publishing sets published_at the first time' })
+  @IsOptional()
+  @IsIn(CONTENT_STATUSES)
+  status?: ContentStatus;
+}
+
+export class ListContentQuery {
+  @ApiPropertyOptional({ enum: CONTENT_STATUSES })
+  @IsOptional()
+  @IsIn(CONTENT_STATUSES)
+  status?: ContentStatus;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 50 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  limit = 50;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  cursor?: string;
+}

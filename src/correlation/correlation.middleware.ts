@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { ClsServiceManager } from 'nestjs-cls';
+import type { Logger } from 'pino';
+import { AppConfig } from '../config/app-config.js';
+import { problem, sendProblem } from '../errors/problem.js';
+import { RequestMetrics } from '../observability/request-metrics.js';
+import { formatDuration, readCorrelation } from './correlation-headers.js';
+import { RequestContext } from './request-context.js';
+
+/**
+ * First middleware of every request, before body parsing and routing, so that even a 404, a 413 or a
+ * malformed body carries the correlation headers. It fills the request context (already opened by the
+ * CLS middleware), stamps the duration when headers are written, and logs one completion line.
+ */
+export function correlationMiddleware(config: AppConfig, metrics: RequestMetrics, logger: Logger): RequestHandler {
+  return (request: Request, response: Response, next: NextFunction) => {
+    const started = process.hrtime.bigint();
+    const cls = ClsServiceManager.getClsService<RequestContext>();
+    const incoming = readCorrelation(request.headers);
+    const requestId = randomUUID();
+    cls.set('correlationId', incoming.correlationId);
+    cls.set('requestId', requestId);
+    cls.set('chainDepth', incoming.chainDepth);
+    if (incoming.parentCorrelationId) cls.set('parentCorrelationId', incoming.parentCorrelationId);
+    if (incoming.traceId) cls.set('traceId', incoming.traceId);
+
+    response.setHeader('X-Correlation-ID', incoming.correlationId);
+    response.setHeader('X-Request-ID', requestId);
+    if (incoming.parentCorrelationId) response.setHeader('X-Parent-Correlation-ID', incoming.parentCorrelationId);
+    response.setHeader('X-Service-Name', config.SERVICE_NAME);
+    response.setHeader('X-Chain-Depth', String(incoming.chainDepth));
+
+    const elapsedSeconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+    const writeHead = response.writeHead;
+    response.writeHead = function (this: Response, ...args: Parameters<Response['writeHead']>) {
+      if (!this.headersSent) this.setHeader('X-Request-Duration', formatDuration(elapsedSeconds()));
+      return writeHead.apply(this, args);
+    } as Response['writeHead'];
+
+    // 'finish' may fire outside the request's async context: keep the store itself, filled in later by auth.
+    const store = cls.get();
+    response.on('finish', () => {
+      const durationMs = Math.round(elapsedSeconds() * 1e6) / 1e3;
+      const route = routeTemplate(request);
+      metrics.record(route, request.method, response.statusCode, durationMs);
+      logger.info(
+        {
+          correlation_id: store.correlationId,
+          request_id: store.requestId,
+          organization_id: store.organizationId ?? null,
+          user_id: store.userId ?? null,
+          method: request.method,
+          route,
+          status: response.statusCode,
+          duration_ms: durationMs,
+          ...(incoming.traceId ? { trace_id: incoming.traceId } : {}),
+        },
+        'request completed',
+      );
+    });
+
+    if (incoming.chainDepth > config.MAX_CHAIN_DEPTH) {
+      const detail = `Chain depth ${incoming.chainDepth} exceeds the maximum of ${config.MAX_CHAIN_DEPTH}`;
+      sendProblem(response, problem(508, detail, request.originalUrl, incoming.correlationId));
+      return;
+    }
+    next();
+  };
+}
+
+/** The matched route template (/api/v1/users/:id), never the raw path, so labels stay bounded. */
+export function routeTemplate(request: Request): string {
+  const path = (request.route as { path?: string } | undefined)?.path;
+  if (!path) return 'unmatched';
+  return `${request.baseUrl ?? ''}${path}`;
+}

@@ -1,0 +1,4 @@
+import { InitialSchema1764100000000 } from '../../migrations/1764100000000-initial-schema.js';
+
+/** Every migration, in order; imported explicitly so the same list runs from ts (tests) and from dist. */
+export const MIGRATIONS = [InitialSchema1764100000000];

@@ -1,0 +1,38 @@
+import { HttpStatus } from '@nestjs/common';
+import { QueryFailedError } from 'typeorm';
+
+const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EPIPE', '57P01', '57P02', '57P03', '53300']);
+
+/** PostgreSQL or pool errors that mean "the database is unreachable", answered 503. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: string }).code ?? (error as { driverError?: { code?: string } }).driverError?.code;
+  if (code && (CONNECTION_ERROR_CODES.has(code) || code.startsWith('08'))) return true;
+  return /timeout exceeded when trying to connect|Connection terminated|connect ECONNREFUSED|Client has encountered a connection error/i.test(
+    error.message,
+  );
+}
+
+/** Constraint and input errors PostgreSQL raises for bad client input; anything else is ours (500). */
+export function clientStatusForQueryError(error: unknown): { status: number; detail: string } | null {
+  if (!(error instanceof QueryFailedError)) return null;
+  const code = (error.driverError as { code?: string } | undefined)?.code;
+  switch (code) {
+    case '23505':
+      return { status: HttpStatus.CONFLICT, detail: 'A resource with the same unique value already exists' };
+    case '23503':
+      return { status: HttpStatus.BAD_REQUEST, detail: 'A referenced resource does not exist in this organization' };
+    case '23514':
+    case '23502':
+      return { status: HttpStatus.BAD_REQUEST, detail: 'A value is outside its allowed range' };
+    case '22P02':
+    case '22003':
+    case '22007':
+    case '22008':
+    case '22001':
+    case '22021':
+      return { status: HttpStatus.BAD_REQUEST, detail: 'A value has the wrong format or is out of range' };
+    default:
+      return null;
+  }
+}

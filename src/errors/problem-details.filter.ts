@@ -1,0 +1,83 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { currentRequestContext } from '../correlation/request-context.js';
+import { TooManyRequestsException, ValidationFailedException } from './api-errors.js';
+import { clientStatusForQueryError, isDatabaseUnavailable } from './database-errors.js';
+import { FieldError, problem, Problem, sendProblem } from './problem.js';
+
+interface BodyParserError {
+  type?: string;
+  status?: number;
+  expose?: boolean;
+}
+
+const BODY_PARSER_ERRORS: Record<string, { status: number; detail: string }> = {
+  'entity.parse.failed': { status: 400, detail: 'The request body is not valid JSON' },
+  'entity.too.large': { status: 413, detail: 'The request body is too large' },
+  'encoding.unsupported': { status: 415, detail: 'The request body encoding is not supported' },
+  'charset.unsupported': { status: 415, detail: 'The request body charset is not supported' },
+  'request.aborted': { status: 400, detail: 'The request was aborted' },
+  'request.size.invalid': { status: 400, detail: 'The request body size does not match Content-Length' },
+  'parameters.too.many': { status: 413, detail: 'The request has too many parameters' },
+};
+
+/** The one exception filter: every error leaves as application/problem+json; unknown errors are 500 without internals. */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<Request>();
+    const response = http.getResponse<Response>();
+    const body = this.toProblem(exception, request.originalUrl ?? request.url);
+    if (body.status === 401) response.setHeader('WWW-Authenticate', 'Bearer');
+    if (body.retry_after !== undefined) response.setHeader('Retry-After', String(body.retry_after));
+    sendProblem(response, body);
+  }
+
+  toProblem(exception: unknown, instance: string): Problem {
+    const correlationId = currentRequestContext()?.correlationId ?? null;
+    const make = (status: number, detail: string, extra: Partial<Problem> = {}) => problem(status, detail, instance, correlationId, extra);
+
+    // body-parser errors first: they carry a status of their own but a parser message, not ours.
+    const bodyParser = exception as BodyParserError;
+    if (bodyParser && typeof bodyParser.type === 'string' && BODY_PARSER_ERRORS[bodyParser.type]) {
+      const known = BODY_PARSER_ERRORS[bodyParser.type];
+      return make(known.status, known.detail);
+    }
+    if (exception instanceof ValidationFailedException) {
+      return make(400, exception.message, { errors: exception.errors });
+    }
+    if (exception instanceof TooManyRequestsException) {
+      return make(429, exception.message, { retry_after: exception.retryAfterSeconds });
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      return make(status, detailOf(exception), fieldErrorsOf(exception));
+    }
+    if (isDatabaseUnavailable(exception)) {
+      this.logger.error({ msg: 'database unavailable', err: exception });
+      return make(503, 'The database is unavailable; try again shortly');
+    }
+    const clientError = clientStatusForQueryError(exception);
+    if (clientError) return make(clientError.status, clientError.detail);
+
+    this.logger.error({ msg: 'unhandled error', err: exception });
+    return make(500, 'An unexpected error occurred; quote the correlation id when reporting it');
+  }
+}
+
+function detailOf(exception: HttpException): string {
+  const response = exception.getResponse();
+  if (typeof response === 'string') return response;
+  const message = (response as { message?: unknown }).message;
+  if (Array.isArray(message)) return message.join('; ');
+  if (typeof message === 'string') return message;
+  return exception.message;
+}
+
+function fieldErrorsOf(exception: HttpException): Partial<Problem> {
+  const response = exception.getResponse() as { errors?: FieldError[] };
+  return typeof response === 'object' && Array.isArray(response.errors) ? { errors: response.errors } : {};
+}

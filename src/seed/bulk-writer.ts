@@ -1,0 +1,79 @@
+import type { EntityManager } from 'typeorm';
+
+export interface UserSeedRow {
+  id: string;
+  email: string;
+  name: string;
+  role: string;
+  passwordHash: string | null;
+  createdAt: Date;
+}
+
+export interface ContentSeedRow {
+  id: string;
+  authorId: string;
+  title: string;
+  contentType: string;
+  status: string;
+  generationTimeMs: number | null;
+  createdAt: Date;
+  publishedAt: Date | null;
+}
+
+export interface EventSeedRow {
+  id: string;
+  userId: string;
+  type: string;
+  contentId: string | null;
+  occurredAt: Date;
+  durationSeconds: number | null;
+  score: number | null;
+}
+
+/** Multi-row inserts through unnest(): one statement per few thousand rows, never one INSERT per row. */
+export class BulkWriter {
+  constructor(private readonly manager: EntityManager) {}
+
+  async users(organizationId: string, rows: UserSeedRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.manager.query(
+      `INSERT INTO users (organization_id, id, email, name, role, password_hash, created_at)
+       SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])`,
+      [organizationId, ...columns(rows, ['id', 'email', 'name', 'role', 'passwordHash', 'createdAt'])],
+    );
+  }
+
+  async content(organizationId: string, rows: ContentSeedRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.manager.query(
+      `INSERT INTO educational_content (organization_id, id, author_id, title, content_type, status, generation_time_ms, created_at, published_at)
+       SELECT $1, * FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::int[], $8::timestamptz[], $9::timestamptz[])`,
+      [organizationId, ...columns(rows, ['id', 'authorId', 'title', 'contentType', 'status', 'generationTimeMs', 'createdAt', 'publishedAt'])],
+    );
+  }
+
+  async events(organizationId: string, rows: EventSeedRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.manager.query(
+      `INSERT INTO activity_events (organization_id, id, user_id, type, content_id, occurred_at, duration_seconds, score, received_at)
+       SELECT $1, t.*, t.occurred_at FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::uuid[], $6::timestamptz[], $7::int[], $8::float8[])
+         AS t(id, user_id, type, content_id, occurred_at, duration_seconds, score)`,
+      [organizationId, ...columns(rows, ['id', 'userId', 'type', 'contentId', 'occurredAt', 'durationSeconds', 'score'])],
+    );
+  }
+
+  /** Activity timestamps follow the generated events, as ingestion would have set them. */
+  async refreshUserActivity(organizationId: string): Promise<void> {
+    await this.manager.query(
+      `UPDATE users u SET last_active_at = a.last_active_at, last_login_at = a.last_login_at
+         FROM (SELECT user_id, max(occurred_at) AS last_active_at, max(occurred_at) FILTER (WHERE type = 'login') AS last_login_at
+                 FROM activity_events WHERE organization_id = $1 GROUP BY user_id) a
+        WHERE u.organization_id = $1 AND u.id = a.user_id`,
+      [organizationId],
+    );
+  }
+}
+
+function columns<T>(rows: T[], keys: (keyof T)[]): unknown[][] {
+  return keys.map((key) => rows.map((row) => row[key] ?? null));
+}

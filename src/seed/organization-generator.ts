@@ -1,0 +1,137 @@
+import type { EntityManager } from 'typeorm';
+import { BulkWriter, ContentSeedRow, EventSeedRow, UserSeedRow } from './bulk-writer.js';
+import { Random } from './random.js';
+
+export interface OrganizationSeedOptions {
+  name: string;
+  slug: string;
+  tier?: string;
+  users: number;
+  days: number;
+  eventsPerUserPerDay: number;
+  contentItems: number;
+  seed: number;
+  now: Date;
+  /** The first user, an admin who can log in. */
+  admin?: { email: string; name: string; passwordHash: string };
+}
+
+const DAY_MS = 86_400_000;
+const FIRST_NAMES = ['Ada', 'Alan', 'Grace', 'Linus', 'Barbara', 'Edsger', 'Margaret', 'Dennis', 'Frances', 'Ken', 'Radia', 'Tim', 'Hedy', 'Niklaus', 'Sophie', 'Yukihiro'];
+const LAST_NAMES = ['Lovelace', 'Turing', 'Hopper', 'Torvalds', 'Liskov', 'Dijkstra', 'Hamilton', 'Ritchie', 'Allen', 'Thompson', 'Perlman', 'Berners-Lee', 'Lamarr', 'Wirth', 'Wilson', 'Matsumoto'];
+const TOPICS = ['Fractions', 'Photosynthesis', 'World War I', 'Python basics', 'Essay writing', 'Linear equations', 'The water cycle', 'Spanish verbs', 'Statistics', 'Chemistry lab safety'];
+const CONTENT_TYPES = ['lesson', 'lesson', 'lesson', 'quiz', 'quiz', 'exercise', 'project', 'reference'];
+
+/**
+ * Builds one organization with users, content and a realistic spread of activity, deterministically
+ * from the seed. Rows are written in batches as they are generated, so memory stays flat.
+ */
+export async function seedOrganization(
+  manager: EntityManager,
+  options: OrganizationSeedOptions,
+  onEvents: (count: number) => void = () => undefined,
+): Promise<{ organizationId: string; users: number; content: number; events: number }> {
+  const random = new Random(options.seed);
+  const writer = new BulkWriter(manager);
+  const organizationId = random.uuid();
+  const now = options.now.getTime();
+  const windowStart = startOfUtcDay(now) - (options.days - 1) * DAY_MS;
+
+  await manager.query(`INSERT INTO organizations (id, name, slug, tier, created_at) VALUES ($1, $2, $3, $4, $5)`, [
+    organizationId,
+    options.name,
+    options.slug,
+    options.tier ?? 'free',
+    new Date(windowStart - 60 * DAY_MS),
+  ]);
+
+  const users: UserSeedRow[] = [];
+  for (let i = 0; i < options.users; i++) {
+    const isAdmin = i === 0;
+    const role = isAdmin ? 'admin' : i % 20 === 1 ? 'teacher' : 'student';
+    // Most users predate the window; the rest join during it, so growth and new-user trends have data.
+    const createdAt = random.chance(0.7) || isAdmin ? windowStart - random.int(1, 60) * DAY_MS - random.int(0, DAY_MS) : windowStart + random.int(0, now - windowStart);
+    const first = random.pick(FIRST_NAMES);
+    const last = random.pick(LAST_NAMES);
+    users.push({
+      id: random.uuid(),
+      email: isAdmin && options.admin ? options.admin.email : `${first}.${last}.${i}@${options.slug}.example`.toLowerCase(),
+      name: isAdmin && options.admin ? options.admin.name : `${first} ${last}`,
+      role,
+      passwordHash: isAdmin && options.admin ? options.admin.passwordHash : null,
+      createdAt: new Date(Math.min(createdAt, now)),
+    });
+  }
+  for (let i = 0; i < users.length; i += 5000) await writer.users(organizationId, users.slice(i, i + 5000));
+
+  const authors = users.filter((user) => user.role !== 'student');
+  const content: ContentSeedRow[] = [];
+  for (let i = 0; i < options.contentItems; i++) {
+    const createdAt = windowStart - 30 * DAY_MS + random.int(0, now - windowStart + 30 * DAY_MS);
+    const roll = random.next();
+    const status = roll < 0.7 ? 'published' : roll < 0.9 ? 'draft' : 'archived';
+    content.push({
+      id: random.uuid(),
+      authorId: random.pick(authors).id,
+      title: `${random.pick(TOPICS)} ${i + 1}`,
+      contentType: random.pick(CONTENT_TYPES),
+      status,
+      generationTimeMs: random.chance(0.6) ? random.int(800, 45_000) : null,
+      createdAt: new Date(createdAt),
+      publishedAt: status === 'draft' ? null : new Date(Math.min(now, createdAt + random.int(0, 3 * DAY_MS))),
+    });
+  }
+  for (let i = 0; i < content.length; i += 5000) await writer.content(organizationId, content.slice(i, i + 5000));
+  const lessons = content.filter((item) => item.contentType === 'lesson' || item.contentType === 'exercise');
+  const quizzes = content.filter((item) => item.contentType === 'quiz' || item.contentType === 'project');
+
+  let buffer: EventSeedRow[] = [];
+  let written = 0;
+  const flush = async () => {
+    await writer.events(organizationId, buffer);
+    written += buffer.length;
+    onEvents(buffer.length);
+    buffer = [];
+  };
+  const whole = Math.floor(options.eventsPerUserPerDay);
+  const fraction = options.eventsPerUserPerDay - whole;
+  for (let day = 0; day < options.days; day++) {
+    const dayStart = windowStart + day * DAY_MS;
+    // Weekends are quieter, and activity grows a little over the window.
+    const weekday = new Date(dayStart).getUTCDay();
+    const dayFactor = (weekday === 0 || weekday === 6 ? 0.6 : 1.1) * (0.85 + (0.3 * day) / Math.max(1, options.days - 1));
+    for (const user of users) {
+      const expected = (whole + (random.next() < fraction ? 1 : 0)) * dayFactor;
+      let count = Math.floor(expected) + (random.next() < expected - Math.floor(expected) ? 1 : 0);
+      if (count === 0) continue;
+      const earliest = Math.max(dayStart, user.createdAt.getTime());
+      const latest = Math.min(dayStart + DAY_MS - 1, now);
+      if (earliest > latest) continue;
+      let at = earliest + random.int(0, Math.floor((latest - earliest) / 2));
+      for (let k = 0; k < count && at <= latest; k++) {
+        const type = k === 0 ? 'login' : random.pick(['session', 'session', 'lesson_completed', 'lesson_completed', 'assessment_submitted'] as const);
+        const lesson = type === 'lesson_completed' && lessons.length > 0 ? random.pick(lessons) : null;
+        const quiz = type === 'assessment_submitted' && quizzes.length > 0 ? random.pick(quizzes) : null;
+        buffer.push({
+          id: random.uuid(),
+          userId: user.id,
+          type,
+          contentId: lesson?.id ?? quiz?.id ?? null,
+          occurredAt: new Date(at),
+          durationSeconds: type === 'session' ? random.int(120, 3600) : null,
+          score: type === 'lesson_completed' ? random.int(55, 100) : type === 'assessment_submitted' ? random.int(30, 100) : null,
+        });
+        at += random.int(60_000, 45 * 60_000);
+        if (buffer.length >= 5000) await flush();
+      }
+      count = 0;
+    }
+  }
+  await flush();
+  await writer.refreshUserActivity(organizationId);
+  return { organizationId, users: users.length, content: content.length, events: written };
+}
+
+export function startOfUtcDay(ms: number): number {
+  return Math.floor(ms / DAY_MS) * DAY_MS;
+}

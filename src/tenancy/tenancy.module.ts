@@ -1,0 +1,14 @@
+import { Global, Module } from '@nestjs/common';
+import { AuthRepository } from '../auth/auth.repository.js';
+import { PrincipalCache } from '../auth/principal-cache.js';
+import { OrganizationsRepository } from '../organizations/organizations.repository.js';
+import { UsersRepository } from '../users/users.repository.js';
+import { ChangeNotifier } from './change-notifier.js';
+
+/** Who the tenant and the caller are, shared by every feature module. */
+@Global()
+@Module({
+  providers: [ChangeNotifier, PrincipalCache, AuthRepository, OrganizationsRepository, UsersRepository],
+  exports: [ChangeNotifier, PrincipalCache, AuthRepository, OrganizationsRepository, UsersRepository],
+})
+export class TenancyModule {}

@@ -1,0 +1,103 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import { IsBoolean, IsEmail, IsIn, IsInt, IsOptional, IsString, Length, Max, MaxLength, Min } from 'class-validator';
+import { ROLES, type Role } from '../../database/entities/user.entity.js';
+import { TIERS, type Tier } from '../../database/entities/organization.entity.js';
+import { IsNotFuture } from '../../common/validators.js';
+
+const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+
+export class OrganizationResponse {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty() name: string;
+  @ApiProperty() slug: string;
+  @ApiProperty({ enum: TIERS }) tier: Tier;
+  @ApiProperty({ format: 'date-time' }) created_at: Date;
+}
+
+export class UserResponse {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ format: 'uuid' }) organization_id: string;
+  @ApiProperty() email: string;
+  @ApiProperty() name: string;
+  @ApiProperty({ enum: ROLES }) role: Role;
+  @ApiProperty() is_active: boolean;
+  @ApiProperty({ format: 'date-time' }) created_at: Date;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String }) last_login_at: Date | null;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String }) last_active_at: Date | null;
+}
+
+export class UserPageResponse {
+  @ApiProperty({ type: [UserResponse] }) items: UserResponse[];
+  @ApiProperty({ nullable: true, type: String, description: 'Pass as cursor for the next page; null on the last page' })
+  next_cursor: string | null;
+}
+
+export class CreateUserRequest {
+  @ApiProperty({ example: 'grace@northwind.example' })
+  @Transform(trim)
+  @IsEmail()
+  @MaxLength(254)
+  email: string;
+
+  @ApiProperty({ example: 'Grace Teacher' })
+  @Transform(trim)
+  @IsString()
+  @Length(1, 200)
+  name: string;
+
+  @ApiProperty({ enum: ROLES })
+  @IsIn(ROLES)
+  role: Role;
+
+  @ApiPropertyOptional({ minLength: 10, maxLength: 128, description: 'Omit for learners who never log in' })
+  @IsOptional()
+  @IsString()
+  @Length(10, 128)
+  password?: string;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'Real sign-up date when importing existing users; not in the future' })
+  @IsOptional()
+  @IsNotFuture()
+  created_at?: string;
+}
+
+export class UpdateUserRequest {
+  @ApiPropertyOptional()
+  @IsOptional()
+  @Transform(trim)
+  @IsString()
+  @Length(1, 200)
+  name?: string;
+
+  @ApiPropertyOptional({ enum: ROLES })
+  @IsOptional()
+  @IsIn(ROLES)
+  role?: Role;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsBoolean()
+  is_active?: boolean;
+}
+
+export class ListUsersQuery {
+  @ApiPropertyOptional({ enum: ROLES })
+  @IsOptional()
+  @IsIn(ROLES)
+  role?: Role;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 50 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  limit = 50;
+
+  @ApiPropertyOptional({ description: 'next_cursor of the previous page' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  cursor?: string;
+}

@@ -1,0 +1,109 @@
+import { Injectable } from '@nestjs/common';
+import { TenantTransactions } from '../database/tenant-transactions.js';
+import type { Role } from '../database/entities/user.entity.js';
+import { PageCursor } from '../common/pagination.js';
+
+export interface UserRow {
+  id: string;
+  organization_id: string;
+  email: string;
+  name: string;
+  role: Role;
+  is_active: boolean;
+  created_at: Date;
+  last_login_at: Date | null;
+  last_active_at: Date | null;
+}
+
+const USER_COLUMNS = 'id, organization_id, email, name, role, is_active, created_at, last_login_at, last_active_at';
+
+export interface NewUser {
+  email: string;
+  name: string;
+  role: Role;
+  passwordHash: string | null;
+  createdAt?: Date;
+}
+
+export interface UserPatch {
+  name?: string;
+  role?: Role;
+  isActive?: boolean;
+}
+
+@Injectable()
+export class UsersRepository {
+  constructor(private readonly tx: TenantTransactions) {}
+
+  async create(organizationId: string, user: NewUser): Promise<UserRow> {
+    return this.tx.run(organizationId, async (manager) => {
+      const rows: UserRow[] = await manager.query(
+        `INSERT INTO users (organization_id, email, name, role, password_hash, created_at)
+         VALUES ($1, $2, $3, $4, $5, COALESCE($6, now()))
+         RETURNING ${USER_COLUMNS}`,
+        [organizationId, user.email, user.name, user.role, user.passwordHash, user.createdAt ?? null],
+      );
+      return rows[0];
+    });
+  }
+
+  async findById(organizationId: string, id: string): Promise<UserRow | null> {
+    return this.tx.run(organizationId, async (manager) => {
+      const rows: UserRow[] = await manager.query(`SELECT ${USER_COLUMNS} FROM users WHERE organization_id = $1 AND id = $2`, [organizationId, id]);
+      return rows[0] ?? null;
+    });
+  }
+
+  /** Newest first, keyset-paginated on (created_at, id) so pages stay stable while users are added. */
+  async list(organizationId: string, filter: { role?: Role; limit: number; after?: PageCursor }): Promise<UserRow[]> {
+    return this.tx.run(
+      organizationId,
+      (manager) =>
+        manager.query(
+          `SELECT ${USER_COLUMNS} FROM users
+            WHERE organization_id = $1
+              AND ($2::text IS NULL OR role = $2)
+              AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::uuid))
+            ORDER BY created_at DESC, id DESC
+            LIMIT $5`,
+          [organizationId, filter.role ?? null, filter.after?.createdAt ?? null, filter.after?.id ?? null, filter.limit],
+        ),
+      { readOnly: true },
+    );
+  }
+
+  async update(organizationId: string, id: string, patch: UserPatch): Promise<UserRow | null> {
+    return this.tx.run(organizationId, async (manager) => {
+      const [rows]: [UserRow[], number] = await manager.query(
+        `UPDATE users SET name = COALESCE($3, name), role = COALESCE($4, role), is_active = COALESCE($5, is_active)
+          WHERE organization_id = $1 AND id = $2
+          RETURNING ${USER_COLUMNS}`,
+        [organizationId, id, patch.name ?? null, patch.role ?? null, patch.isActive ?? null],
+      );
+      return rows[0] ?? null;
+    });
+  }
+
+  /** Which of these ids are users of the organization (RLS and the filter both say so). */
+  async existingIds(organizationId: string, ids: string[]): Promise<Set<string>> {
+    return this.tx.run(organizationId, async (manager) => {
+      const rows: { id: string }[] = await manager.query(`SELECT id FROM users WHERE organization_id = $1 AND id = ANY($2::uuid[])`, [organizationId, ids]);
+      return new Set(rows.map((row) => row.id));
+    });
+  }
+
+  /** Moves activity timestamps forward only: an old event never pulls last_active_at back. */
+  async advanceActivity(organizationId: string, activity: { userId: string; lastActiveAt: Date; lastLoginAt: Date | null }[]): Promise<void> {
+    if (activity.length === 0) return;
+    await this.tx.run(organizationId, (manager) =>
+      manager.query(
+        `UPDATE users u
+            SET last_active_at = GREATEST(u.last_active_at, a.last_active_at),
+                last_login_at = GREATEST(u.last_login_at, a.last_login_at)
+           FROM unnest($2::uuid[], $3::timestamptz[], $4::timestamptz[]) AS a(user_id, last_active_at, last_login_at)
+          WHERE u.organization_id = $1 AND u.id = a.user_id`,
+        [organizationId, activity.map((a) => a.userId), activity.map((a) => a.lastActiveAt), activity.map((a) => a.lastLoginAt)],
+      ),
+    );
+  }
+}
