@@ -21,7 +21,9 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   setupFiles: ['<rootDir>/test/support/worker-env.ts'],
+  // Each worker has its own database (see test/support/global-setup.ts); keep in step with TEST_WORKERS there.
   maxWorkers: 2,
   testTimeout: 30000,
 };
