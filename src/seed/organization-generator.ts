@@ -8,7 +8,9 @@ export interface OrganizationSeedOptions {
   tier?: string;
   users: number;
   days: number;
-  eventsPerUserPerDay: number;
+  /** The activity rate; or give totalEvents and the rate is derived so that about that many are written. */
+  eventsPerUserPerDay?: number;
+  totalEvents?: number;
   contentItems: number;
   seed: number;
   now: Date;
@@ -20,6 +22,7 @@ const DAY_MS = 86_400_000;
 const FIRST_NAMES = ['Ada', 'Alan', 'Grace', 'Linus', 'Barbara', 'Edsger', 'Margaret', 'Dennis', 'Frances', 'Ken', 'Radia', 'Tim', 'Hedy', 'Niklaus', 'Sophie', 'Yukihiro'];
 const LAST_NAMES = ['Lovelace', 'Turing', 'Hopper', 'Torvalds', 'Liskov', 'Dijkstra', 'Hamilton', 'Ritchie', 'Allen', 'Thompson', 'Perlman', 'Berners-Lee', 'Lamarr', 'Wirth', 'Wilson', 'Matsumoto'];
 const TOPICS = ['Fractions', 'Photosynthesis', 'World War I', 'Python basics', 'Essay writing', 'Linear equations', 'The water cycle', 'Spanish verbs', 'Statistics', 'Chemistry lab safety'];
+const ACTIVITY_TYPES = ['session', 'session', 'lesson_completed', 'lesson_completed', 'assessment_submitted'] as const;
 const CONTENT_TYPES = ['lesson', 'lesson', 'lesson', 'quiz', 'quiz', 'exercise', 'project', 'reference'];
 
 /**
@@ -87,29 +90,35 @@ export async function seedOrganization(
 
   let buffer: EventSeedRow[] = [];
   let written = 0;
+  // One batch is written while the next is generated; a failure surfaces at the next flush.
+  let pending: Promise<void> = Promise.resolve();
   const flush = async () => {
-    await writer.events(organizationId, buffer);
-    written += buffer.length;
-    onEvents(buffer.length);
+    const rows = buffer;
     buffer = [];
+    await pending;
+    pending = writer.events(organizationId, rows).then(() => {
+      written += rows.length;
+      onEvents(rows.length);
+    });
+    pending.catch(() => undefined);
   };
-  const whole = Math.floor(options.eventsPerUserPerDay);
-  const fraction = options.eventsPerUserPerDay - whole;
+  const rate = options.totalEvents !== undefined ? options.totalEvents / expectedEventsAtRateOne(users, options.days, windowStart, now) : (options.eventsPerUserPerDay ?? 1);
+  const whole = Math.floor(rate);
+  const fraction = rate - whole;
   for (let day = 0; day < options.days; day++) {
     const dayStart = windowStart + day * DAY_MS;
-    // Weekends are quieter, and activity grows a little over the window.
-    const weekday = new Date(dayStart).getUTCDay();
-    const dayFactor = (weekday === 0 || weekday === 6 ? 0.6 : 1.1) * (0.85 + (0.3 * day) / Math.max(1, options.days - 1));
+    const dayFactor = activityFactor(day, options.days, dayStart);
     for (const user of users) {
       const expected = (whole + (random.next() < fraction ? 1 : 0)) * dayFactor;
-      let count = Math.floor(expected) + (random.next() < expected - Math.floor(expected) ? 1 : 0);
+      const count = Math.floor(expected) + (random.next() < expected - Math.floor(expected) ? 1 : 0);
       if (count === 0) continue;
       const earliest = Math.max(dayStart, user.createdAt.getTime());
       const latest = Math.min(dayStart + DAY_MS - 1, now);
       if (earliest > latest) continue;
       let at = earliest + random.int(0, Math.floor((latest - earliest) / 2));
       for (let k = 0; k < count && at <= latest; k++) {
-        const type = k === 0 ? 'login' : random.pick(['session', 'session', 'lesson_completed', 'lesson_completed', 'assessment_submitted'] as const);
+        // A day often starts with a login; at low rates (one event a day) the other types must still appear.
+        const type = k === 0 && random.chance(0.4) ? 'login' : random.pick(ACTIVITY_TYPES);
         const lesson = type === 'lesson_completed' && lessons.length > 0 ? random.pick(lessons) : null;
         const quiz = type === 'assessment_submitted' && quizzes.length > 0 ? random.pick(quizzes) : null;
         buffer.push({
@@ -124,12 +133,30 @@ export async function seedOrganization(
         at += random.int(60_000, 45 * 60_000);
         if (buffer.length >= 5000) await flush();
       }
-      count = 0;
     }
   }
   await flush();
+  await pending;
   await writer.refreshUserActivity(organizationId);
   return { organizationId, users: users.length, content: content.length, events: written };
+}
+
+/** Weekends are quieter, and activity grows a little over the window. */
+function activityFactor(day: number, days: number, dayStart: number): number {
+  const weekday = new Date(dayStart).getUTCDay();
+  return (weekday === 0 || weekday === 6 ? 0.6 : 1.1) * (0.85 + (0.3 * day) / Math.max(1, days - 1));
+}
+
+/** Events a rate of one per user per day yields in expectation: the sum of day factors over the days each user exists. */
+function expectedEventsAtRateOne(users: UserSeedRow[], days: number, windowStart: number, now: number): number {
+  let total = 0;
+  for (let day = 0; day < days; day++) {
+    const dayStart = windowStart + day * DAY_MS;
+    const latest = Math.min(dayStart + DAY_MS - 1, now);
+    const factor = activityFactor(day, days, dayStart);
+    for (const user of users) if (user.createdAt.getTime() <= latest) total += factor;
+  }
+  return Math.max(total, 1);
 }
 
 export function startOfUtcDay(ms: number): number {

@@ -1,0 +1,78 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { AppConfig } from '../config/app-config.js';
+import { TIERS } from '../database/entities/organization.entity.js';
+import { OrganizationsRepository } from '../organizations/organizations.repository.js';
+import { SEED_PROFILES, SeedProfile } from '../seed/seed-plan.js';
+import { setOrganizationTier } from './set-tier.command.js';
+import { SeedProgress, seedCommand } from './seed.command.js';
+
+/** What the commands need from the outside world; main.ts gives the real ones, tests their own. */
+export interface CliEnvironment {
+  config: () => AppConfig;
+  openContext: (config: AppConfig) => Promise<INestApplicationContext>;
+  out: (text: string) => void;
+  err: (text: string) => void;
+  progress: () => SeedProgress;
+}
+
+function integer(name: string, min: number) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value) || Number(value) < min || !Number.isSafeInteger(Number(value))) {
+      throw new InvalidArgumentError(`${name} must be an integer of at least ${min}`);
+    }
+    return Number(value);
+  };
+}
+
+function rate(value: string): number {
+  const parsed = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || parsed > 1000) throw new InvalidArgumentError('must be a number from 0 to 1000');
+  return parsed;
+}
+
+/** The operations CLI: npm run cli -- <command>. Errors the operator caused are CliErrors (exit code 1). */
+export function buildProgram(environment: CliEnvironment): Command {
+  const program = new Command('toolbox-metrics')
+    .description('Operations on the toolbox-metrics database (same configuration as the service)')
+    .exitOverride()
+    .configureOutput({ writeOut: environment.out, writeErr: environment.err });
+
+  program
+    .command('org:set-tier')
+    .description('Change an organization’s plan; signed-in users see it within 60 s')
+    .argument('<organization>', 'organization id or slug')
+    .argument('<tier>', `one of ${TIERS.join(', ')}`)
+    .action(async (organization: string, tier: string) => {
+      const config = environment.config();
+      const context = await environment.openContext(config);
+      try {
+        const updated = await setOrganizationTier(context.get(OrganizationsRepository), organization, tier);
+        environment.out(`Organization ${updated.slug} (${updated.id}) is now on tier ${updated.tier}\n`);
+      } finally {
+        await context.close();
+      }
+    });
+
+  program
+    .command('seed')
+    .description('Generate realistic organizations, users, content and activity (needs DATABASE_URL)')
+    .addOption(new Option('--profile <profile>', 'demo: a few small schools; bench: SPEC §12 (one large organization and 50 ordinary ones)').choices(SEED_PROFILES).default('demo'))
+    .option('--orgs <n>', 'ordinary organizations', integer('--orgs', 0))
+    .option('--users <n>', 'users per ordinary organization', integer('--users', 1))
+    .option('--days <n>', 'days of activity, ending today', integer('--days', 1))
+    .option('--events-per-user-per-day <x>', 'average events per user and day', rate)
+    .option('--content <n>', 'content items per ordinary organization', integer('--content', 0))
+    .option('--seed <n>', 'random seed: the same seed builds the same data', integer('--seed', 0))
+    .action(async (options: { profile: SeedProfile; orgs?: number; users?: number; days?: number; eventsPerUserPerDay?: number; content?: number; seed?: number }) => {
+      const config = environment.config();
+      const outcome = await seedCommand(config, () => environment.openContext(config), options, environment.progress());
+      const events = outcome.organizations.reduce((sum, organization) => sum + organization.events, 0);
+      for (const organization of outcome.organizations) {
+        environment.out(`${organization.slug}\t${organization.organizationId}\t${organization.users} users\t${organization.content} content\t${organization.events} events\n`);
+      }
+      environment.out(`Seeded ${outcome.organizations.length} organizations and ${events} events in ${outcome.seconds.toFixed(1)} s (${Math.round(events / Math.max(outcome.seconds, 0.001))} events/s)\n`);
+    });
+
+  return program;
+}
