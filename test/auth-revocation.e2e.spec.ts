@@ -1,0 +1,71 @@
+import { NestFactory } from '@nestjs/core';
+import { PrincipalCache } from '../src/auth/principal-cache';
+import { buildProgram } from '../src/cli/program';
+import { CliModule } from '../src/cli/cli.module';
+import { http, signup, userWithRole } from './support/factories';
+import { createTestApp, ManualClock, TestApp } from './support/test-app';
+
+/** Two instances of the service on one database; the second one's clock moves by hand. */
+describe('revocation and tier changes across instances', () => {
+  let first: TestApp;
+  let second: TestApp;
+  const clock = new ManualClock();
+  beforeAll(async () => {
+    first = await createTestApp();
+    second = await createTestApp({ clock });
+  });
+  afterAll(async () => {
+    await first.close();
+    await second.close();
+  });
+
+  const me = (app: TestApp, token: string) => http(app).get('/api/v1/auth/me').set('Authorization', `Bearer ${token}`);
+
+  it('stops a deactivated user at once on the same instance, and on another within 60 s', async () => {
+    const admin = await signup(first);
+    const teacher = await userWithRole(first, admin, 'teacher');
+    await me(first, teacher.token).expect(200);
+    await me(second, teacher.token).expect(200);
+
+    await http(first).patch(`/api/v1/users/${teacher.id}`).set('Authorization', `Bearer ${admin.token}`).send({ is_active: false }).expect(200);
+    const refused = await me(first, teacher.token).expect(401);
+    expect(refused.headers['www-authenticate']).toBe('Bearer');
+    expect(refused.body.detail).toBe('The access token is invalid or expired');
+
+    // The other instance trusts what it read less than 30 s ago, then reads again.
+    clock.advance(29_000);
+    await me(second, teacher.token).expect(200);
+    clock.advance(2_000);
+    await me(second, teacher.token).expect(401);
+
+    // Reactivation is picked up the same way.
+    await http(first).patch(`/api/v1/users/${teacher.id}`).set('Authorization', `Bearer ${admin.token}`).send({ is_active: true }).expect(200);
+    await me(first, teacher.token).expect(200);
+    clock.advance(31_000);
+    await me(second, teacher.token).expect(200);
+  });
+
+  it('applies a tier change made with the CLI within 60 s, without logging in again', async () => {
+    const admin = await signup(first);
+    await me(second, admin.token).expect(200);
+    expect((await second.get(PrincipalCache).resolve(admin.organization.id, admin.user.id))?.tier).toBe('free');
+
+    const output: string[] = [];
+    const program = buildProgram({
+      config: () => first.config,
+      openContext: (config) => NestFactory.createApplicationContext(CliModule.withConfig(config), { logger: false, abortOnError: false }),
+      out: (text) => output.push(text),
+      err: (text) => output.push(text),
+      progress: () => ({ start: () => undefined, add: () => undefined, stop: () => undefined }),
+    });
+    await program.parseAsync(['org:set-tier', admin.organization.slug, 'premium'], { from: 'user' });
+    expect(output).toEqual([`Organization ${admin.organization.slug} (${admin.organization.id}) is now on tier premium\n`]);
+
+    // /auth/me reads the organization itself; the cached principal (rate limits) follows within the TTL.
+    const after = await me(second, admin.token).expect(200);
+    expect(after.body.organization.tier).toBe('premium');
+    expect((await second.get(PrincipalCache).resolve(admin.organization.id, admin.user.id))?.tier).toBe('free');
+    clock.advance(31_000);
+    expect((await second.get(PrincipalCache).resolve(admin.organization.id, admin.user.id))?.tier).toBe('premium');
+  });
+});
