@@ -6,12 +6,13 @@ import { AppConfig } from '../config/app-config.js';
 import { problem, sendProblem } from '../errors/problem.js';
 import { RequestMetrics } from '../observability/request-metrics.js';
 import { formatDuration, readCorrelation } from './correlation-headers.js';
-import { RequestContext } from './request-context.js';
+import { idsOf, logFieldsOf, RequestContext } from './request-context.js';
 
 /**
- * First middleware of every request, before body parsing and routing, so that even a 404, a 413 or a
- * malformed body carries the correlation headers. It fills the request context (already opened by the
- * CLS middleware), stamps the duration when headers are written, and logs one completion line.
+ * First middleware of every request after the CLS one, before body parsing and routing, so that even
+ * a 404, a 413 or a malformed body carries the correlation headers. It fills the request context,
+ * stamps the duration when the headers are written (whoever writes them: Nest, sendProblem, a stream),
+ * and at the end records the request once in RequestMetrics and logs one completion line.
  */
 export function correlationMiddleware(config: AppConfig, metrics: RequestMetrics, logger: Logger): RequestHandler {
   return (request: Request, response: Response, next: NextFunction) => {
@@ -33,32 +34,37 @@ export function correlationMiddleware(config: AppConfig, metrics: RequestMetrics
 
     const elapsedSeconds = () => Number(process.hrtime.bigint() - started) / 1e9;
     const writeHead = response.writeHead;
+    // Node's implicit header write (end/write without writeHead) goes through this.writeHead as well.
     response.writeHead = function (this: Response, ...args: Parameters<Response['writeHead']>) {
       if (!this.headersSent) this.setHeader('X-Request-Duration', formatDuration(elapsedSeconds()));
       return writeHead.apply(this, args);
     } as Response['writeHead'];
 
-    // 'finish' may fire outside the request's async context: keep the store itself, filled in later by auth.
+    // 'finish'/'close' may fire outside the request's async context: keep the store, filled in later by auth.
     const store = cls.get();
-    response.on('finish', () => {
+    let completed = false;
+    const complete = () => {
+      if (completed) return;
+      completed = true;
+      const aborted = !response.writableFinished;
       const durationMs = Math.round(elapsedSeconds() * 1e6) / 1e3;
       const route = routeTemplate(request);
-      metrics.record(route, request.method, response.statusCode, durationMs);
-      logger.info(
-        {
-          correlation_id: store.correlationId,
-          request_id: store.requestId,
-          organization_id: store.organizationId ?? null,
-          user_id: store.userId ?? null,
-          method: request.method,
-          route,
-          status: response.statusCode,
-          duration_ms: durationMs,
-          ...(incoming.traceId ? { trace_id: incoming.traceId } : {}),
-        },
-        'request completed',
-      );
-    });
+      // No status was ever sent to a client that left early: count it as 499, as nginx does.
+      const status = aborted && !response.headersSent ? 499 : response.statusCode;
+      metrics.record(route, request.method, status, durationMs);
+      const fields = {
+        ...logFieldsOf(idsOf(store)),
+        method: request.method,
+        route,
+        status,
+        duration_ms: durationMs,
+        ...(aborted ? { aborted: true } : {}),
+      };
+      logger.info(fields, aborted ? 'request aborted by the client' : 'request completed');
+    };
+    response.once('finish', complete);
+    // A client that disconnects first never sees 'finish': still record and log the request once.
+    response.once('close', complete);
 
     if (incoming.chainDepth > config.MAX_CHAIN_DEPTH) {
       const detail = `Chain depth ${incoming.chainDepth} exceeds the maximum of ${config.MAX_CHAIN_DEPTH}`;
@@ -71,7 +77,7 @@ export function correlationMiddleware(config: AppConfig, metrics: RequestMetrics
 
 /** The matched route template (/api/v1/users/:id), never the raw path, so labels stay bounded. */
 export function routeTemplate(request: Request): string {
-  const path = (request.route as { path?: string } | undefined)?.path;
-  if (!path) return 'unmatched';
+  const path = (request.route as { path?: unknown } | undefined)?.path;
+  if (typeof path !== 'string') return 'unmatched';
   return `${request.baseUrl ?? ''}${path}`;
 }

@@ -15,14 +15,39 @@ export interface RequestContext extends ClsStore {
   tier?: Tier;
 }
 
+export type RequestIds = Pick<RequestContext, 'correlationId' | 'requestId' | 'parentCorrelationId' | 'chainDepth' | 'traceId' | 'organizationId' | 'userId'>;
+
 /** The current request's context, or undefined outside a request (CLI, start-up). */
-export function currentRequestContext(): Partial<RequestContext> | undefined {
+export function currentRequestContext(): Partial<RequestIds> | undefined {
   const cls = ClsServiceManager.getClsService<RequestContext>();
   if (!cls.isActive()) return undefined;
+  return idsOf(cls.get());
+}
+
+/** The ids of a context store, read when it is needed (auth adds the organization and user later). */
+export function idsOf(store: Partial<RequestContext> | undefined): Partial<RequestIds> {
+  if (!store) return {};
   return {
-    correlationId: cls.get('correlationId'),
-    requestId: cls.get('requestId'),
-    organizationId: cls.get('organizationId'),
-    userId: cls.get('userId'),
+    correlationId: store.correlationId,
+    requestId: store.requestId,
+    parentCorrelationId: store.parentCorrelationId,
+    chainDepth: store.chainDepth,
+    traceId: store.traceId,
+    organizationId: store.organizationId,
+    userId: store.userId,
   };
+}
+
+/** The fields every log line of a request carries (snake_case, nulls until authenticated). */
+export function logFieldsOf(ids: Partial<RequestIds>): Record<string, unknown> {
+  if (ids.correlationId === undefined) return {};
+  const fields: Record<string, unknown> = {
+    correlation_id: ids.correlationId,
+    request_id: ids.requestId,
+    organization_id: ids.organizationId ?? null,
+    user_id: ids.userId ?? null,
+  };
+  if (ids.parentCorrelationId) fields.parent_correlation_id = ids.parentCorrelationId;
+  if (ids.traceId) fields.trace_id = ids.traceId;
+  return fields;
 }

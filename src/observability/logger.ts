@@ -1,23 +1,7 @@
 import { LoggerService } from '@nestjs/common';
 import pino, { DestinationStream, Logger } from 'pino';
-import { currentRequestContext } from '../correlation/request-context.js';
-
-const REDACT_PATHS = [
-  'password',
-  '*.password',
-  'access_token',
-  '*.access_token',
-  'token',
-  '*.token',
-  'authorization',
-  '*.authorization',
-  '*.headers.authorization',
-  '*.headers.cookie',
-  'cookie',
-  '*.cookie',
-  'password_hash',
-  '*.password_hash',
-];
+import { currentRequestContext, logFieldsOf } from '../correlation/request-context.js';
+import { CENSOR, REDACT_PATHS, scrubSecrets, serializeError } from './log-redaction.js';
 
 export interface LoggerOptions {
   level: string;
@@ -28,22 +12,21 @@ export interface LoggerOptions {
 
 /** JSON lines; while serving a request every line carries its correlation, request, organization and user ids. */
 export function createLogger(options: LoggerOptions): Logger {
-  const base = {
+  const base: pino.LoggerOptions = {
     level: options.level,
     base: { service: options.serviceName },
     timestamp: pino.stdTimeFunctions.isoTime,
-    redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
+    redact: { paths: REDACT_PATHS, censor: CENSOR },
+    serializers: { err: serializeError, error: serializeError },
     formatters: { level: (label: string) => ({ level: label }) },
-    mixin() {
-      const context = currentRequestContext();
-      if (!context) return {};
-      return {
-        correlation_id: context.correlationId,
-        request_id: context.requestId,
-        organization_id: context.organizationId ?? null,
-        user_id: context.userId ?? null,
-      };
+    hooks: {
+      logMethod(args, method) {
+        const scrubbed = args.map((arg: unknown) => (typeof arg === 'string' ? scrubSecrets(arg) : arg));
+        method.apply(this, scrubbed as Parameters<typeof method>);
+      },
     },
+    // Read at each line from nestjs-cls: the organization and user appear once the auth guard has run.
+    mixin: () => logFieldsOf(currentRequestContext() ?? {}),
   };
   if (options.destination) return pino(base, options.destination);
   if (options.pretty) return pino({ ...base, transport: { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l' } } });
@@ -75,9 +58,10 @@ export class PinoNestLogger implements LoggerService {
   }
 
   private write(level: pino.Level, message: unknown, context?: string, stack?: string): void {
+    if (!this.logger.isLevelEnabled(level)) return;
     const fields: Record<string, unknown> = {};
     if (context) fields.context = context;
-    if (stack) fields.stack = stack;
+    if (stack) fields.stack = scrubSecrets(stack);
     if (message instanceof Error) this.logger[level]({ ...fields, err: message }, message.message);
     else if (typeof message === 'object' && message !== null) this.logger[level]({ ...fields, ...message });
     else this.logger[level](fields, String(message));
