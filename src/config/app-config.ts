@@ -107,6 +107,11 @@ export class AppConfig {
   @IsIn(LOG_LEVELS)
   LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
 
+  /** Human-readable log lines through pino-pretty (npm run start:dev sets it); JSON lines otherwise. */
+  @Transform(toBoolean)
+  @IsBoolean()
+  LOG_PRETTY = false;
+
   /** When set, GET /metrics requires `Authorization: Bearer <METRICS_TOKEN>`. */
   @Transform(emptyToUndefined)
   @IsOptional()
