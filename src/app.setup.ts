@@ -1,10 +1,12 @@
 import { INestApplication, NotFoundException, RequestMethod } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
+import type { Server } from 'node:http';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { ClsMiddleware } from 'nestjs-cls';
 import type { Logger } from 'pino';
 import { AppConfig } from './config/app-config.js';
+import { answerClientErrors } from './correlation/client-error.handler.js';
 import { correlationMiddleware } from './correlation/correlation.middleware.js';
 import { ProblemDetailsFilter } from './errors/problem-details.filter.js';
 import { createValidationPipe } from './errors/validation.pipe.js';
@@ -26,6 +28,7 @@ export async function configureApp(app: NestExpressApplication): Promise<NestExp
   // (400, 413) or an unknown route (404) is answered with them.
   app.use(new ClsMiddleware({}).use);
   app.use(correlationMiddleware(config, app.get(RequestMetrics), logger));
+  answerClientErrors(app.getHttpServer() as Server, config, logger);
   app.useBodyParser('json', { limit: config.BODY_LIMIT_BYTES });
 
   app.setGlobalPrefix(API_PREFIX, {

@@ -1,0 +1,59 @@
+import { Body, Controller, Get, Injectable, Logger, Module, Post, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { ClsService } from 'nestjs-cls';
+import { Public } from '../src/auth/auth.decorators';
+import type { RequestContext } from '../src/correlation/request-context';
+import { TooManyRequestsException } from '../src/errors/api-errors';
+import { HealthController } from '../src/health/health.controller';
+import { HealthModule } from '../src/health/health.module';
+import type { TestingModuleBuilder } from '@nestjs/testing';
+
+/** A service that logs while serving a request: its lines must carry the request's ids through CLS. */
+@Injectable()
+export class ProbeService {
+  private readonly logger = new Logger('ProbeService');
+
+  constructor(private readonly cls: ClsService<RequestContext>) {}
+
+  echo(body: unknown) {
+    this.logger.log({ msg: 'probe service saw a body', body });
+    return { correlation_id: this.cls.get('correlationId'), organization_id: this.cls.get('organizationId') ?? null };
+  }
+}
+
+/** Test-only routes for the responses no real endpoint produces on demand (500, 429, a streamed body). */
+@Controller('probe')
+export class ProbeController {
+  constructor(private readonly probe: ProbeService) {}
+
+  @Public()
+  @Get('boom')
+  boom(): never {
+    throw new Error('probe exploded with secret stack');
+  }
+
+  @Public()
+  @Get('limited')
+  limited(): never {
+    throw new TooManyRequestsException(7);
+  }
+
+  @Public()
+  @Get('stream')
+  stream(@Res() response: Response): void {
+    response.status(200).type('text/plain');
+    response.write('first chunk\n');
+    setImmediate(() => response.end('last chunk\n'));
+  }
+
+  @Post('echo')
+  echo(@Body() body: Record<string, unknown>) {
+    return this.probe.echo(body);
+  }
+}
+
+/** Stands in for HealthModule (keeping its controller) so the whole app also serves the probe routes. */
+@Module({ controllers: [HealthController, ProbeController], providers: [ProbeService] })
+export class ProbeModule {}
+
+export const withProbeRoutes = (builder: TestingModuleBuilder) => builder.overrideModule(HealthModule).useModule(ProbeModule);
