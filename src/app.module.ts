@@ -8,6 +8,7 @@ import { DemoModule } from './demo/demo.module.js';
 import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
 import { ObservabilityModule } from './observability/observability.module.js';
+import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 import { RedisModule } from './redis/redis.module.js';
 import { TenancyModule } from './tenancy/tenancy.module.js';
 import { UsersModule } from './users/users.module.js';
@@ -22,6 +23,8 @@ import { UsersModule } from './users/users.module.js';
     RedisModule,
     TenancyModule,
     AuthModule,
+    // After AuthModule: its guard runs after AuthGuard and RolesGuard, so it sees the principal and tier.
+    RateLimitModule,
     UsersModule,
     ContentModule,
     EventsModule,

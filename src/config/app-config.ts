@@ -104,6 +104,18 @@ export class AppConfig {
   @Max(86400)
   RATE_LIMIT_PENALTY_SECONDS = 300;
 
+  /** Off only for benchmarks and local experiments: no request is rate-limited. */
+  @Transform(toBoolean)
+  @IsBoolean()
+  RATE_LIMIT_ENABLED = true;
+
+  /** Longest wait for a rate-limit counter in Redis before counting in process memory instead. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  @Max(5000)
+  RATE_LIMIT_REDIS_TIMEOUT_MS = 200;
+
   @IsIn(LOG_LEVELS)
   LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
 

@@ -1,0 +1,102 @@
+import { ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { InjectThrottlerOptions, InjectThrottlerStorage, normalizeIp, ThrottlerGuard, type ThrottlerModuleOptions, type ThrottlerRequest } from '@nestjs/throttler';
+import type { Request, Response } from 'express';
+import { createHash } from 'node:crypto';
+import type { Principal } from '../auth/principal.js';
+import { AppConfig } from '../config/app-config.js';
+import { routeTemplate } from '../correlation/correlation.middleware.js';
+import { TooManyRequestsException } from '../errors/api-errors.js';
+import { DEFAULT_RULE, effectiveLimit, LOGIN_ROUTE, RateLimitRule, ruleFor } from './rate-limit-policy.js';
+import { RateLimitStats } from './rate-limit-stats.js';
+import { RateLimitStorage } from './rate-limit-storage.js';
+
+type LimitedRequest = Request & { principal?: Principal };
+
+/** "GET /api/v1/metrics/dashboard": the method and the route template, never the raw path. */
+export function endpointOf(context: ExecutionContext): string {
+  const request = context.switchToHttp().getRequest<Request>();
+  return `${request.method} ${routeTemplate(request)}`;
+}
+
+export function ruleOf(context: ExecutionContext): RateLimitRule {
+  return ruleFor(endpointOf(context)) ?? DEFAULT_RULE;
+}
+
+/** The one throttler: limit, window and first penalty follow the endpoint's rule and the caller's tier. */
+export function throttlerOptions(config: AppConfig): ThrottlerModuleOptions {
+  return {
+    throttlers: [
+      {
+        name: 'default',
+        limit: (context) => effectiveLimit(ruleOf(context), context.switchToHttp().getRequest<LimitedRequest>().principal?.tier),
+        ttl: (context) => ruleOf(context).windowMs,
+        blockDuration: config.RATE_LIMIT_PENALTY_SECONDS * 1000,
+      },
+    ],
+  };
+}
+
+/**
+ * A global guard registered after AuthGuard and RolesGuard, so it sees request.principal: budgets are per
+ * user and endpoint for authenticated calls, per IP and e-mail for login, per IP otherwise. Sets the
+ * X-RateLimit-* headers and answers 429 problem+json with Retry-After.
+ */
+@Injectable()
+export class RateLimitGuard extends ThrottlerGuard {
+  constructor(
+    @InjectThrottlerOptions() options: ThrottlerModuleOptions,
+    @InjectThrottlerStorage() private readonly storage: RateLimitStorage,
+    reflector: Reflector,
+    private readonly config: AppConfig,
+    private readonly stats: RateLimitStats,
+  ) {
+    super(options, storage, reflector);
+  }
+
+  protected override async shouldSkip(context: ExecutionContext): Promise<boolean> {
+    return !this.config.RATE_LIMIT_ENABLED || context.getType() !== 'http' || ruleFor(endpointOf(context)) === null;
+  }
+
+  protected override async getTracker(request: Record<string, any>): Promise<string> {
+    const principal = (request as LimitedRequest).principal;
+    return principal ? `u:${principal.userId}` : `ip:${normalizeIp(request.ip ?? 'unknown', this.ipv6SubnetPrefix)}`;
+  }
+
+  /** The subject in braces is the Redis hash tag: one user's budgets stay in one Cluster slot. */
+  protected override generateKey(context: ExecutionContext, tracker: string): string {
+    const endpoint = endpointOf(context);
+    if (endpoint !== LOGIN_ROUTE) return `{${tracker}}:${endpoint}`;
+    // Per IP and e-mail tried; hashed, so no address is stored in Redis.
+    const email = context.switchToHttp().getRequest<Request>().body?.email;
+    const normalized = typeof email === 'string' ? email.trim().toLowerCase() : '';
+    return `{${tracker}}:${endpoint}:${createHash('sha256').update(normalized).digest('hex').slice(0, 32)}`;
+  }
+
+  protected override async handleRequest({ context, limit, ttl, blockDuration, getTracker, generateKey, throttler }: ThrottlerRequest): Promise<boolean> {
+    const http = context.switchToHttp();
+    const request = http.getRequest<LimitedRequest>();
+    const response = http.getResponse<Response>();
+    const key = generateKey(context, await getTracker(request, context), throttler.name ?? 'default');
+    const record = await this.storage.increment(key, ttl, limit, blockDuration);
+
+    response.setHeader('X-RateLimit-Limit', String(limit));
+    response.setHeader('X-RateLimit-Remaining', String(record.isBlocked ? 0 : Math.max(0, limit - record.totalHits)));
+    // While blocked the budget comes back when the block ends, not when the window would have reset.
+    response.setHeader('X-RateLimit-Reset', String(Math.ceil((record.isBlocked ? record.blockedUntil : record.resetAt) / 1000)));
+    if (!record.isBlocked) return true;
+
+    const endpoint = endpointOf(context);
+    this.stats.recordRejection(endpoint);
+    const detail = record.violation
+      ? `Rate limit of ${limit} requests per ${describeWindow(ttl)} exceeded on ${endpoint} (violation ${record.violation} in 24 h); blocked for ${record.timeToBlockExpire} s`
+      : `Blocked on ${endpoint} for another ${record.timeToBlockExpire} s after exceeding its rate limit`;
+    throw new TooManyRequestsException(record.timeToBlockExpire, detail);
+  }
+}
+
+function describeWindow(ms: number): string {
+  if (ms === 3_600_000) return 'hour';
+  if (ms === 60_000) return 'minute';
+  return `${ms / 1000} s`;
+}
