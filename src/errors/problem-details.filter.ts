@@ -41,7 +41,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const make = (status: number, detail: string, extra: Partial<Problem> = {}) => problem(status, detail, instance, correlationId, extra);
 
     // body-parser errors first: they carry a status of their own but a parser message, not ours.
-    const bodyParser = exception as BodyParserError;
+    // Nest's Express adapter wraps them in an HttpException whose cause is the parser's error.
+    const bodyParser = (exception instanceof HttpException && exception.cause ? exception.cause : exception) as BodyParserError;
     if (bodyParser && typeof bodyParser.type === 'string' && BODY_PARSER_ERRORS[bodyParser.type]) {
       const known = BODY_PARSER_ERRORS[bodyParser.type];
       return make(known.status, known.detail);

@@ -1,0 +1,156 @@
+import { createServer, connect, Server, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { createContent, createUser, event, http, signup, SignedUp } from './support/factories';
+import { createTestApp, TestApp } from './support/test-app';
+import { ADMIN_DATABASE_URL, workerDatabaseName } from './support/test-env';
+
+const PROBLEM_JSON = 'application/problem+json; charset=utf-8';
+
+function expectProblem(response: { status: number; headers: Record<string, string>; body: Record<string, unknown> }, status: number, detail?: string) {
+  expect(response.headers['content-type']).toBe(PROBLEM_JSON);
+  expect(response.body.status).toBe(status);
+  expect(response.body.correlation_id).toBe(response.headers['x-correlation-id']);
+  expect(typeof response.body.correlation_id).toBe('string');
+  if (detail) expect(response.body.detail).toBe(detail);
+  expect(JSON.stringify(response.body)).not.toMatch(/\bat \w+ \(|SELECT|INSERT|UPDATE /);
+}
+
+describe('errors and bad input', () => {
+  let app: TestApp;
+  let admin: SignedUp;
+  beforeAll(async () => {
+    app = await createTestApp();
+    admin = await signup(app);
+  });
+  afterAll(() => app.close());
+
+  const auth = () => ({ Authorization: `Bearer ${admin.token}` });
+
+  it('answers 404 problem+json for an unknown route, authenticated or not', async () => {
+    const anonymous = await http(app).get('/api/v1/nope').expect(404);
+    expectProblem(anonymous, 404, 'Cannot GET /api/v1/nope');
+    expect(anonymous.body).toMatchObject({ type: 'https://toolbox-metrics.dev/problems/not-found', title: 'Not Found', instance: '/api/v1/nope' });
+    const wrongMethod = await http(app).put('/api/v1/users').set(auth()).send({}).expect(404);
+    expectProblem(wrongMethod, 404, 'Cannot PUT /api/v1/users');
+  });
+
+  it('answers 413 for a body over the limit', async () => {
+    const response = await http(app)
+      .post('/api/v1/events')
+      .set(auth())
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify({ events: [{ padding: 'x'.repeat(app.config.BODY_LIMIT_BYTES) }] }))
+      .expect(413);
+    expectProblem(response, 413, 'The request body is too large');
+  });
+
+  it('answers 400 for malformed JSON', async () => {
+    const response = await http(app).post('/api/v1/auth/login').set('Content-Type', 'application/json').send('{"email": "a@b.c", "password": ').expect(400);
+    expectProblem(response, 400, 'The request body is not valid JSON');
+  });
+
+  it('answers 400 naming the parameter for a malformed UUID in a path', async () => {
+    for (const path of ['/api/v1/users/123', "/api/v1/content/1'%20OR%20'1'='1", '/api/v1/content/00000000-0000-0000-0000-00000000000g']) {
+      const response = await http(app).patch(path).set(auth()).send({ title: 'x' }).expect(400);
+      expectProblem(response, 400, 'The path id is not a UUID');
+      expect(response.body.errors).toEqual([{ field: 'id', message: 'id must be a UUID' }]);
+    }
+    const deletion = await http(app).delete('/api/v1/content/not-a-uuid').set(auth()).expect(400);
+    expectProblem(deletion, 400);
+  });
+
+  it('answers wrong types, huge numbers, arrays for objects and control characters with 4xx, never 500', async () => {
+    const user = await createUser(app, admin.token);
+    const content = await createContent(app, admin.token);
+    const cases: [string, string, unknown, number][] = [
+      ['post', '/api/v1/users', { email: 42, name: ['x'], role: null }, 400],
+      ['post', '/api/v1/users', [], 400],
+      ['post', '/api/v1/users', 'just a string', 400],
+      ['post', '/api/v1/content', { title: 'x', content_type: 'lesson', generation_time_ms: Number.MAX_SAFE_INTEGER * 1000 }, 400],
+      ['post', '/api/v1/content', { title: 'x', content_type: 'lesson', generation_time_ms: '12' }, 400],
+      ['post', '/api/v1/content', { title: 'x'.repeat(301), content_type: 'lesson' }, 400],
+      ['post', '/api/v1/content', { title: { $gt: '' }, content_type: 'lesson' }, 400],
+      ['post', '/api/v1/events', { events: [event(user.id, { score: 1e308 })] }, 400],
+      ['post', '/api/v1/events', { events: [event(user.id, { duration_seconds: -5, type: 'session' })] }, 400],
+      ['post', '/api/v1/events', { events: [event(user.id, { occurred_at: '2025-01-01T00:00:00Z\u0000' })] }, 400],
+      ['post', '/api/v1/events', { events: [null, 5, 'x'] }, 400],
+      ['post', '/api/v1/events', { events: { 0: event(user.id) } }, 400],
+      ['patch', `/api/v1/content/${content.id}`, { status: 123 }, 400],
+      ['get', '/api/v1/users?limit=1e400', undefined, 400],
+      ['get', '/api/v1/users?limit=-1', undefined, 400],
+      ['get', '/api/v1/users?limit=5&limit=6', undefined, 400],
+      ['get', '/api/v1/content?cursor=%00%01', undefined, 400],
+    ];
+    for (const [method, path, body, status] of cases) {
+      const builder = (http(app) as unknown as Record<string, (path: string) => import('supertest').Test>)[method](path).set(auth());
+      const response = body === undefined ? await builder : await builder.send(body as object);
+      expect({ method, path, status: response.status }).toEqual({ method, path, status });
+      expectProblem(response, status);
+    }
+  });
+
+  it('stores unicode and control characters in text as given', async () => {
+    const title = 'Ünïcödé 数学 🚀 \u0007bell\ttab';
+    const created = await createContent(app, admin.token, { title });
+    const [row] = await app.dataSource.query(`SELECT title FROM educational_content WHERE id = $1`, [created.id]);
+    expect(row.title).toBe(title);
+    const nul = await http(app).post('/api/v1/content').set(auth()).send({ title: 'nul\u0000byte', content_type: 'lesson' });
+    expect(nul.status).toBe(400);
+    expectProblem(nul, 400);
+  });
+
+  it('answers an oversized header or a broken Authorization header without a 500', async () => {
+    const long = await http(app).get('/api/v1/auth/me').set('Authorization', `Bearer ${'a'.repeat(8000)}`);
+    expect(long.status).toBe(401);
+    const binary = await http(app).get('/api/v1/auth/me').set('Authorization', 'Bearer \u00ff\u00fe.x.y');
+    expect(binary.status).toBe(401);
+  });
+});
+
+/** A TCP proxy to PostgreSQL that the test can cut, as a network failure would. */
+async function startProxy(): Promise<{ port: number; cut: () => Promise<void> }> {
+  const target = new URL(ADMIN_DATABASE_URL);
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = connect(Number(target.port || 5432), target.hostname);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('close', () => sockets.delete(socket));
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    cut: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+  };
+}
+
+describe('database unreachable', () => {
+  it('answers 503 problem+json, and /health/ready names the database', async () => {
+    const proxy = await startProxy();
+    const url = new URL(ADMIN_DATABASE_URL);
+    url.port = String(proxy.port);
+    url.pathname = `/${workerDatabaseName()}`;
+    const app = await createTestApp({ env: { DATABASE_URL: url.toString() } });
+    try {
+      const account = await signup(app);
+      await proxy.cut();
+
+      const me = await http(app).get('/api/v1/auth/me').set('Authorization', `Bearer ${account.token}`).expect(503);
+      expectProblem(me, 503, 'The database is unavailable; try again shortly');
+      const login = await http(app).post('/api/v1/auth/login').send({ email: account.user.email, password: 'correct horse battery' }).expect(503);
+      expectProblem(login, 503, 'The database is unavailable; try again shortly');
+      const ready = await http(app).get('/health/ready').expect(503);
+      expect(ready.body).toMatchObject({ status: 503, detail: 'Not ready: database unreachable', checks: { database: 'down', redis: 'up' } });
+      await http(app).get('/health/live').expect(200, { status: 'ok' });
+    } finally {
+      await app.close();
+    }
+  });
+});
