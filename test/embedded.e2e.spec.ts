@@ -1,0 +1,61 @@
+import { DemoData, DEMO_EMAIL } from '../src/demo/demo-data.service';
+import { http, signup } from './support/factories';
+import { createTestApp, TestApp } from './support/test-app';
+
+/** The two-command start: no DATABASE_URL (PGlite in memory), no REDIS_URL, migrations and demo data by default. */
+describe('embedded mode', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await createTestApp({
+      redis: false,
+      env: { DATABASE_URL: undefined, EMBEDDED_DATA_DIR: 'memory://', MIGRATIONS_RUN: undefined, DEMO_DATA: undefined },
+    });
+  }, 60_000);
+  afterAll(() => app.close());
+
+  it('runs on PGlite with its migrations applied and no Redis', async () => {
+    expect(app.config.embeddedDatabase).toBe(true);
+    expect(app.config.migrationsRun).toBe(true);
+    expect(app.config.REDIS_URL).toBeUndefined();
+    const [version] = await app.dataSource.query(`SELECT current_setting('server_version_num')::int >= 170000 AS recent`);
+    expect(version.recent).toBe(true);
+    const migrations = await app.dataSource.query(`SELECT name FROM typeorm_migrations ORDER BY id`);
+    expect(migrations[0]).toEqual({ name: 'InitialSchema1764100000000' });
+    const ready = await http(app).get('/health/ready').expect(200);
+    expect(ready.body).toEqual({ status: 'ok', checks: { database: 'up', redis: 'disabled' } });
+  });
+
+  it('serves a signup and /auth/me', async () => {
+    const account = await signup(app, { organization_name: 'Embedded School' });
+    const me = await http(app).get('/api/v1/auth/me').set('Authorization', `Bearer ${account.token}`).expect(200);
+    expect(me.body.user).toMatchObject({ id: account.user.id, role: 'admin', email: account.user.email });
+    expect(me.body.organization).toMatchObject({ name: 'Embedded School', slug: 'embedded-school', tier: 'free' });
+  });
+
+  it('creates the demo organization once, whose admin logs in with the printed credentials', async () => {
+    const credentials = app.get(DemoData).createdCredentials;
+    expect(credentials).toEqual({ organizationSlug: 'demo', email: DEMO_EMAIL, password: expect.stringMatching(/^[A-Za-z0-9_-]{12}$/) });
+    const login = await http(app).post('/api/v1/auth/login').send({ email: credentials!.email, password: credentials!.password }).expect(200);
+    const me = await http(app).get('/api/v1/auth/me').set('Authorization', `Bearer ${login.body.access_token}`).expect(200);
+    expect(me.body.organization).toMatchObject({ slug: 'demo', name: 'Demo Academy', tier: 'premium' });
+    expect(me.body.user).toMatchObject({ email: DEMO_EMAIL, role: 'admin' });
+
+    const [counts] = await app.dataSource.query(
+      `SELECT (SELECT count(*)::int FROM users WHERE organization_id = $1) AS users,
+              (SELECT count(*)::int FROM educational_content WHERE organization_id = $1) AS content,
+              (SELECT count(*)::int FROM activity_events WHERE organization_id = $1) AS events,
+              (SELECT count(DISTINCT occurred_at::date)::int FROM activity_events WHERE organization_id = $1) AS days,
+              (SELECT count(*)::int FROM activity_events WHERE organization_id = $1 AND occurred_at > now()) AS future`,
+      [me.body.organization.id],
+    );
+    expect(counts.users).toBe(60);
+    expect(counts.content).toBe(40);
+    expect(counts.days).toBe(28);
+    expect(counts.future).toBe(0);
+    expect(counts.events).toBeGreaterThan(1500);
+
+    // The demo's own users and events are served through the API like any other organization's.
+    const users = await http(app).get('/api/v1/users?limit=100').set('Authorization', `Bearer ${login.body.access_token}`).expect(200);
+    expect(users.body.items).toHaveLength(60);
+  });
+});
