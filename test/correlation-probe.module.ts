@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Injectable, Logger, Module, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, Injectable, Logger, Module, Post, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { ClsService } from 'nestjs-cls';
 import { Public } from '../src/auth/auth.decorators';
@@ -30,6 +30,13 @@ export class ProbeController {
   @Get('boom')
   boom(): never {
     throw new Error('probe exploded with secret stack');
+  }
+
+  /** An error whose message quotes a credential, as a careless upstream client might. */
+  @Public()
+  @Get('leaky')
+  leaky(@Headers('authorization') authorization: string): never {
+    throw new Error(`upstream rejected the credentials ${authorization}`);
   }
 
   @Public()

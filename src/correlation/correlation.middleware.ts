@@ -75,9 +75,14 @@ export function correlationMiddleware(config: AppConfig, metrics: RequestMetrics
   };
 }
 
-/** The matched route template (/api/v1/users/:id), never the raw path, so labels stay bounded. */
+/**
+ * The matched route template (/api/v1/users/:id), never the raw path, so labels stay bounded.
+ * Nest answers unknown paths (and wrong methods on excluded paths) through catch-all routes registered
+ * for every method (`router.all`), whereas each controller method gets a route of its own method; no
+ * controller of ours uses @All, so a route of several methods means that no route matched.
+ */
 export function routeTemplate(request: Request): string {
-  const path = (request.route as { path?: unknown } | undefined)?.path;
-  if (typeof path !== 'string') return 'unmatched';
-  return `${request.baseUrl ?? ''}${path}`;
+  const route = request.route as { path?: unknown; methods?: Record<string, boolean> } | undefined;
+  if (typeof route?.path !== 'string' || !route.methods || Object.keys(route.methods).length !== 1 || route.methods._all) return 'unmatched';
+  return `${request.baseUrl ?? ''}${route.path}`;
 }
