@@ -40,7 +40,7 @@ export class AppConfig {
   /** Comma-separated replica URLs for read-only metric queries. */
   @Transform(emptyToUndefined)
   @IsOptional()
-  @Matches(/^(postgres(ql)?:\/\/[^,]+)(,postgres(ql)?:\/\/[^,]+)*$/, {
+  @Matches(/^\s*postgres(ql)?:\/\/[^,\s]+\s*(,\s*postgres(ql)?:\/\/[^,\s]+\s*)*$/, {
     message: 'DATABASE_READ_URLS must be a comma-separated list of postgres:// URLs',
   })
   DATABASE_READ_URLS?: string;

@@ -1,0 +1,105 @@
+import { AppConfig, ConfigValidationError, loadConfig } from './app-config';
+
+function load(env: Record<string, string>): AppConfig {
+  return loadConfig(env as NodeJS.ProcessEnv);
+}
+
+function failure(env: Record<string, string>): string {
+  try {
+    load(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigValidationError);
+    return (error as Error).message;
+  }
+  throw new Error('expected the configuration to be refused');
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults to an empty environment', () => {
+    const config = load({});
+    expect({
+      NODE_ENV: config.NODE_ENV,
+      PORT: config.PORT,
+      DATABASE_URL: config.DATABASE_URL,
+      REDIS_URL: config.REDIS_URL,
+      JWT_TTL: config.JWT_TTL,
+      EMBEDDED_DATA_DIR: config.EMBEDDED_DATA_DIR,
+      SERVICE_NAME: config.SERVICE_NAME,
+      MAX_CHAIN_DEPTH: config.MAX_CHAIN_DEPTH,
+      RATE_LIMIT_PENALTY_SECONDS: config.RATE_LIMIT_PENALTY_SECONDS,
+      LOG_LEVEL: config.LOG_LEVEL,
+      DATABASE_POOL_SIZE: config.DATABASE_POOL_SIZE,
+      BODY_LIMIT_BYTES: config.BODY_LIMIT_BYTES,
+    }).toEqual({
+      NODE_ENV: 'development',
+      PORT: 3000,
+      DATABASE_URL: undefined,
+      REDIS_URL: undefined,
+      JWT_TTL: 3600,
+      EMBEDDED_DATA_DIR: './data/pglite',
+      SERVICE_NAME: 'toolbox-metrics',
+      MAX_CHAIN_DEPTH: 10,
+      RATE_LIMIT_PENALTY_SECONDS: 300,
+      LOG_LEVEL: 'info',
+      DATABASE_POOL_SIZE: 10,
+      BODY_LIMIT_BYTES: 2_097_152,
+    });
+    expect(config.embeddedDatabase).toBe(true);
+    expect(config.migrationsRun).toBe(true);
+    expect(config.demoData).toBe(true);
+    expect(config.readUrls).toEqual([]);
+    // Without JWT_SECRET outside production: a random per-process secret of 64 characters.
+    expect(config.jwtSecret).toMatch(/^[A-Za-z0-9_-]{64}$/);
+    expect(load({}).jwtSecret).not.toBe(config.jwtSecret);
+  });
+
+  it('reads typed values and derives the modes from them', () => {
+    const config = load({
+      PORT: '8080',
+      DATABASE_URL: 'postgres://app@db:5432/metrics',
+      DATABASE_READ_URLS: 'postgres://app@r1/metrics, postgresql://app@r2/metrics',
+      REDIS_URL: 'rediss://cache:6380/1',
+      JWT_SECRET: 's'.repeat(32),
+      MIGRATIONS_RUN: 'TRUE',
+      DEMO_DATA: '0',
+      LOG_LEVEL: 'debug',
+    });
+    expect(config.PORT).toBe(8080);
+    expect(config.embeddedDatabase).toBe(false);
+    expect(config.migrationsRun).toBe(true);
+    expect(config.demoData).toBe(false);
+    expect(config.readUrls).toEqual(['postgres://app@r1/metrics', 'postgresql://app@r2/metrics']);
+    expect(config.jwtSecret).toBe('s'.repeat(32));
+    expect(load({ DATABASE_URL: 'postgres://x/y' }).migrationsRun).toBe(false);
+    expect(load({ DATABASE_URL: '' }).embeddedDatabase).toBe(true);
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'PORT: PORT must not be greater than 65535; PORT must not be less than 0; PORT must be an integer number'],
+    [{ PORT: '70000' }, 'PORT: PORT must not be greater than 65535'],
+    [{ REDIS_URL: 'http://x' }, 'REDIS_URL: REDIS_URL must be a redis:// or rediss:// URL'],
+    [{ DATABASE_URL: 'mysql://db/x' }, 'DATABASE_URL: DATABASE_URL must be a postgres:// URL'],
+    [{ DATABASE_READ_URLS: 'postgres://a/b,http://c' }, 'DATABASE_READ_URLS: DATABASE_READ_URLS must be a comma-separated list of postgres:// URLs'],
+    [{ NODE_ENV: 'production' }, 'JWT_SECRET: required when NODE_ENV=production'],
+    [{ JWT_SECRET: 'short' }, 'JWT_SECRET: JWT_SECRET must be at least 32 characters'],
+    [{ JWT_TTL: '10' }, 'JWT_TTL: JWT_TTL must not be less than 60'],
+    [{ MIGRATIONS_RUN: 'maybe' }, 'MIGRATIONS_RUN: MIGRATIONS_RUN must be a boolean value'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL: LOG_LEVEL must be one of the following values: fatal, error, warn, info, debug, trace, silent'],
+    [{ MAX_CHAIN_DEPTH: '0' }, 'MAX_CHAIN_DEPTH: MAX_CHAIN_DEPTH must not be less than 1'],
+    [{ SERVICE_NAME: 'has spaces' }, 'SERVICE_NAME: SERVICE_NAME must be 1-64 letters, digits, dots, dashes or underscores'],
+    [{ METRICS_TOKEN: 'tiny' }, 'METRICS_TOKEN: METRICS_TOKEN must be at least 16 characters'],
+  ])('refuses %j with a message naming the variable', (env, line) => {
+    const message = failure(env as Record<string, string>);
+    expect(message.startsWith('Invalid configuration:\n')).toBe(true);
+    expect(message.split('\n').slice(1).map((text) => text.trim())).toContain(line);
+  });
+
+  it('names every invalid variable at once', () => {
+    const message = failure({ PORT: '-1', NODE_ENV: 'staging', RATE_LIMIT_PENALTY_SECONDS: '0' });
+    expect(message.split('\n').slice(1).map((line) => line.split(':')[0].trim()).sort()).toEqual(['NODE_ENV', 'PORT', 'RATE_LIMIT_PENALTY_SECONDS']);
+  });
+
+  it('accepts production with a secret', () => {
+    expect(load({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) }).NODE_ENV).toBe('production');
+  });
+});
