@@ -7,6 +7,7 @@ import { DatabaseModule } from './database/database.module.js';
 import { DemoModule } from './demo/demo.module.js';
 import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { ObservabilityModule } from './observability/observability.module.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 import { RedisModule } from './redis/redis.module.js';
@@ -28,6 +29,7 @@ import { UsersModule } from './users/users.module.js';
     UsersModule,
     ContentModule,
     EventsModule,
+    MetricsModule,
     HealthModule,
     DemoModule,
   ],

@@ -73,4 +73,20 @@ function setUpDocs(app: INestApplication): void {
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', swaggerOptions: { persistAuthorization: true } });
+  serveRedoc(app);
+}
+
+/** ReDoc at /redoc from the installed package (no CDN), reading the same /openapi.json. */
+function serveRedoc(app: INestApplication): void {
+  const bundle = require.resolve('redoc/bundles/redoc.standalone.js');
+  const page = `<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>toolbox-metrics API</title><meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body><redoc spec-url="/openapi.json"></redoc><script src="/redoc/redoc.standalone.js"></script></body></html>`;
+  const express = app.getHttpAdapter().getInstance() as import('express').Express;
+  express.get('/redoc', (_request: Request, response: Response) => {
+    response.type('html').send(page);
+  });
+  express.get('/redoc/redoc.standalone.js', (_request: Request, response: Response) => {
+    response.type('application/javascript').sendFile(bundle, { maxAge: '1d' });
+  });
 }

@@ -1,0 +1,72 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { ArrayNotEmpty, ArrayUnique, IsArray, IsIn, IsOptional, registerDecorator } from 'class-validator';
+import { PERIODS, type Period } from '../periods.js';
+
+export const EXPORT_FORMATS = ['json', 'csv', 'xlsx', 'excel'] as const;
+export type ExportFormatName = (typeof EXPORT_FORMATS)[number];
+export const METRIC_TYPES = ['users', 'content', 'engagement', 'system'] as const;
+export type MetricType = (typeof METRIC_TYPES)[number];
+export const DEFAULT_METRIC_TYPES: MetricType[] = ['users', 'content', 'engagement'];
+
+const oneOf = (field: string, values: readonly string[]) => ({ message: `${field} must be one of: ${values.join(', ')}` });
+
+/** One error per field naming the allowed range, whatever is wrong with the value (text, fraction, out of range). */
+function IsIntegerBetween(min: number, max: number) {
+  return (target: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isIntegerBetween',
+      target: target.constructor,
+      propertyName,
+      validator: {
+        validate: (value: unknown) => Number.isInteger(value) && (value as number) >= min && (value as number) <= max,
+        defaultMessage: () => `${propertyName} must be an integer from ${min} to ${max}`,
+      },
+    });
+}
+
+export class DashboardQuery {
+  @ApiPropertyOptional({ enum: ['true', 'false'], default: 'false', description: 'true recomputes and replaces the cached result' })
+  @IsOptional()
+  @IsIn(['true', 'false'], oneOf('force_refresh', ['true', 'false']))
+  force_refresh?: 'true' | 'false';
+}
+
+export class ActivityQuery {
+  @ApiPropertyOptional({ minimum: 1, maximum: 168, default: 24, description: 'Rolling window ending now, in hours' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsIntegerBetween(1, 168)
+  hours = 24;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20, description: 'At most this many recent_events' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsIntegerBetween(1, 100)
+  limit = 20;
+}
+
+export class StatisticsQuery {
+  @ApiPropertyOptional({ enum: PERIODS, default: '7d', description: '24h: 24 rolling hourly buckets; otherwise that many UTC days ending today' })
+  @IsOptional()
+  @IsIn(PERIODS, oneOf('period', PERIODS))
+  period: Period = '7d';
+}
+
+export class ExportRequest {
+  @ApiProperty({ enum: EXPORT_FORMATS, description: '"excel" is the same as "xlsx"' })
+  @IsIn(EXPORT_FORMATS, oneOf('format', EXPORT_FORMATS))
+  format: ExportFormatName;
+
+  @ApiProperty({ enum: PERIODS, description: 'One row per hour for 24h, per UTC day otherwise' })
+  @IsIn(PERIODS, oneOf('date_range', PERIODS))
+  date_range: Period;
+
+  @ApiPropertyOptional({ enum: METRIC_TYPES, isArray: true, default: DEFAULT_METRIC_TYPES })
+  @IsOptional()
+  @IsArray({ message: `metric_types must be an array of: ${METRIC_TYPES.join(', ')}` })
+  @ArrayNotEmpty({ message: `metric_types must name at least one of: ${METRIC_TYPES.join(', ')}` })
+  @ArrayUnique({ message: 'metric_types must not repeat a type' })
+  @IsIn(METRIC_TYPES, { each: true, message: `metric_types may only contain: ${METRIC_TYPES.join(', ')}` })
+  metric_types?: MetricType[];
+}

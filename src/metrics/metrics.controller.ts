@@ -1,0 +1,69 @@
+import { Body, Controller, Get, HttpCode, Post, Query, Res } from '@nestjs/common';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { CurrentPrincipal, Roles } from '../auth/auth.decorators.js';
+import type { Principal } from '../auth/principal.js';
+import { ApiAuthenticated, ApiValidation } from '../common/api-errors.decorators.js';
+import { ActivityResponse } from './dto/activity.response.js';
+import { DashboardResponse } from './dto/dashboard.response.js';
+import { ActivityQuery, DashboardQuery, ExportRequest, StatisticsQuery } from './dto/metrics-query.dto.js';
+import { StatisticsResponse } from './dto/statistics.response.js';
+import { ExportService } from './export/export.service.js';
+import { MetricsService } from './metrics.service.js';
+
+@ApiTags('metrics')
+@ApiAuthenticated()
+@Roles('admin', 'teacher')
+@Controller('metrics')
+export class MetricsController {
+  constructor(
+    private readonly metrics: MetricsService,
+    private readonly exports: ExportService,
+  ) {}
+
+  @Get('dashboard')
+  @ApiOperation({ summary: 'User, content, engagement and system figures with 7-day trends (SPEC §6)' })
+  @ApiOkResponse({ type: DashboardResponse })
+  @ApiValidation()
+  // force_refresh is read by the metrics cache; the figures themselves are always computed fresh here.
+  dashboard(@CurrentPrincipal() principal: Principal, @Query() _query: DashboardQuery) {
+    return this.metrics.dashboard(principal.organizationId);
+  }
+
+  @Get('activity')
+  @ApiOperation({ summary: 'Activity in the last `hours` hours: counts, hourly histogram, top content, newest events' })
+  @ApiOkResponse({ type: ActivityResponse })
+  @ApiValidation()
+  activity(@CurrentPrincipal() principal: Principal, @Query() query: ActivityQuery) {
+    return this.metrics.activity(principal.organizationId, query.hours, query.limit);
+  }
+
+  @Get('statistics')
+  @ApiOperation({ summary: 'Zero-filled series per hour (24h) or day with summaries, and API performance' })
+  @ApiOkResponse({ type: StatisticsResponse })
+  @ApiValidation()
+  statistics(@CurrentPrincipal() principal: Principal, @Query() query: StatisticsQuery) {
+    return this.metrics.statistics(principal.organizationId, query.period);
+  }
+
+  @Post('export')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Download the metrics as a JSON, CSV or xlsx file',
+    description: 'One row per UTC day (per hour for 24h) with a column per metric of the chosen types, plus a summary.',
+  })
+  @ApiBody({ type: ExportRequest })
+  @ApiProduces('application/json', 'text/csv', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet')
+  @ApiOkResponse({
+    description: 'The file, with Content-Disposition: attachment; filename="metrics-<org slug>-<date_range>-<YYYYMMDD>.<ext>"',
+    content: {
+      'application/json': { schema: { type: 'object' } },
+      'text/csv': { schema: { type: 'string' } },
+      'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet': { schema: { type: 'string', format: 'binary' } },
+    },
+  })
+  @ApiValidation()
+  async export(@CurrentPrincipal() principal: Principal, @Body() body: ExportRequest, @Res() response: Response): Promise<void> {
+    await this.exports.send(principal.organizationId, body, response);
+  }
+}

@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { ExportService } from './export/export.service.js';
+import { MetricsController } from './metrics.controller.js';
+import { MetricsRepository } from './metrics.repository.js';
+import { MetricsService } from './metrics.service.js';
+import { SystemMetricsReader } from './system-metrics.reader.js';
+
+@Module({
+  controllers: [MetricsController],
+  providers: [MetricsService, MetricsRepository, SystemMetricsReader, ExportService],
+  exports: [MetricsService, MetricsRepository, SystemMetricsReader],
+})
+export class MetricsModule {}

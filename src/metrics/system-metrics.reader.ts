@@ -1,0 +1,74 @@
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../config/app-config.js';
+import { RequestMetrics } from '../observability/request-metrics.js';
+import { RedisConnection, withTimeout } from '../redis/redis-connection.js';
+import { round2 } from './statistics.js';
+
+/**
+ * Where cache_hit_rate comes from: the caching module provides this token (hits ÷ lookups of metric
+ * caches over the last 5 minutes, in %, or null without lookups). Until it does, the figure is null.
+ */
+export const CACHE_HIT_RATE_SOURCE = Symbol('CACHE_HIT_RATE_SOURCE');
+export interface CacheHitRateSource {
+  hitRatePct(): number | null | Promise<number | null>;
+}
+
+export interface SystemFigures {
+  api_response_time: number | null;
+  cache_hit_rate: number | null;
+  database_connections: number;
+  redis_memory_usage: number | null;
+  error_rate: number | null;
+}
+
+interface PoolLike {
+  totalCount?: number;
+}
+
+const REDIS_INFO_TIMEOUT_MS = 250;
+
+/** system_metrics as the service measures itself: request window, database pool, Redis memory. */
+@Injectable()
+export class SystemMetricsReader {
+  constructor(
+    private readonly requests: RequestMetrics,
+    private readonly dataSource: DataSource,
+    private readonly redis: RedisConnection,
+    private readonly config: AppConfig,
+    @Optional() @Inject(CACHE_HIT_RATE_SOURCE) private readonly cacheHitRate?: CacheHitRateSource,
+  ) {}
+
+  async read(): Promise<SystemFigures> {
+    const window = this.requests.summary();
+    const [redisMemory, cacheHitRate] = await Promise.all([this.redisMemoryMb(), this.cacheHitRate?.hitRatePct() ?? null]);
+    return {
+      api_response_time: window.p95Ms,
+      cache_hit_rate: cacheHitRate === null ? null : round2(cacheHitRate),
+      database_connections: this.databaseConnections(),
+      redis_memory_usage: redisMemory,
+      error_rate: window.errorRatePct,
+    };
+  }
+
+  /** Open connections of the pg pools (primary and replicas); the embedded PGlite is one session. */
+  databaseConnections(): number {
+    if (this.config.embeddedDatabase) return 1;
+    const driver = this.dataSource.driver as unknown as { master?: PoolLike; slaves?: PoolLike[] };
+    const pools = [driver.master, ...(driver.slaves ?? [])];
+    return pools.reduce((total, pool) => total + (pool?.totalCount ?? 0), 0);
+  }
+
+  /** used_memory of INFO memory in MB (two decimals); null without Redis, while it is down or slow. */
+  async redisMemoryMb(): Promise<number | null> {
+    const client = this.redis.client;
+    if (!client?.isReady) return null;
+    try {
+      const info = await withTimeout(client.info('memory'), REDIS_INFO_TIMEOUT_MS);
+      const match = /^used_memory:(\d+)\r?$/m.exec(info);
+      return match ? round2(Number(match[1]) / 1024 / 1024) : null;
+    } catch {
+      return null;
+    }
+  }
+}
