@@ -1,0 +1,211 @@
+import { randomUUID } from 'node:crypto';
+import { RequestMetrics } from '../src/observability/request-metrics';
+import { withProbeRoutes } from './correlation-probe.module';
+import { http, signup } from './support/factories';
+import { createTestApp, TestApp } from './support/test-app';
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** The samples of a Prometheus text exposition (comments skipped). */
+function parseExposition(text: string): Sample[] {
+  return text
+    .split('\n')
+    .filter((line) => line !== '' && !line.startsWith('#'))
+    .map((line) => {
+      const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+      if (!match) throw new Error(`not a sample line: ${line}`);
+      const labels = Object.fromEntries([...(match[2] ?? '').matchAll(/([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"/g)].map((label) => [label[1], label[2]]));
+      return { name: match[1], labels, value: Number(match[3]) };
+    });
+}
+
+/** The value of one series; 0 for a series that does not exist yet (a counter that never moved). */
+function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
+  const wanted = Object.entries(labels);
+  const found = samples.filter((sample) => sample.name === name && Object.keys(sample.labels).length === wanted.length && wanted.every(([key, value]) => sample.labels[key] === value));
+  expect(found.length).toBeLessThanOrEqual(1);
+  return found[0]?.value ?? 0;
+}
+
+async function scrape(app: TestApp, token?: string): Promise<Sample[]> {
+  const request = http(app).get('/metrics');
+  if (token) request.set('Authorization', `Bearer ${token}`);
+  const response = await request.expect(200);
+  expect(response.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
+  return parseExposition(response.text);
+}
+
+const count = (route: string, status: string, method = 'GET') => ['http_request_duration_seconds_count', { method, route, status }] as const;
+
+describe('GET /metrics', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await createTestApp({ override: withProbeRoutes });
+  });
+  afterAll(() => app.close());
+
+  it('counts each request once in the duration histogram, by method, route template and status', async () => {
+    const admin = await signup(app);
+    const before = await scrape(app);
+    for (let i = 0; i < 3; i++) await http(app).get('/health/live').expect(200);
+    await http(app).get('/api/v1/auth/me').expect(401);
+    await http(app).get('/api/v1/auth/me').expect(401);
+    await http(app).get('/api/v1/auth/me').set('Authorization', `Bearer ${admin.token}`).expect(200);
+    await http(app).patch(`/api/v1/users/${randomUUID()}`).set('Authorization', `Bearer ${admin.token}`).send({ name: 'Nobody' }).expect(404);
+    await http(app).get('/api/v1/not-a-route').expect(404);
+    await http(app).get('/api/v1/probe/boom').expect(500);
+    const after = await scrape(app);
+
+    const delta = (name: string, labels: Record<string, string>) => valueOf(after, name, labels) - valueOf(before, name, labels);
+    expect(delta(...count('/health/live', '200'))).toBe(3);
+    expect(delta(...count('/api/v1/auth/me', '401'))).toBe(2);
+    expect(delta(...count('/api/v1/auth/me', '200'))).toBe(1);
+    expect(delta(...count('/api/v1/users/:id', '404', 'PATCH'))).toBe(1);
+    expect(delta(...count('unmatched', '404'))).toBe(1);
+    expect(delta(...count('/api/v1/probe/boom', '500'))).toBe(1);
+    // The scrape before this one, recorded when it finished.
+    expect(delta(...count('/metrics', '200'))).toBe(1);
+
+    const liveLabels = { method: 'GET', route: '/health/live', status: '200' };
+    expect(valueOf(after, 'http_request_duration_seconds_bucket', { ...liveLabels, le: '+Inf' })).toBe(valueOf(after, 'http_request_duration_seconds_count', liveLabels));
+    expect(delta('http_request_duration_seconds_sum', liveLabels)).toBeGreaterThan(0);
+    // Labels hold templates, never raw paths with ids.
+    expect(after.filter((sample) => /[0-9a-f]{8}-[0-9a-f]{4}-/.test(sample.labels.route ?? ''))).toEqual([]);
+  });
+
+  it('tells the same story as the recorder system_metrics reads: same requests, same error share', async () => {
+    const samples = await scrape(app);
+    const counts = samples.filter((sample) => sample.name === 'http_request_duration_seconds_count');
+    const total = counts.reduce((sum, sample) => sum + sample.value, 0);
+    const errors = counts.filter((sample) => Number(sample.labels.status) >= 500).reduce((sum, sample) => sum + sample.value, 0);
+    // Every request of this app is within the recorder's 5-minute window; the scrape itself was recorded after its text was made.
+    const summary = app.get(RequestMetrics).summary();
+    expect(summary.requests).toBe(total + 1);
+    expect(errors).toBe(1);
+    expect(summary.errorRatePct).toBe(Math.round((errors / (total + 1)) * 100 * 100) / 100);
+  });
+
+  it('reports the database pool: open, idle and waiting connections, following connections in use', async () => {
+    const quiet = await scrape(app);
+    const open = valueOf(quiet, 'toolbox_db_pool_connections', { pool: 'primary' });
+    expect(open).toBeGreaterThanOrEqual(1);
+    expect(open).toBeLessThanOrEqual(app.config.DATABASE_POOL_SIZE);
+    expect(valueOf(quiet, 'toolbox_db_pool_idle_connections', { pool: 'primary' })).toBe(open);
+    expect(valueOf(quiet, 'toolbox_db_pool_waiting_requests', { pool: 'primary' })).toBe(0);
+
+    const held = [app.dataSource.createQueryRunner(), app.dataSource.createQueryRunner()];
+    try {
+      for (const runner of held) await runner.connect();
+      const busy = await scrape(app);
+      const openBusy = valueOf(busy, 'toolbox_db_pool_connections', { pool: 'primary' });
+      expect(openBusy).toBeGreaterThanOrEqual(2);
+      expect(valueOf(busy, 'toolbox_db_pool_idle_connections', { pool: 'primary' })).toBe(openBusy - 2);
+    } finally {
+      for (const runner of held) await runner.release();
+    }
+  });
+
+  it('reports Redis as up, and the default process metrics', async () => {
+    const samples = await scrape(app);
+    expect(valueOf(samples, 'toolbox_redis_up')).toBe(1);
+    expect(valueOf(samples, 'process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(valueOf(samples, 'nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
+    expect(samples.some((sample) => sample.name === 'nodejs_eventloop_lag_p99_seconds')).toBe(true);
+  });
+
+  it('is served at the root with the correlation headers and needs no user token', async () => {
+    const response = await http(app).get('/metrics').set('X-Correlation-ID', 'scrape-1').expect(200);
+    expect(response.headers['x-correlation-id']).toBe('scrape-1');
+    expect(response.headers['x-request-duration']).toMatch(/^\d+\.\d{3}s$/);
+    expect(response.headers['cache-control']).toBe('no-store');
+  });
+});
+
+describe('GET /metrics without Redis', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await createTestApp({ redis: false });
+  });
+  afterAll(() => app.close());
+
+  it('reports Redis as down (0)', async () => {
+    expect(valueOf(await scrape(app), 'toolbox_redis_up')).toBe(0);
+  });
+});
+
+describe('GET /metrics with METRICS_TOKEN', () => {
+  const metricsToken = 'prometheus-scrape-token-0123456789';
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await createTestApp({ env: { METRICS_TOKEN: metricsToken } });
+  });
+  afterAll(() => app.close());
+
+  it('answers 401 problem+json without the token, with a wrong one and with a user token', async () => {
+    const admin = await signup(app);
+    for (const authorization of [undefined, `Bearer ${metricsToken}x`, `Bearer ${admin.token}`, metricsToken, `Basic ${metricsToken}`]) {
+      const request = http(app).get('/metrics').set('X-Correlation-ID', 'scrape-denied');
+      if (authorization) request.set('Authorization', authorization);
+      const response = await request;
+      expect(response.status).toBe(401);
+      expect(response.headers['www-authenticate']).toBe('Bearer');
+      expect(response.headers['content-type']).toBe('application/problem+json; charset=utf-8');
+      expect(response.body).toEqual({
+        type: 'https://toolbox-metrics.dev/problems/unauthorized',
+        title: 'Unauthorized',
+        status: 401,
+        detail: 'GET /metrics requires the metrics bearer token (METRICS_TOKEN)',
+        instance: '/metrics',
+        correlation_id: 'scrape-denied',
+      });
+      expect(response.text).not.toContain('http_request_duration_seconds');
+    }
+  });
+
+  it('serves the metrics with the token, counting the refused scrapes as 401s', async () => {
+    await http(app).get('/metrics').expect(401);
+    const samples = await scrape(app, metricsToken);
+    expect(valueOf(samples, ...count('/metrics', '401'))).toBe(6);
+  });
+});
+
+describe('GET /metrics with METRICS_ENABLED=false', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await createTestApp({ env: { METRICS_ENABLED: 'false' } });
+  });
+  afterAll(() => app.close());
+
+  it('answers 404 problem+json', async () => {
+    const response = await http(app).get('/metrics').set('X-Correlation-ID', 'scrape-off');
+    expect(response.status).toBe(404);
+    expect(response.headers['content-type']).toBe('application/problem+json; charset=utf-8');
+    expect(response.body).toEqual({
+      type: 'https://toolbox-metrics.dev/problems/not-found',
+      title: 'Not Found',
+      status: 404,
+      detail: 'No route for GET /metrics',
+      instance: '/metrics',
+      correlation_id: 'scrape-off',
+    });
+  });
+});
+
+describe('GET /metrics on the embedded database', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await createTestApp({ redis: false, env: { DATABASE_URL: undefined, EMBEDDED_DATA_DIR: 'memory://', MIGRATIONS_RUN: 'true' } });
+  });
+  afterAll(() => app.close());
+
+  it('reports the one PGlite connection', async () => {
+    const samples = await scrape(app);
+    expect(valueOf(samples, 'toolbox_db_pool_connections', { pool: 'primary' })).toBe(1);
+    expect(valueOf(samples, 'toolbox_db_pool_waiting_requests', { pool: 'primary' })).toBe(0);
+  });
+});
