@@ -1,6 +1,7 @@
 import type { INestApplicationContext } from '@nestjs/common';
-import { Command, InvalidArgumentError, Option } from 'commander';
-import type { AppConfig } from '../config/app-config.js';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { type AppConfig, ConfigValidationError } from '../config/app-config.js';
+import { CliError } from './cli-error.js';
 import { TIERS } from '../database/entities/organization.entity.js';
 import { OrganizationsRepository } from '../organizations/organizations.repository.js';
 import { SEED_PROFILES, SeedProfile } from '../seed/seed-plan.js';
@@ -75,4 +76,25 @@ export function buildProgram(environment: CliEnvironment): Command {
     });
 
   return program;
+}
+
+/** Runs one command line (without "node main.js") and returns the process exit code; every failure is reported on err. */
+export async function runCli(args: string[], environment: CliEnvironment): Promise<number> {
+  try {
+    await buildProgram(environment).parseAsync(args, { from: 'user' });
+    return 0;
+  } catch (error) {
+    // commander has already printed its own usage errors.
+    if (error instanceof CommanderError) return error.exitCode;
+    if (error instanceof CliError) {
+      environment.err(`${error.message}\n`);
+      return error.exitCode;
+    }
+    if (error instanceof ConfigValidationError) {
+      environment.err(`${error.message}\n`);
+      return 1;
+    }
+    environment.err(`${(error as Error).stack ?? String(error)}\n`);
+    return 1;
+  }
 }
