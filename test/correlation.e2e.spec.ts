@@ -107,6 +107,15 @@ describe('correlation headers', () => {
     expect(response.body.retry_after).toBe(7);
   });
 
+  it('are on a 429 from the real rate limiter (login: 5 a minute per IP and e-mail)', async () => {
+    const login = { email: 'limited@example.test', password: 'not the right password' };
+    for (let attempt = 1; attempt <= 5; attempt++) await http(app).post('/api/v1/auth/login').send(login).expect(401);
+    const response = await http(app).post('/api/v1/auth/login').set('X-Correlation-ID', 'kind-429-real').send(login);
+    expectProblem(response, 429, 'kind-429-real');
+    expectCorrelationHeaders(response, 'kind-429-real');
+    expect(Number(response.headers['retry-after'])).toBe(response.body.retry_after);
+  });
+
   it('are on a 500 from an unhandled error, whose body holds no stack', async () => {
     const response = await http(app).get('/api/v1/probe/boom').set('X-Correlation-ID', 'kind-500');
     expectProblem(response, 500, 'kind-500');

@@ -90,6 +90,21 @@ describe('GET /metrics', () => {
     expect(summary.errorRatePct).toBe(Math.round((errors / (total + 1)) * 100 * 100) / 100);
   });
 
+  it('counts rate-limit rejections of the real limiter, and the same 429s in the histogram', async () => {
+    const before = await scrape(app);
+    const login = { email: 'nobody@example.test', password: 'not the right password' };
+    for (let attempt = 1; attempt <= 5; attempt++) await http(app).post('/api/v1/auth/login').send(login).expect(401);
+    await http(app).post('/api/v1/auth/login').send(login).expect(429);
+    await http(app).post('/api/v1/auth/login').send(login).expect(429);
+    const after = await scrape(app);
+    const labels = { method: 'POST', route: '/api/v1/auth/login' };
+    expect(valueOf(after, 'toolbox_rate_limit_rejections_total', labels) - valueOf(before, 'toolbox_rate_limit_rejections_total', labels)).toBe(2);
+    const rejected = count('/api/v1/auth/login', '429', 'POST');
+    expect(valueOf(after, ...rejected) - valueOf(before, ...rejected)).toBe(2);
+    expect(valueOf(after, 'toolbox_rate_limit_memory_fallbacks_total')).toBe(0);
+    expect(valueOf(after, 'toolbox_rate_limit_redis_degraded')).toBe(0);
+  });
+
   it('reports the database pool: open, idle and waiting connections, following connections in use', async () => {
     const quiet = await scrape(app);
     const open = valueOf(quiet, 'toolbox_db_pool_connections', { pool: 'primary' });

@@ -1,6 +1,7 @@
-import { Injectable, OnModuleDestroy } from '@nestjs/common';
-import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Injectable, OnModuleDestroy, Optional } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
+import { RateLimitStats } from '../rate-limit/rate-limit-stats.js';
 import { RedisConnection } from '../redis/redis-connection.js';
 import { databasePoolState, PoolState } from './database-pool-state.js';
 import { RequestMetrics } from './request-metrics.js';
@@ -17,7 +18,12 @@ const DURATION_BUCKETS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.25
 export class PrometheusExporter implements OnModuleDestroy {
   readonly registry = new Registry();
 
-  constructor(requestMetrics: RequestMetrics, dataSource: DataSource, redis: RedisConnection) {
+  constructor(
+    requestMetrics: RequestMetrics,
+    dataSource: DataSource,
+    redis: RedisConnection,
+    @Optional() rateLimits?: RateLimitStats,
+  ) {
     collectDefaultMetrics({ register: this.registry });
 
     const durations = new Histogram({
@@ -42,6 +48,8 @@ export class PrometheusExporter implements OnModuleDestroy {
         this.set(redis.isReady ? 1 : 0);
       },
     });
+
+    if (rateLimits) this.rateLimitSeries(rateLimits);
   }
 
   get contentType(): string {
@@ -57,6 +65,40 @@ export class PrometheusExporter implements OnModuleDestroy {
     this.registry.clear();
   }
 
+  /** The rate limiter's own cumulative counters, read at scrape time (the CLI builds no rate limiter). */
+  private rateLimitSeries(stats: RateLimitStats): void {
+    new Counter({
+      name: 'toolbox_rate_limit_rejections_total',
+      help: 'Requests refused with 429 by the rate limiter, by method and route template',
+      labelNames: ['method', 'route'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [endpoint, rejections] of stats.rejectionsByEndpoint()) {
+          const [method, route] = splitEndpoint(endpoint);
+          this.inc({ method, route }, rejections);
+        }
+      },
+    });
+    new Counter({
+      name: 'toolbox_rate_limit_memory_fallbacks_total',
+      help: 'Rate-limit counts made in process memory because Redis failed or was unreachable',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(stats.fallbackCount);
+      },
+    });
+    new Gauge({
+      name: 'toolbox_rate_limit_redis_degraded',
+      help: 'Whether the rate limiter currently counts in process memory because Redis failed (1) or not (0)',
+      registers: [this.registry],
+      collect() {
+        this.set(stats.redisDegraded ? 1 : 0);
+      },
+    });
+  }
+
   private poolGauge(name: string, help: string, pools: () => PoolState[], value: (state: PoolState) => number): void {
     new Gauge({
       name,
@@ -69,4 +111,10 @@ export class PrometheusExporter implements OnModuleDestroy {
       },
     });
   }
+}
+
+/** "GET /api/v1/metrics/dashboard" → ["GET", "/api/v1/metrics/dashboard"]. */
+function splitEndpoint(endpoint: string): [string, string] {
+  const space = endpoint.indexOf(' ');
+  return space < 0 ? ['', endpoint] : [endpoint.slice(0, space), endpoint.slice(space + 1)];
 }
