@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayNotEmpty, ArrayUnique, IsArray, IsIn, IsOptional, registerDecorator } from 'class-validator';
+import { IsIn, IsOptional, registerDecorator } from 'class-validator';
 import { PERIODS, type Period } from '../periods.js';
 
 export const EXPORT_FORMATS = ['json', 'csv', 'xlsx', 'excel'] as const;
@@ -21,6 +21,21 @@ function IsIntegerBetween(min: number, max: number) {
       validator: {
         validate: (value: unknown) => Number.isInteger(value) && (value as number) >= min && (value as number) <= max,
         defaultMessage: () => `${propertyName} must be an integer from ${min} to ${max}`,
+      },
+    });
+}
+
+/** A non-empty array of distinct allowed values, with one error naming them whatever is wrong. */
+function IsSubsetOf(allowed: readonly string[]) {
+  return (target: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isSubsetOf',
+      target: target.constructor,
+      propertyName,
+      validator: {
+        validate: (value: unknown) =>
+          Array.isArray(value) && value.length > 0 && new Set(value).size === value.length && value.every((item) => allowed.includes(item as string)),
+        defaultMessage: () => `${propertyName} must be a non-empty array of distinct values from: ${allowed.join(', ')}`,
       },
     });
 }
@@ -62,11 +77,8 @@ export class ExportRequest {
   @IsIn(PERIODS, oneOf('date_range', PERIODS))
   date_range: Period;
 
-  @ApiPropertyOptional({ enum: METRIC_TYPES, isArray: true, default: DEFAULT_METRIC_TYPES })
+  @ApiPropertyOptional({ enum: METRIC_TYPES, isArray: true, uniqueItems: true, minItems: 1, default: DEFAULT_METRIC_TYPES })
   @IsOptional()
-  @IsArray({ message: `metric_types must be an array of: ${METRIC_TYPES.join(', ')}` })
-  @ArrayNotEmpty({ message: `metric_types must name at least one of: ${METRIC_TYPES.join(', ')}` })
-  @ArrayUnique({ message: 'metric_types must not repeat a type' })
-  @IsIn(METRIC_TYPES, { each: true, message: `metric_types may only contain: ${METRIC_TYPES.join(', ')}` })
+  @IsSubsetOf(METRIC_TYPES)
   metric_types?: MetricType[];
 }
