@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { RollupsModule } from '../rollups/rollups.module.js';
 import { ExportService } from './export/export.service.js';
 import { MetricsController } from './metrics.controller.js';
 import { MetricsRepository } from './metrics.repository.js';
@@ -6,6 +7,7 @@ import { MetricsService } from './metrics.service.js';
 import { SystemMetricsReader } from './system-metrics.reader.js';
 
 @Module({
+  imports: [RollupsModule],
   controllers: [MetricsController],
   providers: [MetricsService, MetricsRepository, SystemMetricsReader, ExportService],
   exports: [MetricsService, MetricsRepository, SystemMetricsReader],

@@ -1,0 +1,77 @@
+import type { EntityManager } from 'typeorm';
+
+const DAY = `(created_at AT TIME ZONE 'UTC')::date`;
+
+/**
+ * Recomputes an organization's rollups from the raw tables: after a bulk load that bypassed ingestion (the
+ * seed) and as a repair tool. Runs inside the caller's transaction; the table lock keeps concurrent writers
+ * (which add to the rollups) waiting until the rebuild commits, so none of their changes is lost or counted twice.
+ */
+export async function rebuildOrganizationRollups(manager: EntityManager, organizationId: string): Promise<void> {
+  await manager.query(`LOCK TABLE daily_rollups, user_active_days IN SHARE ROW EXCLUSIVE MODE`);
+  await manager.query(`DELETE FROM daily_rollups WHERE organization_id = $1`, [organizationId]);
+  await manager.query(`DELETE FROM user_active_days WHERE organization_id = $1`, [organizationId]);
+  await manager.query(
+    `INSERT INTO user_active_days (organization_id, user_id, day)
+     SELECT DISTINCT $1::uuid, user_id, (occurred_at AT TIME ZONE 'UTC')::date FROM activity_events WHERE organization_id = $1`,
+    [organizationId],
+  );
+  await manager.query(
+    `INSERT INTO daily_rollups (organization_id, day, new_users, new_users_active)
+     SELECT $1::uuid, ${DAY}, count(*), count(*) FILTER (WHERE is_active) FROM users WHERE organization_id = $1 GROUP BY 2`,
+    [organizationId],
+  );
+  await manager.query(
+    `INSERT INTO daily_rollups AS r (organization_id, day, content_created, content_generated, content_generation_ms, content_draft, content_published, content_archived)
+     SELECT $1::uuid, ${DAY}, count(*), count(generation_time_ms), COALESCE(sum(generation_time_ms), 0),
+            count(*) FILTER (WHERE deleted_at IS NULL AND status = 'draft'),
+            count(*) FILTER (WHERE deleted_at IS NULL AND status = 'published'),
+            count(*) FILTER (WHERE deleted_at IS NULL AND status = 'archived')
+       FROM educational_content WHERE organization_id = $1 GROUP BY 2
+     ON CONFLICT (organization_id, day) DO UPDATE
+       SET content_created = EXCLUDED.content_created, content_generated = EXCLUDED.content_generated,
+           content_generation_ms = EXCLUDED.content_generation_ms, content_draft = EXCLUDED.content_draft,
+           content_published = EXCLUDED.content_published, content_archived = EXCLUDED.content_archived`,
+    [organizationId],
+  );
+  await manager.query(
+    `INSERT INTO daily_rollups AS r (organization_id, day, events, lessons_completed, assessments, assessment_score_sum, sessions, session_seconds)
+     SELECT $1::uuid, (occurred_at AT TIME ZONE 'UTC')::date, count(*),
+            count(*) FILTER (WHERE type = 'lesson_completed'),
+            count(*) FILTER (WHERE type = 'assessment_submitted'),
+            COALESCE(sum(score) FILTER (WHERE type = 'assessment_submitted'), 0),
+            count(*) FILTER (WHERE type = 'session'),
+            COALESCE(sum(duration_seconds) FILTER (WHERE type = 'session'), 0)
+       FROM activity_events WHERE organization_id = $1 GROUP BY 2
+     ON CONFLICT (organization_id, day) DO UPDATE
+       SET events = EXCLUDED.events, lessons_completed = EXCLUDED.lessons_completed, assessments = EXCLUDED.assessments,
+           assessment_score_sum = EXCLUDED.assessment_score_sum, sessions = EXCLUDED.sessions, session_seconds = EXCLUDED.session_seconds`,
+    [organizationId],
+  );
+  // Each (user, day) pair, taken in day order, newly counts its user in the windows ending [max(d, previous + k), d + k).
+  await manager.query(
+    `WITH pairs AS (
+       SELECT a.day, lag(a.day) OVER (PARTITION BY a.user_id ORDER BY a.day) AS previous_day, (u.created_at AT TIME ZONE 'UTC')::date AS created_day
+         FROM user_active_days a JOIN users u ON u.organization_id = a.organization_id AND u.id = a.user_id
+        WHERE a.organization_id = $1
+     ), spans AS (
+       SELECT day, GREATEST(day, previous_day + 7) AS a7_from, GREATEST(day, previous_day + 30) AS a30_from,
+              GREATEST(day, previous_day + 30, created_day + 30) AS r30_from
+         FROM pairs
+     ), deltas AS (
+       SELECT day, 1 AS dau, 0 AS a7, 0 AS a30, 0 AS r30 FROM spans
+       UNION ALL SELECT a7_from, 0, 1, 0, 0 FROM spans WHERE a7_from < day + 7
+       UNION ALL SELECT day + 7, 0, -1, 0, 0 FROM spans WHERE a7_from < day + 7
+       UNION ALL SELECT a30_from, 0, 0, 1, 0 FROM spans WHERE a30_from < day + 30
+       UNION ALL SELECT day + 30, 0, 0, -1, 0 FROM spans WHERE a30_from < day + 30
+       UNION ALL SELECT r30_from, 0, 0, 0, 1 FROM spans WHERE r30_from < day + 30
+       UNION ALL SELECT day + 30, 0, 0, 0, -1 FROM spans WHERE r30_from < day + 30
+     )
+     INSERT INTO daily_rollups AS r (organization_id, day, daily_active_users, active_7d_delta, active_30d_delta, retained_30d_delta)
+     SELECT $1::uuid, day, sum(dau), sum(a7), sum(a30), sum(r30) FROM deltas GROUP BY day
+     ON CONFLICT (organization_id, day) DO UPDATE
+       SET daily_active_users = EXCLUDED.daily_active_users, active_7d_delta = EXCLUDED.active_7d_delta,
+           active_30d_delta = EXCLUDED.active_30d_delta, retained_30d_delta = EXCLUDED.retained_30d_delta`,
+    [organizationId],
+  );
+}

@@ -1,0 +1,182 @@
+import { randomBytes } from 'node:crypto';
+import { hashPassword } from '../src/auth/password-hasher';
+import { MetricsRepository } from '../src/metrics/metrics.repository';
+import { startOfUtcDay } from '../src/metrics/periods';
+import { RollupsRepository } from '../src/rollups/rollups.repository';
+import { seedOrganization } from '../src/seed/organization-generator';
+import { Random } from '../src/seed/random';
+import { http } from './support/factories';
+import { createTestApp, TestApp } from './support/test-app';
+
+const DAY_MS = 86_400_000;
+const TYPES = ['login', 'session', 'lesson_completed', 'assessment_submitted'] as const;
+
+/**
+ * Speed costs no correctness: on randomly generated organizations, changed afterwards through the API (users,
+ * content, event batches with replays and out-of-order backfill), every rollup-based dashboard figure equals the
+ * raw-SQL figure of MetricsRepository, and the incrementally maintained rollups equal a rebuild from raw tables.
+ */
+describe('rollups', () => {
+  let testApp: TestApp;
+
+  beforeAll(async () => {
+    testApp = await createTestApp();
+  });
+
+  afterAll(async () => {
+    await testApp.close();
+  });
+
+  async function seeded(seed: number) {
+    const password = 'a long enough password';
+    const email = `rollups.${randomBytes(5).toString('hex')}@example.test`;
+    const slug = `rollups-${randomBytes(5).toString('hex')}`;
+    const organization = await testApp.dataSource.transaction(async (manager) =>
+      seedOrganization(manager, {
+        name: `Rollups ${seed}`,
+        slug,
+        tier: 'enterprise',
+        users: 30 + (seed % 20),
+        days: 50,
+        eventsPerUserPerDay: 0.4 + (seed % 5) / 10,
+        contentItems: 12,
+        seed,
+        now: new Date(),
+        admin: { email, name: 'Seeded Admin', passwordHash: await hashPassword(password) },
+      }),
+    );
+    // The seed writes events in bulk, past ingestion: rebuild, as the seed command does.
+    await testApp.get(RollupsRepository).rebuild(organization.organizationId);
+    const login = await http(testApp).post('/api/v1/auth/login').send({ email, password }).expect(200);
+    return { organizationId: organization.organizationId, token: login.body.access_token as string };
+  }
+
+  async function userIds(organizationId: string): Promise<string[]> {
+    const rows: { id: string }[] = await testApp.dataSource.query(`SELECT id FROM users WHERE organization_id = $1 ORDER BY id`, [organizationId]);
+    return rows.map((row) => row.id);
+  }
+
+  /** Writes through the API that change every rollup: users (one imported 40 days back), activation, content, events. */
+  async function writeThroughApi(organizationId: string, token: string, random: Random) {
+    const auth = { Authorization: `Bearer ${token}` };
+    const now = Date.now();
+    const imported = await http(testApp)
+      .post('/api/v1/users')
+      .set(auth)
+      .send({ email: `imported.${randomBytes(4).toString('hex')}@example.test`, name: 'Imported', role: 'student', created_at: new Date(now - 40 * DAY_MS).toISOString() })
+      .expect(201);
+    const fresh = await http(testApp).post('/api/v1/users').set(auth).send({ email: `fresh.${randomBytes(4).toString('hex')}@example.test`, name: 'Fresh', role: 'teacher' }).expect(201);
+    const ids = await userIds(organizationId);
+    await http(testApp).patch(`/api/v1/users/${ids[1]}`).set(auth).send({ is_active: false }).expect(200);
+    await http(testApp).patch(`/api/v1/users/${ids[2]}`).set(auth).send({ is_active: false }).expect(200);
+    await http(testApp).patch(`/api/v1/users/${ids[2]}`).set(auth).send({ is_active: true }).expect(200);
+
+    const draft = await http(testApp).post('/api/v1/content').set(auth).send({ title: 'Draft', content_type: 'lesson', generation_time_ms: 1500 }).expect(201);
+    const old = await http(testApp)
+      .post('/api/v1/content')
+      .set(auth)
+      .send({ title: 'Old', content_type: 'quiz', status: 'published', generation_time_ms: 2750, created_at: new Date(now - 20 * DAY_MS).toISOString() })
+      .expect(201);
+    await http(testApp).post('/api/v1/content').set(auth).send({ title: 'No timing', content_type: 'project' }).expect(201);
+    await http(testApp).patch(`/api/v1/content/${draft.body.id}`).set(auth).send({ status: 'published' }).expect(200);
+    await http(testApp).patch(`/api/v1/content/${old.body.id}`).set(auth).send({ status: 'archived' }).expect(200);
+    await http(testApp).delete(`/api/v1/content/${old.body.id}`).set(auth).expect((response) => expect([200, 204]).toContain(response.status));
+
+    // Backfill in random order over 45 days (older than the seeded window's start too), then replays of a sample.
+    const users = [...ids, imported.body.id as string, fresh.body.id as string];
+    const sent: Record<string, unknown>[] = [];
+    for (let batch = 0; batch < 4; batch++) {
+      const events = Array.from({ length: 150 }, () => {
+        const type = random.pick(TYPES);
+        return {
+          id: random.uuid(),
+          type,
+          user_id: random.pick(users),
+          occurred_at: new Date(now - random.int(0, 45 * DAY_MS)).toISOString(),
+          ...(type === 'session' ? { duration_seconds: random.int(60, 5400) } : {}),
+          ...(type === 'lesson_completed' || type === 'assessment_submitted' ? { score: random.int(0, 100) } : {}),
+        };
+      });
+      const replays = sent.filter(() => random.chance(0.1));
+      const response = await http(testApp).post('/api/v1/events').set(auth).send({ events: [...events, ...replays] }).expect(202);
+      expect(response.body).toEqual({ accepted: 150, duplicates: replays.length });
+      sent.push(...events);
+    }
+    // The same user on consecutive and repeated days, in one batch and in the next: neighbours inside a batch.
+    const regular = users[3];
+    const streak = [0, 1, 1, 2, 5, 9, 31, 3].map((daysAgo, k) => ({ id: random.uuid(), type: 'login', user_id: regular, occurred_at: new Date(now - daysAgo * DAY_MS - k * 1000).toISOString() }));
+    await http(testApp).post('/api/v1/events').set(auth).send({ events: streak }).expect(202);
+    await http(testApp).post('/api/v1/events').set(auth).send({ events: [{ id: random.uuid(), type: 'login', user_id: regular, occurred_at: new Date(now - 4 * DAY_MS).toISOString() }] }).expect(202);
+  }
+
+  /** The organization's rollup rows, without days whose changes cancelled out (a rebuild writes no such row). */
+  async function rollupRows(organizationId: string) {
+    const rows: Record<string, unknown>[] = await testApp.dataSource.query(`SELECT * FROM daily_rollups WHERE organization_id = $1 ORDER BY day`, [organizationId]);
+    return rows.filter((row) => Object.entries(row).some(([column, value]) => column !== 'organization_id' && column !== 'day' && Number(value) !== 0));
+  }
+
+  /** Averages agree to 1e-9 (SQL's numeric avg against a float division), and are null together. */
+  function expectSameAverage(fromRollups: number | null, fromRawSql: number | null) {
+    if (fromRawSql === null) expect(fromRollups).toBeNull();
+    else expect(fromRollups).toBeCloseTo(fromRawSql, 9);
+  }
+
+  async function expectRollupsToMatchRawSql(organizationId: string) {
+    const now = new Date();
+    const today = startOfUtcDay(now);
+    const raw = testApp.get(MetricsRepository);
+    const rollups = await testApp.get(RollupsRepository).dashboardFigures(organizationId, now, today, 7);
+    const [users, content, engagement, engagementDays, series] = await Promise.all([
+      raw.userFigures(organizationId, now, today),
+      raw.contentFigures(organizationId, now, today),
+      raw.engagementFigures(organizationId, now, today),
+      raw.engagementDays(organizationId, now, today, 7),
+      raw.activitySeries(organizationId, { since: new Date(today.getTime() - 6 * DAY_MS), bucketSeconds: 86400, buckets: 7, now }),
+    ]);
+    expect(rollups.users).toEqual(users);
+    const { avg_generation_ms, ...contentCounts } = rollups.content;
+    expect({ ...contentCounts, avg_generation_ms: null }).toEqual({ ...content, avg_generation_ms: null });
+    expectSameAverage(avg_generation_ms, content.avg_generation_ms);
+    const { avg_session_seconds, ...engagementCounts } = rollups.engagement;
+    expect({ ...engagementCounts, avg_session_seconds: null }).toEqual({ ...engagement, avg_session_seconds: null });
+    expectSameAverage(avg_session_seconds, engagement.avg_session_seconds);
+    expect(rollups.engagementDays).toEqual(engagementDays);
+    expect(rollups.trend).toEqual(
+      series.map(({ bucket_start, active_users, new_users, content_created, lessons_completed, assessments_submitted }) => ({
+        bucket_start,
+        active_users,
+        new_users,
+        content_created,
+        lessons_completed,
+        assessments_submitted,
+      })),
+    );
+    // The figures are not trivially zero: the generated organizations have activity in every family.
+    expect(users.retention_cohort).toBeGreaterThan(0);
+    expect(engagementDays[6].active_users_w30).toBeGreaterThan(0);
+    return { users, engagement };
+  }
+
+  it.each([101, 202, 303])('every rollup-based figure equals the raw-SQL figure (seed %i)', async (seed) => {
+    const { organizationId, token } = await seeded(seed);
+    await expectRollupsToMatchRawSql(organizationId);
+
+    await writeThroughApi(organizationId, token, new Random(seed * 7));
+    await expectRollupsToMatchRawSql(organizationId);
+
+    // Incremental maintenance leaves exactly what a rebuild from the raw tables computes.
+    const incremental = await rollupRows(organizationId);
+    await testApp.get(RollupsRepository).rebuild(organizationId);
+    expect(await rollupRows(organizationId)).toEqual(incremental);
+  });
+
+  it('keeps each organization to its own rollups', async () => {
+    const first = await seeded(404);
+    const second = await seeded(505);
+    const before = await rollupRows(second.organizationId);
+    await writeThroughApi(first.organizationId, first.token, new Random(9));
+    expect(await rollupRows(second.organizationId)).toEqual(before);
+    await expectRollupsToMatchRawSql(first.organizationId);
+    await expectRollupsToMatchRawSql(second.organizationId);
+  });
+});
