@@ -1,0 +1,167 @@
+import ExcelJS from 'exceljs';
+import { http } from './support/factories';
+import { buildOrganization, FixtureOrganization, NOW, organizationA, organizationB, parseCsv } from './support/metrics-fixture';
+import { createTestApp, ManualClock, TestApp } from './support/test-app';
+
+// A spreadsheet would run this organization name as a formula if it were written as it is.
+const FORMULA_NAME = '=HYPERLINK("http://evil.example","Academy")';
+const STATISTICS = ['count', 'sum', 'min', 'max', 'mean', 'median', 'p95', 'p99', 'std_dev', 'slope_per_bucket', 'change_pct'];
+const ALL_COLUMNS = [
+  'active_users',
+  'new_users',
+  'content_created',
+  'content_published',
+  'avg_generation_time_s',
+  'sessions',
+  'avg_session_minutes',
+  'lessons_completed',
+  'assessments_submitted',
+  'avg_score',
+];
+
+// Organization A's 7 days (11-14 … 11-20), one value per column above; worked out from the fixture rows.
+const WEEK_ROWS: (number | null)[][] = [
+  [1, 0, 0, 0, null, 0, null, 0, 0, null],
+  [0, 0, 1, 1, 1.2, 0, null, 0, 0, null], // c1 created and published, 1200 ms
+  [0, 0, 0, 0, null, 0, null, 0, 0, null],
+  [1, 1, 0, 0, null, 1, 40, 1, 0, null], // u4 created; e9 2400 s; e10
+  [0, 0, 1, 0, 2, 0, null, 0, 0, null], // c5 (deleted later) 2000 ms
+  [2, 0, 0, 0, null, 1, 10, 1, 1, 60], // e6 600 s, e7, e8 60
+  [3, 1, 2, 1, 3.4, 1, 30, 2, 1, 90], // c2 3400 ms and c6 (none); e1 1800 s; e2, e5; e3 90
+];
+const WEEK_SUMMARY: (number | null)[][] = [
+  [7, 7, 0, 3, 1, 1, 2.7, 2.94, 1.07, 0.36, 400],
+  [7, 2, 0, 1, 0.29, 0, 1, 1, 0.45, 0.11, null],
+  [7, 4, 0, 2, 0.57, 0, 1.7, 1.94, 0.73, 0.18, 200],
+  [7, 2, 0, 1, 0.29, 0, 1, 1, 0.45, 0.04, 0], // halves [0,1,0] and [0,0,1]
+  [3, 6.6, 1.2, 3.4, 2.2, 2, 3.26, 3.37, 0.91, 0.43, 125], // points (1,1.2) (4,2) (6,3.4); halves 1.2 vs 2.7
+  [7, 3, 0, 1, 0.43, 0, 1, 1, 0.49, 0.18, null],
+  [3, 80, 10, 40, 26.67, 30, 39, 39.8, 12.47, -5, null], // points (3,40) (5,10) (6,30)
+  [7, 4, 0, 2, 0.57, 0, 1.7, 1.94, 0.73, 0.29, null],
+  [7, 2, 0, 1, 0.29, 0, 1, 1, 0.45, 0.18, null],
+  [2, 150, 60, 90, 75, 75, 88.5, 89.7, 15, 30, null],
+];
+const DAYS = ['14', '15', '16', '17', '18', '19', '20'].map((day) => `2026-11-${day}T00:00:00.000Z`);
+
+function binary(response: NodeJS.ReadableStream, callback: (error: Error | null, body: Buffer) => void) {
+  const chunks: Buffer[] = [];
+  response.on('data', (chunk: Buffer) => chunks.push(chunk));
+  response.on('end', () => callback(null, Buffer.concat(chunks)));
+}
+
+const text = (value: number | null) => (value === null ? '' : String(value));
+
+describe('POST /api/v1/metrics/export', () => {
+  let testApp: TestApp;
+  let a: FixtureOrganization;
+
+  beforeAll(async () => {
+    testApp = await createTestApp({ clock: new ManualClock(NOW.getTime()) });
+    a = await buildOrganization(testApp, organizationA(FORMULA_NAME));
+    await buildOrganization(testApp, organizationB());
+  });
+  afterAll(() => testApp.close());
+
+  const exportFile = (body: object, token = a.admin.token) => http(testApp).post('/api/v1/metrics/export').set('Authorization', `Bearer ${token}`).send(body);
+
+  it('streams a CSV: one row per day, then the summary, formula-leading text escaped', async () => {
+    const response = await exportFile({ format: 'csv', date_range: '7d' }).expect(200);
+    expect(response.headers['content-type']).toBe('text/csv; charset=utf-8');
+    expect(response.headers['content-disposition']).toBe(`attachment; filename="metrics-${a.slug}-7d-20261120.csv"`);
+    expect(parseCsv(response.text)).toEqual([
+      ['bucket_start', ...ALL_COLUMNS],
+      ...WEEK_ROWS.map((row, i) => [DAYS[i], ...row.map(text)]),
+      [''],
+      ['organization', `'${FORMULA_NAME}`],
+      ['organization_slug', a.slug],
+      ['date_range', '7d'],
+      ['bucket', 'day'],
+      ['since', '2026-11-14T00:00:00.000Z'],
+      ['generated_at', '2026-11-20T15:30:00.000Z'],
+      [''],
+      ['metric', ...STATISTICS],
+      ...WEEK_SUMMARY.map((row, i) => [ALL_COLUMNS[i], ...row.map(text)]),
+    ]);
+  });
+
+  it('writes JSON per hour for 24h with the chosen types, a summary object and the system figures', async () => {
+    const response = await exportFile({ format: 'json', date_range: '24h', metric_types: ['users', 'system'] }).expect(200);
+    expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(response.headers['content-disposition']).toBe(`attachment; filename="metrics-${a.slug}-24h-20261120.json"`);
+    const body = response.body;
+    expect(body.organization).toEqual({ id: a.organizationId, name: FORMULA_NAME, slug: a.slug });
+    expect(body).toMatchObject({ date_range: '24h', bucket: 'hour', since: '2026-11-19T15:30:00.000Z', generated_at: '2026-11-20T15:30:00.000Z' });
+    expect(body.columns).toEqual(['active_users', 'new_users']);
+    const active = Array<number>(24).fill(0);
+    for (const [i, users] of [[4, 1], [5, 1], [17, 1], [18, 2], [22, 1], [23, 1]]) active[i] = users;
+    const fresh = Array<number>(24).fill(0);
+    fresh[16] = 1; // u5, created 11-20 08:00
+    expect(body.rows).toEqual(
+      active.map((users, i) => ({
+        bucket_start: new Date(Date.parse('2026-11-19T15:30:00Z') + i * 3_600_000).toISOString(),
+        active_users: users,
+        new_users: fresh[i],
+      })),
+    );
+    expect(body.summary.active_users).toEqual({ count: 24, sum: 7, min: 0, max: 2, mean: 0.29, median: 0, p95: 1, p99: 1.77, std_dev: 0.54, slope_per_bucket: 0.02, change_pct: 150 });
+    // σ = √(9/24 − (7/24)²) = 0.5385; slope = Σ(i − 11.5)·y / 1150 = 26.5 / 1150
+    expect(body.summary.new_users).toMatchObject({ count: 24, sum: 1, max: 1, change_pct: null });
+    expect(Object.keys(body.system)).toEqual([
+      'api_p50_ms',
+      'api_p95_ms',
+      'api_p99_ms',
+      'requests_last_5_minutes',
+      'error_rate',
+      'cache_hit_rate',
+      'database_connections',
+      'redis_memory_usage',
+    ]);
+    expect(body.system.cache_hit_rate).toBeNull();
+    expect(body.system.error_rate).toBe(0); // every request so far succeeded
+  });
+
+  it('writes an xlsx workbook ("excel") with a metrics sheet and a summary sheet', async () => {
+    const response = await exportFile({ format: 'excel', date_range: '7d', metric_types: ['engagement', 'content', 'users'] })
+      .buffer(true)
+      .parse(binary)
+      .expect(200);
+    expect(response.headers['content-type']).toBe('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
+    expect(response.headers['content-disposition']).toBe(`attachment; filename="metrics-${a.slug}-7d-20261120.xlsx"`);
+    const workbook = new ExcelJS.Workbook();
+    await workbook.xlsx.load(response.body as Buffer);
+    expect(workbook.worksheets.map((sheet) => sheet.name)).toEqual(['metrics', 'summary']);
+    const values = (sheet: ExcelJS.Worksheet) => sheet.getSheetValues().slice(1).map((row) => (Array.isArray(row) ? Array.from(row.slice(1), (cell) => cell ?? null) : []));
+    // Columns follow the order of metric_types: engagement, content, users.
+    const order = [5, 6, 7, 8, 9, 2, 3, 4, 0, 1];
+    const metrics = values(workbook.getWorksheet('metrics')!);
+    expect(metrics[0]).toEqual(['bucket_start', ...order.map((i) => ALL_COLUMNS[i])]);
+    expect(metrics.slice(1)).toEqual(WEEK_ROWS.map((row, i) => trimNulls([DAYS[i], ...order.map((column) => row[column])])));
+    const summary = values(workbook.getWorksheet('summary')!);
+    expect(summary.slice(0, 6)).toEqual([
+      ['organization', `'${FORMULA_NAME}`],
+      ['organization_slug', a.slug],
+      ['date_range', '7d'],
+      ['bucket', 'day'],
+      ['since', '2026-11-14T00:00:00.000Z'],
+      ['generated_at', '2026-11-20T15:30:00.000Z'],
+    ]);
+    expect(summary[7]).toEqual(['metric', ...STATISTICS]);
+    expect(summary.slice(8)).toEqual(order.map((i) => trimNulls([ALL_COLUMNS[i], ...WEEK_SUMMARY[i]])));
+  });
+
+  it('accepts the default metric types and 90 days', async () => {
+    const response = await exportFile({ format: 'json', date_range: '90d' }).expect(200);
+    expect(response.body.columns).toEqual(ALL_COLUMNS);
+    expect(response.body.rows).toHaveLength(90);
+    expect(response.body.rows[0].bucket_start).toBe('2026-08-23T00:00:00.000Z');
+    expect(response.body.summary.lessons_completed.sum).toBe(6);
+    expect(response.body.system).toBeNull();
+  });
+});
+
+/** exceljs reads a row back without its trailing empty cells. */
+function trimNulls(row: (string | number | null)[]): (string | number | null)[] {
+  let end = row.length;
+  while (end > 0 && row[end - 1] === null) end--;
+  return row.slice(0, end);
+}
