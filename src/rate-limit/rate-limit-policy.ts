@@ -48,7 +48,3 @@ export function effectiveLimit(rule: RateLimitRule, tier: Tier | undefined): num
 /** The k-th violation in 24 h blocks for penalty × 2^(k−1), never longer than 24 h. */
 export const PENALTY_CAP_MS = 24 * HOUR_MS;
 export const VIOLATION_MEMORY_MS = 24 * HOUR_MS;
-
-export function penaltyMs(penaltySeconds: number, violation: number): number {
-  return Math.min(penaltySeconds * 1000 * 2 ** (violation - 1), PENALTY_CAP_MS);
-}
