@@ -20,7 +20,6 @@ describe('GET /api/v1/metrics/dashboard', () => {
     const { body } = await dashboard(a.admin.token);
     expect(body.timestamp).toBe('2026-11-20T15:30:00.000Z');
     expect(body.organization_id).toBe(a.organizationId);
-    expect(body.cache_metadata).toBeUndefined();
     expect(body.user_metrics).toEqual({
       total_users: 8, // admin, teacher, u0–u5 (u6 is deactivated)
       active_users: 4, // events in (11-19 15:30, 11-20 15:30]: u1, u3, u4, u5 (e19 is after now)
