@@ -43,10 +43,11 @@ const WEEK_SUMMARY: (number | null)[][] = [
 ];
 const DAYS = ['14', '15', '16', '17', '18', '19', '20'].map((day) => `2026-11-${day}T00:00:00.000Z`);
 
-function binary(response: NodeJS.ReadableStream, callback: (error: Error | null, body: Buffer) => void) {
+function binary(response: import('superagent').Response, callback: (error: Error | null, body: unknown) => void) {
+  const stream = response as unknown as NodeJS.ReadableStream;
   const chunks: Buffer[] = [];
-  response.on('data', (chunk: Buffer) => chunks.push(chunk));
-  response.on('end', () => callback(null, Buffer.concat(chunks)));
+  stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+  stream.on('end', () => callback(null, Buffer.concat(chunks)));
 }
 
 const text = (value: number | null) => (value === null ? '' : String(value));
@@ -128,7 +129,7 @@ describe('POST /api/v1/metrics/export', () => {
     expect(response.headers['content-type']).toBe('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
     expect(response.headers['content-disposition']).toBe(`attachment; filename="metrics-${a.slug}-7d-20261120.xlsx"`);
     const workbook = new ExcelJS.Workbook();
-    await workbook.xlsx.load(response.body as Buffer);
+    await workbook.xlsx.load(response.body as ArrayBuffer);
     expect(workbook.worksheets.map((sheet) => sheet.name)).toEqual(['metrics', 'summary']);
     const values = (sheet: ExcelJS.Worksheet) => sheet.getSheetValues().slice(1).map((row) => (Array.isArray(row) ? Array.from(row.slice(1), (cell) => cell ?? null) : []));
     // Columns follow the order of metric_types: engagement, content, users.
