@@ -14,6 +14,7 @@ import { sendProblem } from './errors/problem.js';
 import { PinoNestLogger } from './observability/logger.js';
 import { PINO_LOGGER } from './observability/observability.module.js';
 import { RequestMetrics } from './observability/request-metrics.js';
+import { documentRateLimits } from './rate-limit/rate-limit.openapi.js';
 
 export const API_PREFIX = 'api/v1';
 
@@ -72,6 +73,7 @@ function setUpDocs(app: INestApplication): void {
       .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
       .build(),
   );
+  documentRateLimits(document);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', swaggerOptions: { persistAuthorization: true } });
   serveRedoc(app);
 }

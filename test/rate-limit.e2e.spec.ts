@@ -164,7 +164,18 @@ describe('routes that are never limited', () => {
   });
 
   it('limits other unauthenticated routes per IP at 100 a minute', async () => {
+    // The first unauthenticated request of this app (the tests below sign up from the same IP).
     const response = await http(app).post('/api/v1/auth/signup').send({}).expect(400);
     expect([response.headers['x-ratelimit-limit'], response.headers['x-ratelimit-remaining']]).toEqual(['100', '99']);
+  });
+
+  it('never limits POST /metrics/invalidate-cache, nor the Prometheus scrape', async () => {
+    const admin = await signup(app);
+    for (let n = 0; n < 105; n++) {
+      const response = await http(app).post('/api/v1/metrics/invalidate-cache').set('Authorization', `Bearer ${admin.token}`).expect(200);
+      expect([response.body.organization_id, response.headers['x-ratelimit-limit']]).toEqual([admin.organization.id, undefined]);
+      const scrape = await http(app).get('/metrics').expect(200);
+      expect(scrape.headers['x-ratelimit-limit']).toBeUndefined();
+    }
   });
 });
