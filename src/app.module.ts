@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ClsModule } from 'nestjs-cls';
 import { AuthModule } from './auth/auth.module.js';
+import { MetricsCacheModule } from './cache/metrics-cache.module.js';
 import { ConfigModule } from './config/config.module.js';
 import { ContentModule } from './content/content.module.js';
 import { DatabaseModule } from './database/database.module.js';
@@ -30,6 +31,7 @@ import { UsersModule } from './users/users.module.js';
     ContentModule,
     EventsModule,
     MetricsModule,
+    MetricsCacheModule,
     HealthModule,
     DemoModule,
   ],

@@ -3,6 +3,7 @@ import { ApiBody, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nes
 import type { Response } from 'express';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators.js';
 import type { Principal } from '../auth/principal.js';
+import { CachedMetric } from '../cache/cached-metric.decorator.js';
 import { ApiAuthenticated, ApiValidation } from '../common/api-errors.decorators.js';
 import { ActivityResponse } from './dto/activity.response.js';
 import { DashboardResponse } from './dto/dashboard.response.js';
@@ -22,6 +23,7 @@ export class MetricsController {
   ) {}
 
   @Get('dashboard')
+  @CachedMetric(900, { force_refresh: 'false' })
   @ApiOperation({ summary: 'User, content, engagement and system figures with 7-day trends (SPEC §6)' })
   @ApiOkResponse({ type: DashboardResponse })
   @ApiValidation()
@@ -31,6 +33,7 @@ export class MetricsController {
   }
 
   @Get('activity')
+  @CachedMetric(60, { hours: '24', limit: '20' })
   @ApiOperation({ summary: 'Activity in the last `hours` hours: counts, hourly histogram, top content, newest events' })
   @ApiOkResponse({ type: ActivityResponse })
   @ApiValidation()
@@ -39,6 +42,7 @@ export class MetricsController {
   }
 
   @Get('statistics')
+  @CachedMetric(300, { period: '7d' })
   @ApiOperation({ summary: 'Zero-filled series per hour (24h) or day with summaries, and API performance' })
   @ApiOkResponse({ type: StatisticsResponse })
   @ApiValidation()

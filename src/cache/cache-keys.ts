@@ -1,0 +1,44 @@
+/** Query parameter that asks for a recomputation; it never takes part in a key. */
+export const FORCE_REFRESH = 'force_refresh';
+
+/** The hash tag: Redis Cluster hashes only the part in braces, so one organization's keys share a slot. */
+export function organizationTag(organizationId: string): string {
+  return `{org:${organizationId}}`;
+}
+
+/** Where an organization's generation counter lives. */
+export function generationKey(prefix: string, organizationId: string): string {
+  return `${prefix}:metrics:${organizationTag(organizationId)}:generation`;
+}
+
+/** The key of one cached result: prefix, organization, its generation, route and normalized query. */
+export function entryKey(prefix: string, organizationId: string, generation: number, route: string, normalizedQuery: string): string {
+  const query = normalizedQuery ? `?${normalizedQuery}` : '';
+  return `${prefix}:metrics:${organizationTag(organizationId)}:g${generation}:${route}${query}`;
+}
+
+/**
+ * The query as a canonical string: defaults applied, parameters sorted, force_refresh left out.
+ * Null when the query holds a parameter the route does not declare or a repeated one: such a request
+ * bypasses the cache, so the validation pipe answers it exactly as it would without a cache.
+ */
+export function normalizeQuery(query: Record<string, unknown>, defaults: Record<string, string>): string | null {
+  const values: Record<string, string> = { ...defaults };
+  for (const [name, value] of Object.entries(query)) {
+    if (!(name in defaults) || typeof value !== 'string') return null;
+    values[name] = value;
+  }
+  delete values[FORCE_REFRESH];
+  const sorted = Object.keys(values)
+    .sort()
+    .map((name): [string, string] => [name, values[name]]);
+  return new URLSearchParams(sorted).toString();
+}
+
+/** true / false for a declared force_refresh; null when the value is not one the route accepts. */
+export function readForceRefresh(query: Record<string, unknown>, defaults: Record<string, string>): boolean | null {
+  const value = query[FORCE_REFRESH];
+  if (value === undefined) return false;
+  if (!(FORCE_REFRESH in defaults) || (value !== 'true' && value !== 'false')) return null;
+  return value === 'true';
+}
