@@ -79,9 +79,11 @@ describe('events', () => {
       event(learner, { duration_seconds: 1.5 }),
     ]).expect(400);
     expect(response.body.type).toBe('https://toolbox-metrics.dev/problems/validation-failed');
+    expect(response.body.detail).toBe('7 event(s) are invalid; nothing was written');
     expect(response.body.errors).toEqual([
       { field: 'events[1].type', message: 'type must be one of the following values: login, session, lesson_completed, assessment_submitted' },
       { field: 'events[2].occurred_at', message: 'occurred_at must be an ISO 8601 date-time with a time zone, at most 5 minutes in the future' },
+      { field: 'events[3].duration_seconds', message: 'duration_seconds is required for session events' },
       { field: 'events[4].score', message: 'score must not be greater than 100' },
       { field: 'events[5].score', message: 'score must not be less than 0' },
       { field: 'events[6].extra', message: 'property extra should not exist' },
@@ -90,7 +92,7 @@ describe('events', () => {
     ]);
     expect(await stored()).toBe(before);
 
-    // Rules that need the database are checked once the shapes are right: session duration, users, content.
+    // The rules that need the database: users and content of this organization.
     const other = await signup(app);
     const foreignUser = await createUser(app, other.token);
     const foreignContent = await createContent(app, other.token);
@@ -107,6 +109,27 @@ describe('events', () => {
       { field: 'events[2].user_id', message: 'user_id is not a user of this organization' },
       { field: 'events[3].content_id', message: 'content_id is not content of this organization' },
       { field: 'events[4].user_id', message: 'user_id is not a user of this organization' },
+    ]);
+    expect(await stored()).toBe(before);
+  });
+
+  it('names shape errors and database rules of different events in one answer, in index order', async () => {
+    const before = await stored();
+    const other = await signup(app);
+    const foreignUser = await createUser(app, other.token);
+    const response = await push([
+      event(foreignUser.id),
+      event(learner, { score: 101 }),
+      event(learner, { type: 'session', duration_seconds: null }),
+      event('not-a-uuid', { content_id: randomUUID() }),
+    ]).expect(400);
+    expect(response.body.detail).toBe('4 event(s) are invalid; nothing was written');
+    expect(response.body.errors).toEqual([
+      { field: 'events[0].user_id', message: 'user_id is not a user of this organization' },
+      { field: 'events[1].score', message: 'score must not be greater than 100' },
+      { field: 'events[2].duration_seconds', message: 'duration_seconds is required for session events' },
+      { field: 'events[3].user_id', message: 'user_id must be a UUID' },
+      { field: 'events[3].content_id', message: 'content_id is not content of this organization' },
     ]);
     expect(await stored()).toBe(before);
   });

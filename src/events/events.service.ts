@@ -19,25 +19,38 @@ export class EventsService {
     private readonly changes: ChangeNotifier,
   ) {}
 
-  /** All or nothing: every rule is checked for every event first, and one bad event writes none. */
-  async ingest(organizationId: string, batch: EventInput[]): Promise<IngestEventsResponse> {
+  /**
+   * All or nothing: every rule is checked for every event first (shape errors found by the pipe, then the
+   * rules that need the database), and one bad event writes none.
+   */
+  async ingest(organizationId: string, batch: EventInput[], eventErrors: FieldError[] = []): Promise<IngestEventsResponse> {
     const accepted = await this.tx.run(organizationId, async () => {
-      const userIds = [...new Set(batch.map((event) => event.user_id))];
-      const contentIds = [...new Set(batch.flatMap((event) => (event.content_id ? [event.content_id] : [])))];
+      // Ids the pipe already refused (not UUIDs) are not looked up.
+      const refused = new Set(eventErrors.map((error) => error.field));
+      const wellFormed = (index: number, field: string, value: string | undefined): value is string => typeof value === 'string' && !refused.has(`events[${index}].${field}`);
+      const userIds = [...new Set(batch.filter((event, index) => wellFormed(index, 'user_id', event.user_id)).map((event) => event.user_id))];
+      const contentIds = [...new Set(batch.filter((event, index) => wellFormed(index, 'content_id', event.content_id)).map((event) => event.content_id as string))];
       const knownUsers = await this.users.existingIds(organizationId, userIds);
       const knownContent = await this.content.existingIds(organizationId, contentIds);
 
-      const errors: FieldError[] = [];
+      const errorsByIndex = new Map<number, FieldError[]>();
+      const add = (index: number, error: FieldError) => errorsByIndex.set(index, [...(errorsByIndex.get(index) ?? []), error]);
+      for (const error of eventErrors) add(Number(/^events\[(\d+)\]/.exec(error.field)?.[1]), error);
       batch.forEach((event, index) => {
-        if (!knownUsers.has(event.user_id)) errors.push({ field: `events[${index}].user_id`, message: 'user_id is not a user of this organization' });
-        if (event.content_id && !knownContent.has(event.content_id)) {
-          errors.push({ field: `events[${index}].content_id`, message: 'content_id is not content of this organization' });
+        if (wellFormed(index, 'user_id', event.user_id) && !knownUsers.has(event.user_id)) {
+          add(index, { field: `events[${index}].user_id`, message: 'user_id is not a user of this organization' });
         }
-        if (event.type === 'session' && event.duration_seconds === undefined) {
-          errors.push({ field: `events[${index}].duration_seconds`, message: 'duration_seconds is required for session events' });
+        if (wellFormed(index, 'content_id', event.content_id) && !knownContent.has(event.content_id)) {
+          add(index, { field: `events[${index}].content_id`, message: 'content_id is not content of this organization' });
+        }
+        if (event.type === 'session' && (event.duration_seconds === undefined || event.duration_seconds === null)) {
+          add(index, { field: `events[${index}].duration_seconds`, message: 'duration_seconds is required for session events' });
         }
       });
-      if (errors.length > 0) throw new ValidationFailedException(errors, `${new Set(errors.map((e) => e.field.split('.')[0])).size} event(s) are invalid; nothing was written`);
+      if (errorsByIndex.size > 0) {
+        const errors = [...errorsByIndex.entries()].sort(([a], [b]) => a - b).flatMap(([, list]) => list);
+        throw new ValidationFailedException(errors, `${errorsByIndex.size} event(s) are invalid; nothing was written`);
+      }
 
       return this.events.insertBatch(organizationId, batch.map(toNewEvent));
     });
