@@ -84,3 +84,23 @@ describe('system_metrics without Redis', () => {
     expect(body.system_metrics.redis_memory_usage).toBeNull();
   });
 });
+
+describe('system_metrics on the embedded PGlite', () => {
+  let testApp: TestApp;
+  beforeAll(async () => {
+    testApp = await createTestApp({
+      redis: false,
+      clock: new ManualClock(NOW.getTime()),
+      env: { DATABASE_URL: undefined, EMBEDDED_DATA_DIR: 'memory://', MIGRATIONS_RUN: 'true' },
+    });
+  }, 60_000);
+  afterAll(() => testApp.close());
+
+  it('counts its one session and computes the concurrent figure families over one connection', async () => {
+    const admin = await signup(testApp);
+    const { body } = await http(testApp).get('/api/v1/metrics/dashboard').set('Authorization', `Bearer ${admin.token}`).expect(200);
+    expect(body.system_metrics.database_connections).toBe(1);
+    expect(body.user_metrics.total_users).toBe(1);
+    expect(body.trends.days).toEqual(['2026-11-14', '2026-11-15', '2026-11-16', '2026-11-17', '2026-11-18', '2026-11-19', '2026-11-20']);
+  });
+});
