@@ -1,13 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock.js';
 
-const WINDOW_MS = 5 * 60 * 1000;
-
-interface Sample {
-  at: number;
-  durationMs: number;
-  status: number;
-}
+const WINDOW_SECONDS = 300;
+/** Percentiles come from at most this many most recent requests of the window: bounded memory and sort time under load. */
+const MAX_SAMPLES = 10_000;
 
 export interface RequestWindowSummary {
   requests: number;
@@ -19,14 +15,25 @@ export interface RequestWindowSummary {
 
 type Listener = (route: string, method: string, status: number, durationMs: number) => void;
 
+interface SecondSlot {
+  second: number;
+  requests: number;
+  errors: number;
+}
+
 /**
- * The one recorder of request durations and statuses. system_metrics reads its 5-minute window;
- * the Prometheus exporter subscribes to the same records, so both tell one story.
+ * The one recorder of request durations and statuses. system_metrics reads its 5-minute window (the
+ * last 300 whole seconds); the Prometheus exporter subscribes to the same records, so both tell one story.
+ * Request and error counts are exact (one slot per second); percentiles are exact over the window's
+ * requests up to the last MAX_SAMPLES of them, kept in a ring of typed arrays.
  */
 @Injectable()
 export class RequestMetrics {
-  private samples: Sample[] = [];
-  private head = 0;
+  private readonly sampleSeconds = new Float64Array(MAX_SAMPLES);
+  private readonly sampleDurations = new Float64Array(MAX_SAMPLES);
+  private nextSample = 0;
+  private storedSamples = 0;
+  private readonly slots: SecondSlot[] = Array.from({ length: WINDOW_SECONDS }, () => ({ second: -1, requests: 0, errors: 0 }));
   private readonly listeners: Listener[] = [];
 
   constructor(private readonly clock: Clock) {}
@@ -36,41 +43,50 @@ export class RequestMetrics {
   }
 
   record(route: string, method: string, status: number, durationMs: number): void {
-    this.samples.push({ at: this.clock.now(), durationMs, status });
+    const second = Math.floor(this.clock.now() / 1000);
+    this.sampleSeconds[this.nextSample] = second;
+    this.sampleDurations[this.nextSample] = durationMs;
+    this.nextSample = (this.nextSample + 1) % MAX_SAMPLES;
+    this.storedSamples = Math.min(this.storedSamples + 1, MAX_SAMPLES);
+
+    const slot = this.slots[second % WINDOW_SECONDS];
+    if (slot.second !== second) Object.assign(slot, { second, requests: 0, errors: 0 });
+    slot.requests++;
+    if (status >= 500) slot.errors++;
+
     for (const listener of this.listeners) listener(route, method, status, durationMs);
-    if (this.samples.length > 1024 && this.head > this.samples.length / 2) this.compact();
   }
 
   summary(): RequestWindowSummary {
-    this.expire();
-    const live = this.samples.slice(this.head);
-    if (live.length === 0) return { requests: 0, p50Ms: null, p95Ms: null, p99Ms: null, errorRatePct: null };
-    const durations = live.map((sample) => sample.durationMs).sort((a, b) => a - b);
-    const errors = live.filter((sample) => sample.status >= 500).length;
+    const now = Math.floor(this.clock.now() / 1000);
+    const first = now - WINDOW_SECONDS + 1;
+    const inWindow = (second: number) => second >= first && second <= now;
+
+    let requests = 0;
+    let errors = 0;
+    for (const slot of this.slots) {
+      if (!inWindow(slot.second)) continue;
+      requests += slot.requests;
+      errors += slot.errors;
+    }
+    if (requests === 0) return { requests: 0, p50Ms: null, p95Ms: null, p99Ms: null, errorRatePct: null };
+
+    const durations: number[] = [];
+    for (let i = 0; i < this.storedSamples; i++) if (inWindow(this.sampleSeconds[i])) durations.push(this.sampleDurations[i]);
+    const sorted = Float64Array.from(durations).sort();
     return {
-      requests: live.length,
-      p50Ms: nearestRank(durations, 50),
-      p95Ms: nearestRank(durations, 95),
-      p99Ms: nearestRank(durations, 99),
-      errorRatePct: round2((errors / live.length) * 100),
+      requests,
+      p50Ms: nearestRank(sorted, 50),
+      p95Ms: nearestRank(sorted, 95),
+      p99Ms: nearestRank(sorted, 99),
+      errorRatePct: round2((errors / requests) * 100),
     };
-  }
-
-  private expire(): void {
-    const cutoff = this.clock.now() - WINDOW_MS;
-    while (this.head < this.samples.length && this.samples[this.head].at < cutoff) this.head++;
-    this.compact();
-  }
-
-  private compact(): void {
-    if (this.head === 0) return;
-    this.samples = this.samples.slice(this.head);
-    this.head = 0;
   }
 }
 
 /** Nearest-rank percentile of an ascending list: the smallest value with at least p% of values at or below it. */
-function nearestRank(sorted: number[], p: number): number {
+function nearestRank(sorted: Float64Array, p: number): number | null {
+  if (sorted.length === 0) return null;
   const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
   return round2(sorted[rank - 1]);
 }
