@@ -24,6 +24,8 @@ export async function configureApp(app: NestExpressApplication): Promise<NestExp
   const logger = app.get<Logger>(PINO_LOGGER);
   app.useLogger(new PinoNestLogger(logger));
   app.disable('x-powered-by');
+  // The client IP of per-IP rate limits: X-Forwarded-For only from the proxies configured in TRUST_PROXY.
+  if (config.trustProxy !== false) app.set('trust proxy', config.trustProxy);
 
   // Order matters: request context and correlation headers first, so even a body the parser rejects
   // (400, 413) or an unknown route (404) is answered with them.

@@ -1,5 +1,6 @@
 import type { Response } from 'supertest';
 import { PRINCIPAL_TTL_MS, PrincipalCache } from '../src/auth/principal-cache';
+import { loadConfig } from '../src/config/app-config';
 import { OrganizationsRepository } from '../src/organizations/organizations.repository';
 import { RateLimitStats } from '../src/rate-limit/rate-limit-stats';
 import { RateLimitStorage } from '../src/rate-limit/rate-limit-storage';
@@ -177,5 +178,43 @@ describe('routes that are never limited', () => {
       const scrape = await http(app).get('/metrics').expect(200);
       expect(scrape.headers['x-ratelimit-limit']).toBeUndefined();
     }
+  });
+});
+
+describe('the client IP of per-IP limits', () => {
+  let apps: TestApp[] = [];
+  afterEach(async () => {
+    await Promise.all(apps.map((app) => app.close()));
+    apps = [];
+  });
+
+  const attempt = (app: TestApp, forwardedFor: string) =>
+    http(app).post('/api/v1/auth/login').set('X-Forwarded-For', forwardedFor).send({ email: 'nobody@example.test', password: 'not a password' });
+
+  it('ignores X-Forwarded-For by default, so a forged header does not buy a fresh budget', async () => {
+    const app = await createTestApp();
+    apps.push(app);
+    const remaining = [];
+    for (const address of ['203.0.113.1', '203.0.113.2', '203.0.113.3']) remaining.push((await attempt(app, address).expect(401)).headers['x-ratelimit-remaining']);
+    expect(remaining).toEqual(['4', '3', '2']);
+  });
+
+  it('refuses invalid rate-limit settings at start-up, naming the variable', () => {
+    expect(() => loadConfig({ TRUST_PROXY: 'every proxy; really' })).toThrow(/TRUST_PROXY: TRUST_PROXY must be empty, a hop count/);
+    expect(() => loadConfig({ RATE_LIMIT_REDIS_TIMEOUT_MS: '5' })).toThrow(/RATE_LIMIT_REDIS_TIMEOUT_MS: /);
+    expect(() => loadConfig({ RATE_LIMIT_ENABLED: 'sometimes' })).toThrow(/RATE_LIMIT_ENABLED: /);
+    expect([loadConfig({ TRUST_PROXY: '2' }).trustProxy, loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8' }).trustProxy, loadConfig({}).trustProxy]).toEqual([
+      2,
+      'loopback, 10.0.0.0/8',
+      false,
+    ]);
+  });
+
+  it('takes the forwarded address from a proxy trusted by TRUST_PROXY', async () => {
+    const app = await createTestApp({ env: { TRUST_PROXY: 'loopback' } });
+    apps.push(app);
+    const remaining = [];
+    for (const address of ['203.0.113.1', '203.0.113.2', '203.0.113.1']) remaining.push((await attempt(app, address).expect(401)).headers['x-ratelimit-remaining']);
+    expect(remaining).toEqual(['4', '4', '3']);
   });
 });

@@ -116,6 +116,15 @@ export class AppConfig {
   @Max(5000)
   RATE_LIMIT_REDIS_TIMEOUT_MS = 200;
 
+  /**
+   * Which proxies' X-Forwarded-For to believe for the client IP (per-IP rate limits): empty trusts none, a number
+   * trusts that many hops, or a comma-separated list of addresses, subnets or loopback/linklocal/uniquelocal.
+   */
+  @Matches(/^$|^\d{1,2}$|^[A-Za-z0-9.:/]+( *, *[A-Za-z0-9.:/]+)*$/, {
+    message: 'TRUST_PROXY must be empty, a hop count, or a comma-separated list of addresses, subnets or loopback/linklocal/uniquelocal',
+  })
+  TRUST_PROXY = '';
+
   @IsIn(LOG_LEVELS)
   LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
 
@@ -152,6 +161,12 @@ export class AppConfig {
 
   get demoData(): boolean {
     return this.DEMO_DATA ?? this.embeddedDatabase;
+  }
+
+  /** The value for Express's "trust proxy", or false to take the socket's address. */
+  get trustProxy(): number | string | false {
+    if (this.TRUST_PROXY === '') return false;
+    return /^\d+$/.test(this.TRUST_PROXY) ? Number(this.TRUST_PROXY) : this.TRUST_PROXY;
   }
 
   get readUrls(): string[] {
