@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SystemMetricsReader } from '../src/metrics/system-metrics.reader';
 import { RequestMetrics } from '../src/observability/request-metrics';
 import { withProbeRoutes } from './correlation-probe.module';
 import { http, signup } from './support/factories';
@@ -90,6 +93,30 @@ describe('GET /metrics', () => {
     expect(summary.errorRatePct).toBe(Math.round((errors / (total + 1)) * 100 * 100) / 100);
   });
 
+  it('counts metric cache hits and misses as system_metrics sees them', async () => {
+    const admin = await signup(app);
+    const before = await scrape(app);
+    const answers: boolean[] = [];
+    for (let i = 0; i < 3; i++) {
+      const response = await http(app).get('/api/v1/metrics/dashboard').set('Authorization', `Bearer ${admin.token}`).expect(200);
+      answers.push(response.body.cache_metadata.cache_hit as boolean);
+    }
+    // The first lookup of a new organization misses; what follows depends on when the store write lands, so count the answers.
+    expect(answers[0]).toBe(false);
+    const hitsSeen = answers.filter(Boolean).length;
+    const after = await scrape(app);
+    expect(valueOf(after, 'toolbox_cache_hits_total') - valueOf(before, 'toolbox_cache_hits_total')).toBe(hitsSeen);
+    expect(valueOf(after, 'toolbox_cache_misses_total') - valueOf(before, 'toolbox_cache_misses_total')).toBe(3 - hitsSeen);
+
+    // Every lookup of this app is inside system_metrics' 5-minute window, so both give one ratio and one pool size.
+    const hits = valueOf(after, 'toolbox_cache_hits_total');
+    const lookups = hits + valueOf(after, 'toolbox_cache_misses_total');
+    const system = await app.get(SystemMetricsReader).read();
+    expect(system.cache_hit_rate).toBe(Math.round((hits / lookups) * 10000) / 100);
+    const open = after.filter((sample) => sample.name === 'toolbox_db_pool_connections').reduce((sum, sample) => sum + sample.value, 0);
+    expect(system.database_connections).toBe(open);
+  });
+
   it('counts rate-limit rejections of the real limiter, and the same 429s in the histogram', async () => {
     const before = await scrape(app);
     const login = { email: 'nobody@example.test', password: 'not the right password' };
@@ -138,6 +165,36 @@ describe('GET /metrics', () => {
     expect(response.headers['x-correlation-id']).toBe('scrape-1');
     expect(response.headers['x-request-duration']).toMatch(/^\d+\.\d{3}s$/);
     expect(response.headers['cache-control']).toBe('no-store');
+  });
+});
+
+describe('the Grafana dashboard (docs/grafana/toolbox-metrics.json)', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await createTestApp();
+  });
+  afterAll(() => app.close());
+
+  it('queries only metrics this service exports, through its Prometheus data-source variable', async () => {
+    const dashboard = JSON.parse(readFileSync(join(__dirname, '..', 'docs', 'grafana', 'toolbox-metrics.json'), 'utf8'));
+    const text = (await http(app).get('/metrics').expect(200)).text;
+    const exported = new Set<string>();
+    for (const [, name, type] of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
+      exported.add(name);
+      if (type === 'histogram') for (const suffix of ['_bucket', '_count', '_sum']) exported.add(`${name}${suffix}`);
+    }
+
+    const panels = dashboard.panels as { id: number; type: string; datasource?: { uid: string }; targets?: { expr: string; datasource: { uid: string } }[] }[];
+    expect(new Set(panels.map((panel) => panel.id)).size).toBe(panels.length);
+    const targets = panels.flatMap((panel) => panel.targets ?? []);
+    expect(targets.length).toBeGreaterThanOrEqual(15);
+    const used = new Set(targets.flatMap((target) => [...target.expr.matchAll(/\b([a-z_:][a-z0-9_:]*)\{/g)].map((match) => match[1])));
+    expect([...used].filter((name) => !exported.has(name))).toEqual([]);
+    for (const name of ['http_request_duration_seconds_bucket', 'toolbox_cache_hits_total', 'toolbox_rate_limit_rejections_total', 'toolbox_db_pool_connections', 'toolbox_redis_up', 'process_resident_memory_bytes']) {
+      expect(used.has(name)).toBe(true);
+    }
+    expect(new Set(targets.map((target) => target.datasource.uid))).toEqual(new Set(['${datasource}']));
+    expect(dashboard.templating.list[0]).toMatchObject({ name: 'datasource', type: 'datasource', query: 'prometheus' });
   });
 });
 

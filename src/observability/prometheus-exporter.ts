@@ -1,6 +1,7 @@
 import { Injectable, OnModuleDestroy, Optional } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
+import { CacheStats } from '../cache/cache-stats.js';
 import { RateLimitStats } from '../rate-limit/rate-limit-stats.js';
 import { RedisConnection } from '../redis/redis-connection.js';
 import { databasePoolState, PoolState } from './database-pool-state.js';
@@ -22,6 +23,7 @@ export class PrometheusExporter implements OnModuleDestroy {
     requestMetrics: RequestMetrics,
     dataSource: DataSource,
     redis: RedisConnection,
+    @Optional() cache?: CacheStats,
     @Optional() rateLimits?: RateLimitStats,
   ) {
     collectDefaultMetrics({ register: this.registry });
@@ -49,6 +51,7 @@ export class PrometheusExporter implements OnModuleDestroy {
       },
     });
 
+    if (cache) this.cacheSeries(cache);
     if (rateLimits) this.rateLimitSeries(rateLimits);
   }
 
@@ -63,6 +66,28 @@ export class PrometheusExporter implements OnModuleDestroy {
 
   onModuleDestroy(): void {
     this.registry.clear();
+  }
+
+  /** Lookups of the metric caches: the same records that system_metrics' cache_hit_rate reads. */
+  private cacheSeries(stats: CacheStats): void {
+    new Counter({
+      name: 'toolbox_cache_hits_total',
+      help: 'Metric cache lookups answered from the cache',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(stats.hits);
+      },
+    });
+    new Counter({
+      name: 'toolbox_cache_misses_total',
+      help: 'Metric cache lookups that had to compute the figures',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(stats.misses);
+      },
+    });
   }
 
   /** The rate limiter's own cumulative counters, read at scrape time (the CLI builds no rate limiter). */
