@@ -253,15 +253,15 @@ export class MetricsRepository {
   windowCounts(organizationId: string, since: Date, now: Date): Promise<WindowCounts> {
     return this.one(
       organizationId,
-      `SELECT (SELECT count(*) FILTER (WHERE type = 'lesson_completed') FROM activity_events
-                WHERE organization_id = $1 AND occurred_at >= $2 AND occurred_at <= $3)::int AS lessons_completed,
-              (SELECT count(*) FILTER (WHERE type = 'assessment_submitted') FROM activity_events
-                WHERE organization_id = $1 AND occurred_at >= $2 AND occurred_at <= $3)::int AS assessments_submitted,
-              (SELECT count(*) FILTER (WHERE type = 'session') FROM activity_events
-                WHERE organization_id = $1 AND occurred_at >= $2 AND occurred_at <= $3)::int AS sessions,
+      `SELECT e.lessons_completed, e.assessments_submitted, e.sessions,
               (SELECT count(*) FROM users WHERE organization_id = $1 AND created_at >= $2 AND created_at <= $3)::int AS new_users,
               (SELECT count(*) FROM educational_content
-                WHERE organization_id = $1 AND deleted_at IS NULL AND published_at >= $2 AND published_at <= $3)::int AS content_published`,
+                WHERE organization_id = $1 AND deleted_at IS NULL AND published_at >= $2 AND published_at <= $3)::int AS content_published
+         FROM (SELECT count(*) FILTER (WHERE type = 'lesson_completed')::int AS lessons_completed,
+                      count(*) FILTER (WHERE type = 'assessment_submitted')::int AS assessments_submitted,
+                      count(*) FILTER (WHERE type = 'session')::int AS sessions
+                 FROM activity_events
+                WHERE organization_id = $1 AND occurred_at >= $2 AND occurred_at <= $3) e`,
       [organizationId, since, now],
     );
   }

@@ -1,4 +1,4 @@
-import { Injectable, NotFoundException } from '@nestjs/common';
+import { Injectable, Logger, NotFoundException } from '@nestjs/common';
 import type { Response } from 'express';
 import { Clock } from '../../common/clock.js';
 import { RequestMetrics } from '../../observability/request-metrics.js';
@@ -13,6 +13,8 @@ import { EXPORT_CONTENT_TYPES, EXPORT_WRITERS, ExportFormat } from './export-wri
 
 @Injectable()
 export class ExportService {
+  private readonly logger = new Logger('MetricsExport');
+
   constructor(
     private readonly metrics: MetricsRepository,
     private readonly organizations: OrganizationsRepository,
@@ -30,7 +32,14 @@ export class ExportService {
     response.setHeader('Content-Type', EXPORT_CONTENT_TYPES[format]);
     response.setHeader('Content-Disposition', `attachment; filename="metrics-${table.organization.slug}-${table.date_range}-${day}.${format}"`);
     response.setHeader('Cache-Control', 'no-store');
-    await EXPORT_WRITERS[format](table, response);
+    try {
+      await EXPORT_WRITERS[format](table, response);
+    } catch (error) {
+      // Once the file has started there is no status left to send: cut the download short instead.
+      if (!response.headersSent) throw error;
+      this.logger.error({ msg: 'export stream failed', err: error });
+      response.destroy(error instanceof Error ? error : undefined);
+    }
   }
 
   async build(organizationId: string, request: ExportRequest): Promise<ExportTable> {
