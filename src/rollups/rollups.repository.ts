@@ -1,11 +1,54 @@
 import { Injectable } from '@nestjs/common';
 import { TenantTransactions } from '../database/tenant-transactions.js';
-import { DailyRollupRow, DashboardFigures, dashboardFiguresFromRollups } from './rollup-figures.js';
+import { AfterNow, DailyRollupRow, DashboardFigures, dashboardFiguresFromRollups } from './rollup-figures.js';
 import { rebuildOrganizationRollups } from './rollup-rebuild.js';
 
 const ROLLUP_COLUMNS = `day::text AS day, new_users, new_users_active, content_created, content_generated, content_generation_ms::float8 AS content_generation_ms,
   content_draft, content_published, content_archived, lessons_completed, assessments, sessions, session_seconds::float8 AS session_seconds,
   daily_active_users, active_7d_delta, active_30d_delta, retained_30d_delta`;
+
+/**
+ * The rows stamped after now ($2), by index ranges that are empty or nearly so in production (events may be
+ * up to 5 minutes ahead). $3 is today's date, $4 its start, $5 now − 24 h. For users active after now today, the
+ * question is whether anything before now already counted them: today, in the last 7 or 30 days.
+ */
+const AFTER_NOW = `
+  WITH late_events AS (
+    SELECT user_id, type, duration_seconds, (occurred_at AT TIME ZONE 'UTC')::date AS day
+      FROM activity_events WHERE organization_id = $1 AND occurred_at > $2
+  ), late_users AS (
+    SELECT l.user_id, bool_or(l.day = $3::date) AS today, (u.created_at AT TIME ZONE 'UTC')::date AS created_day
+      FROM late_events l JOIN users u ON u.organization_id = $1 AND u.id = l.user_id
+     GROUP BY l.user_id, u.created_at
+  ), late_user_history AS (
+    SELECT l.today, l.created_day,
+           EXISTS (SELECT 1 FROM activity_events e WHERE e.organization_id = $1 AND e.user_id = l.user_id AND e.occurred_at > $5 AND e.occurred_at <= $2) AS active_last_24h,
+           EXISTS (SELECT 1 FROM activity_events e WHERE e.organization_id = $1 AND e.user_id = l.user_id AND e.occurred_at >= $4 AND e.occurred_at <= $2) AS active_today,
+           (SELECT max(d.day) FROM user_active_days d WHERE d.organization_id = $1 AND d.user_id = l.user_id AND d.day < $3::date) AS previous_day
+      FROM late_users l
+  ), late_content AS (
+    SELECT (created_at AT TIME ZONE 'UTC')::date AS day, status, deleted_at, generation_time_ms
+      FROM educational_content WHERE organization_id = $1 AND created_at > $2
+  )
+  SELECT (SELECT count(*) FROM late_events WHERE type = 'lesson_completed')::int AS lessons_completed,
+         (SELECT count(*) FROM late_events WHERE type = 'assessment_submitted')::int AS assessments,
+         (SELECT count(*) FROM late_events WHERE day = $3::date AND type = 'lesson_completed')::int AS today_lessons_completed,
+         (SELECT count(*) FROM late_events WHERE day = $3::date AND type = 'assessment_submitted')::int AS today_assessments,
+         (SELECT count(*) FROM late_events WHERE day = $3::date AND type = 'session')::int AS today_sessions,
+         (SELECT COALESCE(sum(duration_seconds), 0) FROM late_events WHERE day = $3::date AND type = 'session')::float8 AS today_session_seconds,
+         (SELECT count(*) FROM late_user_history WHERE today AND NOT active_today)::int AS today_only_active_users,
+         (SELECT count(*) FROM late_user_history WHERE today AND NOT active_today AND (previous_day IS NULL OR previous_day < $3::date - 6))::int AS w7_only_active_users,
+         (SELECT count(*) FROM late_user_history WHERE today AND NOT active_today AND (previous_day IS NULL OR previous_day < $3::date - 29))::int AS w30_only_active_users,
+         (SELECT count(*) FROM late_user_history
+           WHERE today AND NOT active_today AND (previous_day IS NULL OR previous_day < $3::date - 29) AND created_day <= $3::date - 30)::int AS w30_only_retained_users,
+         (SELECT count(*) FROM late_user_history WHERE NOT active_last_24h)::int AS last_24h_only_active_users,
+         (SELECT count(*) FROM users WHERE organization_id = $1 AND created_at > $2 AND created_at < $4 + interval '24 hours')::int AS today_new_users,
+         (SELECT count(*) FROM late_content WHERE day = $3::date)::int AS today_content_created,
+         (SELECT count(generation_time_ms) FROM late_content WHERE day = $3::date)::int AS today_content_generated,
+         (SELECT COALESCE(sum(generation_time_ms), 0) FROM late_content WHERE day = $3::date)::float8 AS today_content_generation_ms,
+         (SELECT count(*) FROM late_content WHERE deleted_at IS NULL)::int AS content_live,
+         (SELECT count(*) FROM late_content WHERE deleted_at IS NULL AND status = 'published')::int AS content_published,
+         (SELECT count(*) FROM late_content WHERE deleted_at IS NULL AND status = 'draft')::int AS content_draft`;
 
 /** The dashboard's figures from the per-day rollups: two index range reads, never a scan of raw events. */
 @Injectable()
@@ -17,15 +60,16 @@ export class RollupsRepository {
       organizationId,
       async (manager) => {
         const rows: DailyRollupRow[] = await manager.query(
-          `SELECT ${ROLLUP_COLUMNS} FROM daily_rollups WHERE organization_id = $1 AND day <= $2::date ORDER BY day`,
-          [organizationId, today.toISOString().slice(0, 10)],
+          `SELECT ${ROLLUP_COLUMNS} FROM daily_rollups WHERE organization_id = $1 ORDER BY day`,
+          [organizationId],
         );
         // last_active_at is the user's latest event time (kept by ingestion), so this is "an event in the last 24 h".
         const [active]: { count: number }[] = await manager.query(
           `SELECT count(*)::int AS count FROM users WHERE organization_id = $1 AND last_active_at > $2`,
           [organizationId, new Date(now.getTime() - 86_400_000)],
         );
-        return dashboardFiguresFromRollups(rows, active.count, today, trendDays);
+        const [late]: AfterNow[] = await manager.query(AFTER_NOW, [organizationId, now, today.toISOString().slice(0, 10), today, new Date(now.getTime() - 86_400_000)]);
+        return dashboardFiguresFromRollups(rows, active.count, late, today, trendDays);
       },
       { readOnly: true },
     );
