@@ -6,7 +6,7 @@ import type { DashboardResponse } from './dto/dashboard.response.js';
 import type { StatisticsResponse } from './dto/statistics.response.js';
 import { engagementScore } from './engagement-score.js';
 import { EngagementDay, MetricsRepository, SeriesBucket } from './metrics.repository.js';
-import { daysBefore, hoursWindow, Period, periodWindow, startOfUtcDay } from './periods.js';
+import { hoursWindow, Period, periodWindow, startOfUtcDay } from './periods.js';
 import { percent, round2, summarize } from './statistics.js';
 import { SystemMetricsReader } from './system-metrics.reader.js';
 import { RollupsRepository } from '../rollups/rollups.repository.js';
