@@ -61,8 +61,11 @@ export class CacheGenerations implements OnModuleInit {
       this.pending.delete(organizationId);
       return true;
     } catch (error) {
+      // Logged once per organization and outage, not once per write.
+      if (!this.pending.has(organizationId)) {
+        this.logger.warn(`Could not invalidate the metrics cache of ${organizationId} (retried when Redis returns): ${(error as Error).message}`);
+      }
       this.pending.add(organizationId);
-      this.logger.warn(`Could not invalidate the metrics cache of ${organizationId} (retried when Redis returns): ${(error as Error).message}`);
       return false;
     }
   }

@@ -4,13 +4,21 @@ import type { Request } from 'express';
 import { from, lastValueFrom, Observable } from 'rxjs';
 import type { Principal } from '../auth/principal.js';
 import { normalizeQuery, readForceRefresh } from './cache-keys.js';
-import { CACHED_METRIC, type CachedMetricOptions } from './cached-metric.decorator.js';
 import { MetricsCache } from './metrics-cache.js';
 
+export const CACHED_METRIC = 'cache:metric';
+
+export interface CachedMetricOptions {
+  ttlSeconds: number;
+  /** Every query parameter the route accepts, with its default; a request with any other bypasses the cache. */
+  queryDefaults: Record<string, string>;
+}
+
 /**
- * Nest's CacheInterceptor, org-scoped: the organization comes from the authenticated principal (never
- * from input), and the response gains cache_metadata. Runs before the validation pipe, so a request the
- * key cannot describe (undeclared or repeated parameters) skips the cache and is answered as without it.
+ * What Nest's CacheInterceptor with an org-scoped trackBy would do, plus what it cannot: single flight,
+ * force_refresh and cache_metadata. The organization comes from the authenticated principal, never
+ * from input. Runs before the validation pipe, so a request the key cannot describe (undeclared or
+ * repeated parameters) skips the cache and is answered as without it.
  */
 @Injectable()
 export class MetricsCacheInterceptor implements NestInterceptor {
