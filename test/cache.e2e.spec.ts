@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { CacheStats } from '../src/cache/cache-stats';
 import { MetricsService } from '../src/metrics/metrics.service';
 import { RedisConnection } from '../src/redis/redis-connection';
@@ -234,6 +235,35 @@ describe('metrics cache on Redis', () => {
     expect(operation.responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/InvalidateCacheResponse' });
     expect(operation.security).toEqual([{ bearer: [] }]);
     expect(body.components.schemas.InvalidateCacheResponse.required).toEqual(['status', 'organization_id', 'invalidated_at']);
+  });
+});
+
+describe('two instances on one Redis', () => {
+  let first: TestApp;
+  let second: TestApp;
+  beforeAll(async () => {
+    const shared = { ...env, REDIS_KEY_PREFIX: `t${randomBytes(4).toString('hex')}` };
+    first = await createTestApp({ env: shared });
+    second = await createTestApp({ env: shared });
+  });
+  afterAll(async () => {
+    await dropKeys(first);
+    await first.close();
+    await second.close();
+  });
+
+  it('share entries, and a write through one makes the other recompute', async () => {
+    const org = await signup(first);
+    const computed = (await get(first, org, 'dashboard')).body;
+    const served = (await get(second, org, 'dashboard')).body;
+    expect(served.cache_metadata).toEqual({ ...computed.cache_metadata, cache_hit: true });
+    expect(withoutMetadata(served)).toEqual(withoutMetadata(computed));
+
+    await createUser(second, org.token);
+    const recomputed = (await get(first, org, 'dashboard')).body;
+    expect(recomputed.cache_metadata.cache_key).toBe(computed.cache_metadata.cache_key.replace(':g1:', ':g2:'));
+    expect([recomputed.cache_metadata.cache_hit, recomputed.user_metrics.total_users]).toEqual([false, 2]);
+    expect((await get(second, org, 'dashboard')).body.cache_metadata).toEqual({ ...recomputed.cache_metadata, cache_hit: true });
   });
 });
 
