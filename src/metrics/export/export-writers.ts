@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
 import ExcelJS from 'exceljs';
 import type { ExportTable } from './export-table.js';
@@ -32,9 +33,15 @@ function summaryRows(table: ExportTable): Cell[][] {
   ];
 }
 
+/** Resolves when a full buffer drains, or when the client went away (finished() then reports it). */
+function drained(stream: Writable): Promise<unknown> {
+  return Promise.race([once(stream, 'drain'), once(stream, 'close')]);
+}
+
 /** Writes a chunk, waiting for the stream to drain when its buffer is full. */
 async function write(stream: Writable, chunk: string): Promise<void> {
-  if (!stream.write(chunk)) await once(stream, 'drain');
+  if (stream.destroyed) return;
+  if (!stream.write(chunk)) await drained(stream);
 }
 
 /** The JSON document written piece by piece: header fields, one row at a time, then the summary. */
@@ -47,8 +54,8 @@ export async function writeJson(table: ExportTable, stream: Writable): Promise<v
     await write(stream, `${index === 0 ? '' : ','}${JSON.stringify(record)}`);
   }
   await write(stream, `],"summary":${JSON.stringify(summary)},"system":${JSON.stringify(system)}}`);
-  stream.end();
-  await once(stream, 'finish');
+  if (!stream.destroyed) stream.end();
+  await finished(stream);
 }
 
 /** Data rows, a blank line, then the summary block; csv-stringify does the quoting. */
@@ -62,10 +69,11 @@ export async function writeCsv(table: ExportTable, stream: Writable): Promise<vo
     ...summaryRows(table),
   ];
   for (const record of records) {
-    if (!csv.write(record.map(escapeFormula))) await once(csv, 'drain');
+    if (stream.destroyed) break;
+    if (!csv.write(record.map(escapeFormula))) await Promise.race([drained(csv), drained(stream)]);
   }
   csv.end();
-  await once(stream, 'finish');
+  await finished(stream);
 }
 
 /** exceljs's streaming writer: sheet "metrics" with the rows, sheet "summary" with the summary block. */
@@ -79,6 +87,7 @@ export async function writeXlsx(table: ExportTable, stream: Writable): Promise<v
   for (const row of summaryRows(table)) summary.addRow(row.map(escapeFormula)).commit();
   summary.commit();
   await workbook.commit();
+  await finished(stream);
 }
 
 export const EXPORT_WRITERS: Record<ExportFormat, (table: ExportTable, stream: Writable) => Promise<void>> = {
