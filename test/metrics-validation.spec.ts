@@ -28,6 +28,8 @@ describe('metrics: bad input and roles', () => {
     ['activity?hours=1.5', 'hours', 'hours must be an integer from 1 to 168'],
     ['activity?hours=-3', 'hours', 'hours must be an integer from 1 to 168'],
     ['activity?hours=1&hours=2', 'hours', 'hours must be an integer from 1 to 168'],
+    ['activity?hours=0x10', 'hours', 'hours must be an integer from 1 to 168'],
+    ['activity?hours=1e2', 'hours', 'hours must be an integer from 1 to 168'],
     ['activity?limit=0', 'limit', 'limit must be an integer from 1 to 100'],
     ['activity?limit=101', 'limit', 'limit must be an integer from 1 to 100'],
     ['activity?limit=99999999999999999999', 'limit', 'limit must be an integer from 1 to 100'],

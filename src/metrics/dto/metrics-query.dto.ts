@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { Transform } from 'class-transformer';
 import { IsIn, IsOptional, registerDecorator } from 'class-validator';
 import { PERIODS, type Period } from '../periods.js';
 
@@ -8,6 +8,9 @@ export type ExportFormatName = (typeof EXPORT_FORMATS)[number];
 export const METRIC_TYPES = ['users', 'content', 'engagement', 'system'] as const;
 export type MetricType = (typeof METRIC_TYPES)[number];
 export const DEFAULT_METRIC_TYPES: MetricType[] = ['users', 'content', 'engagement'];
+
+// Only plain decimal integers become numbers: "0x10", "1e2" or " 5" stay text and fail validation.
+const decimalInteger = ({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d{1,15}$/.test(value) ? Number(value) : value);
 
 const oneOf = (field: string, values: readonly string[]) => ({ message: `${field} must be one of: ${values.join(', ')}` });
 
@@ -50,13 +53,13 @@ export class DashboardQuery {
 export class ActivityQuery {
   @ApiPropertyOptional({ minimum: 1, maximum: 168, default: 24, description: 'Rolling window ending now, in hours' })
   @IsOptional()
-  @Type(() => Number)
+  @Transform(decimalInteger)
   @IsIntegerBetween(1, 168)
   hours = 24;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20, description: 'At most this many recent_events' })
   @IsOptional()
-  @Type(() => Number)
+  @Transform(decimalInteger)
   @IsIntegerBetween(1, 100)
   limit = 20;
 }
