@@ -15,6 +15,13 @@ export class ProbeService {
 
   constructor(private readonly cls: ClsService<RequestContext>) {}
 
+  /** Resolved by a test to let GET /probe/hang answer, after its client has gone. */
+  release: () => void = () => undefined;
+
+  hang(): Promise<string> {
+    return new Promise((resolve) => (this.release = () => resolve('too late')));
+  }
+
   echo(body: unknown) {
     this.logger.log({ msg: 'probe service saw a body', body });
     return { correlation_id: this.cls.get('correlationId'), organization_id: this.cls.get('organizationId') ?? null };
@@ -51,6 +58,12 @@ export class ProbeController {
     response.status(200).type('text/plain');
     response.write('first chunk\n');
     setImmediate(() => response.end('last chunk\n'));
+  }
+
+  @Public()
+  @Get('hang')
+  hang(): Promise<string> {
+    return this.probe.hang();
   }
 
   @Post('echo')

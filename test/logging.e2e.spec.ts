@@ -1,9 +1,10 @@
 import { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Response } from 'supertest';
 import { createLogger } from '../src/observability/logger';
 import { PINO_LOGGER } from '../src/observability/observability.module';
-import { withProbeRoutes } from './correlation-probe.module';
+import { ProbeService, withProbeRoutes } from './correlation-probe.module';
 import { createUser, http, signup, uniqueEmail } from './support/factories';
 import { createTestApp, TestApp } from './support/test-app';
 
@@ -130,6 +131,19 @@ describe('structured logs of a running app', () => {
       expect(untraced.response.status).toBe(200);
       expect(completionLine(untraced.lines)).not.toHaveProperty('trace_id');
     }
+  });
+
+  it('log and count a request whose client left before the response once, as 499', async () => {
+    const aborted = http(app).get('/api/v1/probe/hang').set('X-Correlation-ID', 'gone-early').timeout(100);
+    await expect(aborted).rejects.toThrow(/Timeout/);
+    // The server sees the socket close asynchronously: wait for its line rather than for a fixed time.
+    for (let tries = 0; tries < 100 && !logs.text.includes('request aborted by the client'); tries++) await sleep(20);
+    app.get(ProbeService).release();
+    await sleep(20);
+    const lines = logs.lines().filter((line) => line.correlation_id === 'gone-early');
+    expect(lines).toEqual([
+      expect.objectContaining({ msg: 'request aborted by the client', aborted: true, method: 'GET', route: '/api/v1/probe/hang', status: 499 }),
+    ]);
   });
 
   it('carry the parent correlation id when one came in', async () => {
