@@ -3,7 +3,7 @@ import type { ThrottlerStorage } from '@nestjs/throttler';
 import { performance } from 'node:perf_hooks';
 import { Clock } from '../common/clock.js';
 import { AppConfig } from '../config/app-config.js';
-import { RedisConnection, withTimeout } from '../redis/redis-connection.js';
+import { RedisConnection } from '../redis/redis-connection.js';
 import { MemoryRateLimitStore } from './memory-rate-limit-store.js';
 import { PENALTY_CAP_MS, VIOLATION_MEMORY_MS } from './rate-limit-policy.js';
 import { RATE_LIMIT_SCRIPT, RATE_LIMIT_SCRIPT_SHA } from './rate-limit-script.js';
@@ -23,13 +23,17 @@ export class RateLimitStorage implements ThrottlerStorage {
   private readonly logger = new Logger('RateLimit');
   private readonly memory = new MemoryRateLimitStore();
   private skipRedisUntil = 0;
+  private ready?: Promise<void>;
 
   constructor(
     private readonly redis: RedisConnection,
     private readonly config: AppConfig,
     private readonly clock: Clock,
     private readonly stats: RateLimitStats,
-  ) {}
+  ) {
+    // A reconnected client is worth asking at once, whatever the last failure was.
+    redis.client?.on('ready', () => (this.skipRedisUntil = 0));
+  }
 
   /** key: "{subject}:endpoint" from the guard; ttl, the window, and blockDuration, the first penalty, in ms. */
   async increment(key: string, ttl: number, limit: number, blockDuration: number): Promise<RateLimitRecord> {
@@ -46,9 +50,16 @@ export class RateLimitStorage implements ThrottlerStorage {
 
   private async hit(key: string, hit: RateLimitHit): Promise<HitOutcome> {
     if (!this.redis.enabled) return this.memory.hit(key, hit);
-    if (!this.redis.isReady || performance.now() < this.skipRedisUntil) return this.fallBack(key, hit, 'Redis is not connected');
+    if (performance.now() < this.skipRedisUntil) return this.fallBack(key, hit, 'Redis failed less than a second ago');
     try {
-      const outcome = await withTimeout(this.runScript(key, hit), this.config.RATE_LIMIT_REDIS_TIMEOUT_MS);
+      // A reconnect within the deadline (a dropped idle socket, a blip) costs a short wait, not a per-instance budget;
+      // a later one must not count in Redis a request already counted in memory.
+      const timeoutMs = this.config.RATE_LIMIT_REDIS_TIMEOUT_MS;
+      const deadline = performance.now() + timeoutMs;
+      const outcome = await bounded(
+        this.whenReady().then(() => (performance.now() <= deadline ? this.runScript(key, hit) : Promise.reject(new Error('Redis reconnected too late')))),
+        timeoutMs,
+      );
       if (this.stats.redisDegraded) {
         this.stats.setRedisDegraded(false);
         this.logger.log('Rate limiting is back on Redis: budgets are shared by every instance again');
@@ -69,6 +80,19 @@ export class RateLimitStorage implements ThrottlerStorage {
     return this.memory.hit(key, hit);
   }
 
+  private whenReady(): Promise<void> {
+    const client = this.redis.client!;
+    if (client.isReady) return Promise.resolve();
+    // One shared listener however many requests wait.
+    this.ready ??= new Promise<void>((resolve) =>
+      client.once('ready', () => {
+        this.ready = undefined;
+        resolve();
+      }),
+    );
+    return this.ready;
+  }
+
   private async runScript(key: string, hit: RateLimitHit): Promise<HitOutcome> {
     const client = this.redis.client!;
     const redisKey = `${this.config.REDIS_KEY_PREFIX}:rl:${key}`;
@@ -85,4 +109,24 @@ export class RateLimitStorage implements ThrottlerStorage {
       return (await client.evalSha(RATE_LIMIT_SCRIPT_SHA, options)) as HitOutcome;
     }
   }
+}
+
+/**
+ * Rejects after ms unless the promise settles first. The rejection waits one more turn of the event loop, so a
+ * reply that arrived while the loop was busy (the timer and the socket both due) still wins.
+ */
+function bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => setImmediate(() => reject(new Error(`Redis did not answer within ${ms} ms`))), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
 }
