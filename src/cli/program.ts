@@ -2,11 +2,14 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type AppConfig, ConfigValidationError } from '../config/app-config.js';
 import { CliError } from './cli-error.js';
+import { isDatabaseUnavailable } from '../errors/database-errors.js';
 import { TIERS } from '../database/entities/organization.entity.js';
 import { OrganizationsRepository } from '../organizations/organizations.repository.js';
 import { SEED_PROFILES, SeedProfile } from '../seed/seed-plan.js';
 import { setOrganizationTier } from './set-tier.command.js';
 import { SeedProgress, seedCommand } from './seed.command.js';
+import { DataSource } from 'typeorm';
+import { rebuildRollupsCommand } from '../rollups/rebuild-rollups.command.js';
 
 /** What the commands need from the outside world; main.ts gives the real ones, tests their own. */
 export interface CliEnvironment {
@@ -75,6 +78,22 @@ export function buildProgram(environment: CliEnvironment): Command {
       environment.out(`Seeded ${outcome.organizations.length} organizations and ${events} events in ${outcome.seconds.toFixed(1)} s (${Math.round(events / Math.max(outcome.seconds, 0.001))} events/s)\n`);
     });
 
+  program
+    .command('rollups:rebuild')
+    .description('Recompute the dashboard rollups from the raw tables (repair tool; writes wait until it commits)')
+    .argument('[organization]', 'organization id or slug (default: every organization)')
+    .action(async (organization?: string) => {
+      const config = environment.config();
+      const context = await environment.openContext(config);
+      try {
+        for (const rebuilt of await rebuildRollupsCommand(context.get(DataSource), organization)) {
+          environment.out(`Rebuilt the rollups of ${rebuilt.slug} in ${rebuilt.seconds.toFixed(1)} s\n`);
+        }
+      } finally {
+        await context.close();
+      }
+    });
+
   return program;
 }
 
@@ -92,6 +111,10 @@ export async function runCli(args: string[], environment: CliEnvironment): Promi
     }
     if (error instanceof ConfigValidationError) {
       environment.err(`${error.message}\n`);
+      return 1;
+    }
+    if (isDatabaseUnavailable(error)) {
+      environment.err(`The database is unreachable (check DATABASE_URL): ${(error as Error).message}\n`);
       return 1;
     }
     environment.err(`${(error as Error).stack ?? String(error)}\n`);

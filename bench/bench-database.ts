@@ -1,0 +1,65 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { MIGRATIONS } from '../src/database/migrations.js';
+
+export interface BenchOrganization {
+  organizationId: string;
+  slug: string;
+  adminId: string;
+  userIds: string[];
+}
+
+/**
+ * The bench database: created and migrated when missing, seeded with `seed --profile bench` (SPEC §12's data set,
+ * fixed seed) when it holds no large organization yet. Seeding runs the built CLI with its progress bar.
+ */
+export async function prepareBenchDatabase(databaseUrl: string, distDir: string): Promise<void> {
+  const url = new URL(databaseUrl);
+  const name = decodeURIComponent(url.pathname.slice(1));
+  if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`BENCH_DATABASE_URL names the database "${name}": use letters, digits and underscores`);
+  const admin = new Client({ connectionString: Object.assign(new URL(databaseUrl), { pathname: '/postgres' }).toString() });
+  await admin.connect();
+  const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+  if (exists.rowCount === 0) {
+    process.stdout.write(`Creating database ${name}\n`);
+    await admin.query(`CREATE DATABASE ${name}`);
+  }
+  await admin.end();
+
+  const dataSource = await new DataSource({ type: 'postgres', url: databaseUrl, migrations: MIGRATIONS, migrationsTableName: 'typeorm_migrations' }).initialize();
+  try {
+    await dataSource.runMigrations({ transaction: 'each' });
+    const large = await dataSource.query(`SELECT 1 FROM organizations WHERE slug LIKE 'bench-large-%'`);
+    if (large.length > 0) return;
+  } finally {
+    await dataSource.destroy();
+  }
+  process.stdout.write('Seeding the bench data set (npm run seed -- --profile bench): a few minutes\n');
+  const seeded = spawnSync(process.execPath, [join(distDir, 'src/cli/main.js'), 'seed', '--profile', 'bench'], {
+    stdio: 'inherit',
+    env: { ...process.env, DATABASE_URL: databaseUrl },
+  });
+  if (seeded.status !== 0) throw new Error(`The bench seed failed (exit code ${seeded.status})`);
+  const vacuum = new Client({ connectionString: databaseUrl });
+  await vacuum.connect();
+  // Fresh statistics and visibility maps, as a database that has been running a while would have.
+  await vacuum.query('VACUUM ANALYZE');
+  await vacuum.end();
+}
+
+/** The large organization, its first admin (the bench signs a token for it) and its users (ingestion picks from them). */
+export async function findLargeOrganization(databaseUrl: string): Promise<BenchOrganization> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const organization = await client.query<{ id: string; slug: string }>(`SELECT id, slug FROM organizations WHERE slug LIKE 'bench-large-%' ORDER BY created_at LIMIT 1`);
+    const { id, slug } = organization.rows[0];
+    const admin = await client.query<{ id: string }>(`SELECT id FROM users WHERE organization_id = $1 AND role = 'admin' AND is_active ORDER BY created_at LIMIT 1`, [id]);
+    const users = await client.query<{ id: string }>(`SELECT id FROM users WHERE organization_id = $1`, [id]);
+    return { organizationId: id, slug, adminId: admin.rows[0].id, userIds: users.rows.map((row) => row.id) };
+  } finally {
+    await client.end();
+  }
+}
