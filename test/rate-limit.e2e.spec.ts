@@ -66,6 +66,11 @@ describe('rate limiting (per user, per endpoint, tier-scaled)', () => {
     const forbidden = await http(app).get('/api/v1/users').set('Authorization', `Bearer ${student.token}`).expect(403);
     expect(forbidden.headers['x-ratelimit-limit']).toBeUndefined();
 
+    // HEAD is the GET endpoint's budget.
+    const head = await http(app).head('/api/v1/users').set('Authorization', `Bearer ${teacher.token}`).expect(200);
+    expectBudget(head, 100, 99, clock.now() + 60_000);
+    expectBudget(await http(app).get('/api/v1/users').set('Authorization', `Bearer ${teacher.token}`).expect(200), 100, 98, clock.now() + 60_000);
+
     // Same IP, three users: each has a budget of its own, which only the principal can tell apart.
     expectBudget(await me(admin.token).expect(200), 100, 99, clock.now() + 60_000);
     expectBudget(await me(admin.token).expect(200), 100, 98, clock.now() + 60_000);
@@ -162,6 +167,8 @@ describe('routes that are never limited', () => {
     }
     const ready = await http(app).get('/health/ready').expect(200);
     expect(ready.headers['x-ratelimit-limit']).toBeUndefined();
+    const probe = await http(app).head('/health/live').expect(200);
+    expect(probe.headers['x-ratelimit-limit']).toBeUndefined();
   });
 
   it('limits other unauthenticated routes per IP at 100 a minute', async () => {

@@ -16,7 +16,9 @@ type LimitedRequest = Request & { principal?: Principal };
 /** "GET /api/v1/metrics/dashboard": the method and the route template, never the raw path. */
 export function endpointOf(context: ExecutionContext): string {
   const request = context.switchToHttp().getRequest<Request>();
-  return `${request.method} ${routeTemplate(request)}`;
+  // Express answers HEAD with the GET route: same endpoint, same budget (and a HEAD health probe stays unlimited).
+  const method = request.method === 'HEAD' ? 'GET' : request.method;
+  return `${method} ${routeTemplate(request)}`;
 }
 
 export function ruleOf(context: ExecutionContext): RateLimitRule {
