@@ -21,6 +21,7 @@ export function endpointOf(context: ExecutionContext): string {
   return `${method} ${routeTemplate(request)}`;
 }
 
+/** The rule of a limited endpoint (unlimited ones never get here: shouldSkip lets them through first). */
 export function ruleOf(context: ExecutionContext): RateLimitRule {
   return ruleFor(endpointOf(context)) ?? DEFAULT_RULE;
 }
