@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { createLogger } from './logger';
-import { scrubSecrets, serializeError } from './log-redaction';
+import { redactSecrets, scrubSecrets, serializeError } from './log-redaction';
 
 const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl';
 
@@ -28,6 +28,18 @@ describe('log redaction', () => {
     expect(serialized.message).toBe('bad token [REDACTED]');
     expect(serialized.stack.split('\n')[0]).toBe('TypeError: bad token [REDACTED]');
     expect(serializeError('not an error')).toBe('not an error');
+  });
+
+  it('censors secret keys in any case, inside arrays and errors, and leaves clean objects untouched', () => {
+    const failure = Object.assign(new Error('refused'), { config: { headers: { Authorization: `Bearer ${JWT}`, Accept: 'json' } } });
+    expect(redactSecrets({ users: [{ Password: 'x', name: 'a' }], failure, missing: null, token: null })).toEqual({
+      users: [{ Password: '[REDACTED]', name: 'a' }],
+      failure: { type: 'Error', message: 'refused', stack: expect.stringMatching(/^Error: refused\n/), config: { headers: { Authorization: '[REDACTED]', Accept: 'json' } } },
+      missing: null,
+      token: null,
+    });
+    const clean = { route: '/api/v1/users/:id', status: 200, nested: { list: [1, 'two'] } };
+    expect(redactSecrets(clean)).toBe(clean);
   });
 
   it('redacts secret keys at every depth a request, body or error reaches, and secrets in messages', () => {

@@ -1,7 +1,7 @@
 import { LoggerService } from '@nestjs/common';
 import pino, { DestinationStream, Logger } from 'pino';
 import { currentRequestContext, logFieldsOf } from '../correlation/request-context.js';
-import { CENSOR, REDACT_PATHS, scrubSecrets, serializeError } from './log-redaction.js';
+import { redactSecrets, scrubSecrets, serializeError } from './log-redaction.js';
 
 export interface LoggerOptions {
   level: string;
@@ -16,9 +16,11 @@ export function createLogger(options: LoggerOptions): Logger {
     level: options.level,
     base: { service: options.serviceName },
     timestamp: pino.stdTimeFunctions.isoTime,
-    redact: { paths: REDACT_PATHS, censor: CENSOR },
     serializers: { err: serializeError, error: serializeError },
-    formatters: { level: (label: string) => ({ level: label }) },
+    formatters: {
+      level: (label: string) => ({ level: label }),
+      log: (object: Record<string, unknown>) => redactSecrets(object) as Record<string, unknown>,
+    },
     hooks: {
       logMethod(args, method) {
         const scrubbed = args.map((arg: unknown) => (typeof arg === 'string' ? scrubSecrets(arg) : arg));
