@@ -82,6 +82,12 @@ describe('operations CLI', () => {
     expect(run.err[0]).toContain('PORT: ');
   });
 
+  it('says so when the database is unreachable, without a stack trace', async () => {
+    const run = cli({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nowhere' });
+    expect(await run.run('org:set-tier', 'demo', 'free')).toBe(1);
+    expect(run.err).toEqual(['The database is unreachable (check DATABASE_URL): connect ECONNREFUSED 127.0.0.1:1\n']);
+  });
+
   it('seed refuses to run without DATABASE_URL', async () => {
     const run = cli({ DATABASE_URL: '' });
     expect(await run.run('seed', '--orgs', '1')).toBe(1);
