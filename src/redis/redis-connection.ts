@@ -24,8 +24,8 @@ export class RedisConnection implements OnApplicationShutdown {
       disableOfflineQueue: true,
       commandsQueueMaxLength: 10_000,
       socket: {
+        // No socketTimeout: in @redis/client 5 it is an idle timeout that drops quiet connections; callers bound each command instead.
         connectTimeout: 1000,
-        socketTimeout: 2000,
         reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2000),
       },
     }) as RedisClientType;
