@@ -89,6 +89,19 @@ describe('errors and bad input', () => {
     }
   });
 
+  it('answers 400 for JSON nested thousands deep, on every route with a body', async () => {
+    const deep = '['.repeat(5000) + ']'.repeat(5000);
+    for (const [path, field] of [['/api/v1/users', 'email'], ['/api/v1/events', 'events'], ['/api/v1/auth/login', 'email'], ['/api/v1/content', 'title']]) {
+      const response = await http(app).post(path).set(auth()).set('Content-Type', 'application/json').send(`{"${field}":${deep}}`);
+      expect({ path, status: response.status }).toEqual({ path, status: 400 });
+      expectProblem(response, 400, 'The request is nested too deeply');
+      expect(response.body.errors).toEqual([{ field: 'body', message: 'body nests arrays or objects deeper than 32 levels' }]);
+    }
+    // Ordinary nesting is untouched: a batch of events is three levels deep.
+    const user = await createUser(app, admin.token);
+    await http(app).post('/api/v1/events').set(auth()).send({ events: [event(user.id)] }).expect(202);
+  });
+
   it('stores unicode and control characters in text as given', async () => {
     const title = 'Ünïcödé 数学 🚀 \u0007bell\ttab';
     const created = await createContent(app, admin.token, { title });

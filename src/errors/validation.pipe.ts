@@ -1,10 +1,34 @@
-import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
 import { ValidationFailedException } from './api-errors.js';
 import type { FieldError } from './problem.js';
 
+/** Deeper than any request of this API: a 5,000-deep JSON array would overflow class-transformer's recursion (500). */
+export const MAX_INPUT_DEPTH = 32;
+
+/** Whether arrays and objects nest deeper than the limit, measured without recursion so the check cannot overflow itself. */
+export function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const pending: [unknown, number][] = [[value, 0]];
+  while (pending.length > 0) {
+    const [current, depth] = pending.pop()!;
+    if (typeof current !== 'object' || current === null) continue;
+    if (depth >= limit) return true;
+    for (const child of Object.values(current)) pending.push([child, depth + 1]);
+  }
+  return false;
+}
+
+class DepthLimitedValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (['body', 'query', 'param'].includes(metadata.type) && nestedDeeperThan(value, MAX_INPUT_DEPTH)) {
+      throw new ValidationFailedException([{ field: metadata.type, message: `${metadata.type} nests arrays or objects deeper than ${MAX_INPUT_DEPTH} levels` }], 'The request is nested too deeply');
+    }
+    return super.transform(value, metadata);
+  }
+}
+
 /** Unknown fields rejected, types checked, every bad field named (events[3].score). */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new DepthLimitedValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,
