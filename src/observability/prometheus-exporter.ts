@@ -23,6 +23,7 @@ export class PrometheusExporter implements OnModuleDestroy {
     requestMetrics: RequestMetrics,
     dataSource: DataSource,
     redis: RedisConnection,
+    // Optional: an app built without the cache or the rate limiter still exports everything else.
     @Optional() cache?: CacheStats,
     @Optional() rateLimits?: RateLimitStats,
   ) {
@@ -53,10 +54,6 @@ export class PrometheusExporter implements OnModuleDestroy {
 
     if (cache) this.cacheSeries(cache);
     if (rateLimits) this.rateLimitSeries(rateLimits);
-  }
-
-  get contentType(): string {
-    return this.registry.contentType;
   }
 
   /** The exposition text; every collect() callback runs now. */
@@ -90,7 +87,7 @@ export class PrometheusExporter implements OnModuleDestroy {
     });
   }
 
-  /** The rate limiter's own cumulative counters, read at scrape time (the CLI builds no rate limiter). */
+  /** The rate limiter's own cumulative counters, read at scrape time. */
   private rateLimitSeries(stats: RateLimitStats): void {
     new Counter({
       name: 'toolbox_rate_limit_rejections_total',
