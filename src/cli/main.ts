@@ -26,7 +26,11 @@ function progressBar(): SeedProgress {
 
 void runCli(process.argv.slice(2), {
   config: () => loadConfig(),
-  openContext: (config: AppConfig) => NestFactory.createApplicationContext(CliModule.withConfig(config), { logger: ['error', 'warn'], abortOnError: false }),
+  openContext: (config: AppConfig) => {
+    // PGlite's files take one process at a time: a running service and the CLI must not share them.
+    if (config.embeddedDatabase) process.stderr.write(`Using the embedded database at ${config.EMBEDDED_DATA_DIR}: stop the service first.\n`);
+    return NestFactory.createApplicationContext(CliModule.withConfig(config), { logger: ['error', 'warn'], abortOnError: false });
+  },
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
   progress: progressBar,
