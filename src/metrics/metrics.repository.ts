@@ -156,16 +156,14 @@ export class MetricsRepository {
       organizationId,
       (manager: EntityManager) =>
         manager.query(
-          `WITH days AS (
-             SELECT $3::timestamptz - i * ${DAY} AS day FROM generate_series(0, $4::int - 1) AS i
-           ),
+          `WITH days AS (SELECT x FROM generate_series(1 - $4::int, 0) AS x),
            user_days AS (
-             SELECT DISTINCT floor(extract(epoch FROM occurred_at - $3::timestamptz) / 86400)::int AS day_index, user_id
+             SELECT DISTINCT floor(date_part('epoch', occurred_at - $3::timestamptz) / 86400)::int AS day_index, user_id
                FROM activity_events
               WHERE organization_id = $1 AND occurred_at >= $3::timestamptz - ($4::int - 1 + 29) * ${DAY} AND occurred_at <= $2
            ),
            day_totals AS (
-             SELECT floor(extract(epoch FROM occurred_at - $3::timestamptz) / 86400)::int AS day_index,
+             SELECT floor(date_part('epoch', occurred_at - $3::timestamptz) / 86400)::int AS day_index,
                     count(*) FILTER (WHERE type = 'lesson_completed') AS lessons,
                     count(*) FILTER (WHERE type = 'session') AS sessions,
                     coalesce(sum(duration_seconds) FILTER (WHERE type = 'session'), 0) AS session_seconds
@@ -173,18 +171,31 @@ export class MetricsRepository {
               WHERE organization_id = $1 AND occurred_at >= $3::timestamptz - ($4::int - 1 + 6) * ${DAY} AND occurred_at <= $2
               GROUP BY 1
            ),
-           indexed AS (
-             SELECT day, floor(extract(epoch FROM day - $3::timestamptz) / 86400)::int AS x FROM days
+           -- One pass over (day X, user-day in W30 of X) pairs instead of a correlated scan per day and figure.
+           users_by_day AS (
+             SELECT d.x,
+                    count(*) FILTER (WHERE u.day_index >= d.x - 6) AS daily_active_users_sum_w7,
+                    count(DISTINCT u.user_id) FILTER (WHERE u.day_index >= d.x - 6) AS active_users_w7,
+                    count(DISTINCT u.user_id) AS active_users_w30
+               FROM days d JOIN user_days u ON u.day_index BETWEEN d.x - 29 AND d.x
+              GROUP BY d.x
+           ),
+           totals_by_day AS (
+             SELECT d.x, sum(t.sessions) AS sessions_w7, sum(t.session_seconds) AS session_seconds_w7, sum(t.lessons) AS lessons_completed_w7
+               FROM days d JOIN day_totals t ON t.day_index BETWEEN d.x - 6 AND d.x
+              GROUP BY d.x
            )
-           SELECT d.day,
-                  (SELECT count(*) FROM user_days u WHERE u.day_index BETWEEN d.x - 6 AND d.x)::int AS daily_active_users_sum_w7,
-                  (SELECT count(DISTINCT user_id) FROM user_days u WHERE u.day_index BETWEEN d.x - 6 AND d.x)::int AS active_users_w7,
-                  (SELECT count(DISTINCT user_id) FROM user_days u WHERE u.day_index BETWEEN d.x - 29 AND d.x)::int AS active_users_w30,
-                  (SELECT coalesce(sum(sessions), 0) FROM day_totals t WHERE t.day_index BETWEEN d.x - 6 AND d.x)::int AS sessions_w7,
-                  (SELECT coalesce(sum(session_seconds), 0) FROM day_totals t WHERE t.day_index BETWEEN d.x - 6 AND d.x)::float8 AS session_seconds_w7,
-                  (SELECT coalesce(sum(lessons), 0) FROM day_totals t WHERE t.day_index BETWEEN d.x - 6 AND d.x)::int AS lessons_completed_w7
-             FROM indexed d
-            ORDER BY d.day`,
+           SELECT $3::timestamptz + d.x * ${DAY} AS day,
+                  coalesce(u.daily_active_users_sum_w7, 0)::int AS daily_active_users_sum_w7,
+                  coalesce(u.active_users_w7, 0)::int AS active_users_w7,
+                  coalesce(u.active_users_w30, 0)::int AS active_users_w30,
+                  coalesce(t.sessions_w7, 0)::int AS sessions_w7,
+                  coalesce(t.session_seconds_w7, 0)::float8 AS session_seconds_w7,
+                  coalesce(t.lessons_completed_w7, 0)::int AS lessons_completed_w7
+             FROM days d
+             LEFT JOIN users_by_day u ON u.x = d.x
+             LEFT JOIN totals_by_day t ON t.x = d.x
+            ORDER BY d.x`,
           [organizationId, now, today, days],
         ),
       { readOnly: true },
@@ -193,7 +204,7 @@ export class MetricsRepository {
 
   /** Zero-filled per-bucket figures (trends, statistics, export, the activity histogram) from generate_series. */
   activitySeries(organizationId: string, window: SeriesWindow): Promise<SeriesBucket[]> {
-    const bucketOf = (column: string) => `LEAST(floor(extract(epoch FROM ${column} - $3::timestamptz) / $4::int)::int, $5::int - 1)`;
+    const bucketOf = (column: string) => `LEAST(floor(date_part('epoch', ${column} - $3::timestamptz) / $4::int)::int, $5::int - 1)`;
     return this.tx.run(
       organizationId,
       (manager: EntityManager) =>
