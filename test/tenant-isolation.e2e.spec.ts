@@ -88,6 +88,34 @@ describe('tenant isolation', () => {
       tx = app.get(TenantTransactions);
     });
 
+    /** Every table with an organization_id column, including those added after this spec (rollups). */
+    async function tenantTables(): Promise<string[]> {
+      const rows: { table_name: string }[] = await app.dataSource.query(
+        `SELECT table_name FROM information_schema.columns WHERE table_schema = 'public' AND column_name = 'organization_id' ORDER BY table_name`,
+      );
+      return rows.map((row) => row.table_name);
+    }
+
+    it('has row-level security with a tenant policy on every table that carries organization_id', async () => {
+      const tables = await tenantTables();
+      expect(tables).toEqual(expect.arrayContaining([...TENANT_TABLES]));
+      const rows: { relname: string; relrowsecurity: boolean; policies: number }[] = await app.dataSource.query(
+        `SELECT c.relname, c.relrowsecurity, (SELECT count(*)::int FROM pg_policy p WHERE p.polrelid = c.oid) AS policies
+           FROM pg_class c WHERE c.relname = ANY($1) AND c.relkind = 'r' ORDER BY c.relname`,
+        [tables],
+      );
+      expect(rows).toEqual(tables.map((relname) => ({ relname, relrowsecurity: true, policies: 1 })));
+    });
+
+    it('sees only A’s rows, and none without an organization, in every tenant table (including later ones)', async () => {
+      for (const table of await tenantTables()) {
+        const mine: { organization_id: string }[] = await tx.run(a.organization.id, (manager) => manager.query(`SELECT organization_id FROM ${table}`));
+        const [owner] = await app.dataSource.query(`SELECT count(*) FILTER (WHERE organization_id = $1)::int AS mine FROM ${table}`, [a.organization.id]);
+        expect({ table, rows: mine.length, others: mine.filter((row) => row.organization_id !== a.organization.id).length }).toEqual({ table, rows: owner.mine, others: 0 });
+        expect({ table, rows: (await tx.runWithoutTenant((manager) => manager.query(`SELECT 1 FROM ${table}`))).length }).toEqual({ table, rows: 0 });
+      }
+    });
+
     it.each(TENANT_TABLES)('a query on %s without WHERE inside A’s transaction sees only A’s rows', async (table) => {
       const rows: { organization_id: string }[] = await tx.run(a.organization.id, (manager) => manager.query(`SELECT organization_id FROM ${table}`));
       const [owner] = await app.dataSource.query(`SELECT count(*) FILTER (WHERE organization_id = $1)::int AS mine, count(*)::int AS total FROM ${table}`, [a.organization.id]);
