@@ -1,3 +1,5 @@
+import { engagementScore } from '../src/metrics/engagement-score';
+import { MetricsRepository } from '../src/metrics/metrics.repository';
 import { http, signup } from './support/factories';
 import { buildOrganization, FixtureOrganization, NOW, organizationA, organizationB } from './support/metrics-fixture';
 import { createTestApp, ManualClock, TestApp } from './support/test-app';
@@ -73,6 +75,56 @@ describe('GET /api/v1/metrics/dashboard', () => {
       engagement_score: 48.2,
     });
     expect(body.trends.daily_active_users).toEqual([0, 0, 1, 0, 1, 0, 1]);
+  });
+
+  it('gives the same figures from the raw-SQL baseline (MetricsRepository), family by family', async () => {
+    const repository = testApp.get(MetricsRepository);
+    const today = new Date('2026-11-20T00:00:00.000Z');
+    expect(await repository.userFigures(a.organizationId, NOW, today)).toEqual({
+      total_users: 8,
+      new_users_today: 1,
+      created_last_7_days: 2,
+      created_previous_7_days: 3,
+      retention_cohort: 4,
+      retained: 1,
+      active_last_24h: 4,
+    });
+    expect(await repository.contentFigures(a.organizationId, NOW, today)).toEqual({
+      total_content: 5,
+      published_content: 3,
+      draft_content: 1,
+      content_created_today: 2,
+      avg_generation_ms: 2200,
+    });
+    expect(await repository.engagementFigures(a.organizationId, NOW, today)).toEqual({
+      daily_active_users: 3,
+      avg_session_seconds: 1600,
+      total_lessons_completed: 6,
+      total_assessments: 4,
+    });
+    const days = await repository.engagementDays(a.organizationId, NOW, today, 7);
+    expect(days.map((day) => day.day.toISOString().slice(0, 10))).toEqual(['2026-11-14', '2026-11-15', '2026-11-16', '2026-11-17', '2026-11-18', '2026-11-19', '2026-11-20']);
+    expect(days[6]).toEqual({
+      day: today,
+      daily_active_users_sum_w7: 7, // 11-14 u1; 11-17 u3; 11-19 u4, u1; 11-20 u1, u3, u5
+      active_users_w7: 4,
+      active_users_w30: 4,
+      sessions_w7: 3,
+      session_seconds_w7: 4800,
+      lessons_completed_w7: 4,
+    });
+    expect(
+      days.map((day) =>
+        engagementScore({
+          dailyActiveUsersSumW7: day.daily_active_users_sum_w7,
+          activeUsersW7: day.active_users_w7,
+          activeUsersW30: day.active_users_w30,
+          sessionsW7: day.sessions_w7,
+          sessionSecondsW7: day.session_seconds_w7,
+          lessonsCompletedW7: day.lessons_completed_w7,
+        }),
+      ),
+    ).toEqual([23.8, 23.8, 23.8, 39.9, 39.9, 36.9, 43.1]);
   });
 
   it('answers null, not 0, where a figure is undefined (an empty organization)', async () => {
