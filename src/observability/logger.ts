@@ -31,7 +31,10 @@ export function createLogger(options: LoggerOptions): Logger {
     mixin: () => logFieldsOf(currentRequestContext() ?? {}),
   };
   if (options.destination) return pino(base, options.destination);
-  if (options.pretty) return pino({ ...base, transport: { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l' } } });
+  if (options.pretty) {
+    const pretty = { singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service,context', messageFormat: '{if context}[{context}] {end}{msg}' };
+    return pino({ ...base, transport: { target: 'pino-pretty', options: pretty } });
+  }
   return pino(base);
 }
 
