@@ -1,4 +1,4 @@
-import { http } from './support/factories';
+import { http, signup } from './support/factories';
 import { buildOrganization, FixtureOrganization, NOW, organizationA, organizationB } from './support/metrics-fixture';
 import { createTestApp, ManualClock, TestApp } from './support/test-app';
 
@@ -149,6 +149,37 @@ describe('metrics activity and statistics', () => {
       expect(quarter.series.new_users.summary.sum).toBe(8); // everyone but u0 (08-12)
       expect(quarter.series.content_created.summary.sum).toBe(6);
       expect(quarter.series.avg_score.summary).toMatchObject({ count: 4, sum: 275, min: 50, max: 90 }); // 50, 75, 60, 90
+    });
+  });
+
+  describe('an organization without data', () => {
+    it('answers zero-filled series, empty lists and null where nothing is defined', async () => {
+      const empty = await signup(testApp); // its admin was created at the real time, after the pinned clock
+      const activity = figures((await get('activity?hours=2', empty.token).expect(200)).body);
+      expect(activity).toEqual({
+        organization_id: empty.organization.id,
+        window_hours: 2,
+        since: '2026-11-20T13:30:00.000Z',
+        recent_lessons: 0,
+        recent_assessments: 0,
+        recent_sessions: 0,
+        new_users: 0,
+        content_published: 0,
+        hourly: [
+          { hour: '2026-11-20T13:30:00.000Z', events: 0 },
+          { hour: '2026-11-20T14:30:00.000Z', events: 0 },
+        ],
+        top_content: [],
+        recent_events: [],
+      });
+      const statistics = (await get('statistics?period=7d', empty.token).expect(200)).body;
+      const zeros = { count: 7, sum: 0, min: 0, max: 0, mean: 0, median: 0, p95: 0, p99: 0, std_dev: 0, slope_per_bucket: 0, change_pct: null };
+      expect(statistics.series.daily_active_users).toEqual({ points: points([0, 0, 0, 0, 0, 0, 0]), summary: zeros });
+      expect(statistics.series.lessons_completed.summary).toEqual(zeros);
+      expect(statistics.series.avg_score).toEqual({
+        points: points([null, null, null, null, null, null, null]),
+        summary: { count: 0, sum: 0, min: null, max: null, mean: null, median: null, p95: null, p99: null, std_dev: null, slope_per_bucket: null, change_pct: null },
+      });
     });
   });
 });
