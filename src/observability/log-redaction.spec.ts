@@ -38,6 +38,8 @@ describe('log redaction', () => {
       missing: null,
       token: null,
     });
+    const queryFailed = Object.assign(new Error('duplicate key'), { query: 'INSERT INTO users (email, password_hash) VALUES ($1, $2)', parameters: ['a@b.test', 'scrypt$hash'] });
+    expect(redactSecrets({ err: queryFailed })).toMatchObject({ err: { query: 'INSERT INTO users (email, password_hash) VALUES ($1, $2)', parameters: '[REDACTED]' } });
     const clean = { route: '/api/v1/users/:id', status: 200, nested: { list: [1, 'two'] } };
     expect(redactSecrets(clean)).toBe(clean);
   });

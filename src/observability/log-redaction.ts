@@ -16,6 +16,8 @@ const SECRET_KEYS = new Set([
   'jwtsecret',
   'jwt_secret',
   'metrics_token',
+  // A failed query's bind values (TypeORM's QueryFailedError.parameters) may hold password hashes or e-mails; its SQL stays.
+  'parameters',
 ]);
 
 // Deep enough for a request's headers or a body's nested credentials; deeper objects are cut, never walked forever.
