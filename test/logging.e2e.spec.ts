@@ -137,7 +137,7 @@ describe('structured logs of a running app', () => {
     const aborted = http(app).get('/api/v1/probe/hang').set('X-Correlation-ID', 'gone-early').timeout(100);
     await expect(aborted).rejects.toThrow(/Timeout/);
     // The server sees the socket close asynchronously: wait for its line rather than for a fixed time.
-    for (let tries = 0; tries < 100 && !logs.text.includes('request aborted by the client'); tries++) await sleep(20);
+    for (let tries = 0; tries < 500 && !logs.text.includes('request aborted by the client'); tries++) await sleep(20);
     app.get(ProbeService).release();
     await sleep(20);
     const lines = logs.lines().filter((line) => line.correlation_id === 'gone-early');
