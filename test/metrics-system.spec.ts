@@ -102,5 +102,8 @@ describe('system_metrics on the embedded PGlite', () => {
     expect(body.system_metrics.database_connections).toBe(1);
     expect(body.user_metrics.total_users).toBe(1);
     expect(body.trends.days).toEqual(['2026-11-14', '2026-11-15', '2026-11-16', '2026-11-17', '2026-11-18', '2026-11-19', '2026-11-20']);
+    const statistics = await http(testApp).get('/api/v1/metrics/statistics?period=30d').set('Authorization', `Bearer ${admin.token}`).expect(200);
+    expect(statistics.body.series.lessons_completed.points).toHaveLength(30);
+    expect(statistics.body.series.lessons_completed.summary.sum).toBe(0);
   });
 });
