@@ -149,7 +149,7 @@ async function main(): Promise<void> {
       ratios,
       targets,
     };
-    writeFileSync(join(resolve(DIST, '..'), 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
+    writeFileSync(resolve('bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
     process.stdout.write('\n');
     console.table(targets.map(({ target, goal, measured, pass }) => ({ target, goal, measured, result: pass ? 'pass' : 'MISS' })));
     process.stdout.write(`Written to bench/results.json\n`);

@@ -109,10 +109,17 @@ describe('rollups', () => {
     await http(testApp).post('/api/v1/events').set(auth).send({ events: [{ id: random.uuid(), type: 'login', user_id: regular, occurred_at: new Date(now - 4 * DAY_MS).toISOString() }] }).expect(202);
   }
 
-  /** The organization's rollup rows, without days whose changes cancelled out (a rebuild writes no such row). */
+  /** The organization's rollup rows, without days or hours whose changes cancelled out (a rebuild writes no such row). */
   async function rollupRows(organizationId: string) {
     const rows: Record<string, unknown>[] = await testApp.dataSource.query(`SELECT * FROM daily_rollups WHERE organization_id = $1 ORDER BY day`, [organizationId]);
-    return rows.filter((row) => Object.entries(row).some(([column, value]) => column !== 'organization_id' && column !== 'day' && Number(value) !== 0));
+    const hours: { hour: Date; users: number }[] = await testApp.dataSource.query(
+      `SELECT hour, users FROM last_active_hours WHERE organization_id = $1 AND users <> 0 ORDER BY hour`,
+      [organizationId],
+    );
+    return {
+      days: rows.filter((row) => Object.entries(row).some(([column, value]) => column !== 'organization_id' && column !== 'day' && Number(value) !== 0)),
+      hours,
+    };
   }
 
   /** Averages agree to 1e-9 (SQL's numeric avg against a float division), and are null together. */
@@ -124,7 +131,7 @@ describe('rollups', () => {
   /** At the real now, and at earlier instants: the rollups then also hold rows after "now", which must not count. */
   async function expectRollupsToMatchRawSql(organizationId: string) {
     const real = Date.now();
-    for (const hoursBack of [0, 3, 29, 24 * 9 + 5]) await expectFiguresAt(organizationId, new Date(real - hoursBack * 3_600_000));
+    for (const hoursBack of [0, 3, 29, 24 * 9 + 5, 0.5]) await expectFiguresAt(organizationId, new Date(real - hoursBack * 3_600_000));
   }
 
   async function expectFiguresAt(organizationId: string, now: Date) {

@@ -8,9 +8,16 @@ const DAY = `(created_at AT TIME ZONE 'UTC')::date`;
  * (which add to the rollups) waiting until the rebuild commits, so none of their changes is lost or counted twice.
  */
 export async function rebuildOrganizationRollups(manager: EntityManager, organizationId: string): Promise<void> {
-  await manager.query(`LOCK TABLE daily_rollups, user_active_days IN SHARE ROW EXCLUSIVE MODE`);
+  await manager.query(`LOCK TABLE daily_rollups, user_active_days, last_active_hours IN SHARE ROW EXCLUSIVE MODE`);
   await manager.query(`DELETE FROM daily_rollups WHERE organization_id = $1`, [organizationId]);
   await manager.query(`DELETE FROM user_active_days WHERE organization_id = $1`, [organizationId]);
+  await manager.query(`DELETE FROM last_active_hours WHERE organization_id = $1`, [organizationId]);
+  await manager.query(
+    `INSERT INTO last_active_hours (organization_id, hour, users)
+     SELECT $1::uuid, date_trunc('hour', last_active_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', count(*)
+       FROM users WHERE organization_id = $1 AND last_active_at IS NOT NULL GROUP BY 2`,
+    [organizationId],
+  );
   await manager.query(
     `INSERT INTO user_active_days (organization_id, user_id, day)
      SELECT DISTINCT $1::uuid, user_id, (occurred_at AT TIME ZONE 'UTC')::date FROM activity_events WHERE organization_id = $1`,

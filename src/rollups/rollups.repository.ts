@@ -63,10 +63,14 @@ export class RollupsRepository {
           `SELECT ${ROLLUP_COLUMNS} FROM daily_rollups WHERE organization_id = $1 ORDER BY day`,
           [organizationId],
         );
-        // last_active_at is the user's latest event time (kept by ingestion), so this is "an event in the last 24 h".
+        // Users whose last_active_at (their latest event) is after now − 24 h: whole hours from last_active_hours,
+        // the partial first hour from the users index.
+        const since = now.getTime() - 86_400_000;
+        const firstWholeHour = new Date(Math.floor(since / 3_600_000) * 3_600_000 + 3_600_000);
         const [active]: { count: number }[] = await manager.query(
-          `SELECT count(*)::int AS count FROM users WHERE organization_id = $1 AND last_active_at > $2`,
-          [organizationId, new Date(now.getTime() - 86_400_000)],
+          `SELECT ((SELECT COALESCE(sum(users), 0) FROM last_active_hours WHERE organization_id = $1 AND hour >= $3)
+                 + (SELECT count(*) FROM users WHERE organization_id = $1 AND last_active_at > $2 AND last_active_at < $3))::int AS count`,
+          [organizationId, new Date(since), firstWholeHour],
         );
         const [late]: AfterNow[] = await manager.query(AFTER_NOW, [organizationId, now, today.toISOString().slice(0, 10), today, new Date(now.getTime() - 86_400_000)]);
         return dashboardFiguresFromRollups(rows, active.count, late, today, trendDays);
