@@ -150,8 +150,9 @@ export class MetricsRepository {
     );
   }
 
-  /** The inputs of engagement_score for each of the `days` days ending today (oldest first). */
+  /** The inputs of engagement_score for each of the `days` days ending today (oldest first); at most 7 (see per_user). */
   engagementDays(organizationId: string, now: Date, today: Date, days: number): Promise<EngagementDay[]> {
+    if (!Number.isInteger(days) || days < 1 || days > 7) throw new RangeError('engagementDays covers 1 to 7 days');
     return this.rows(
       organizationId,
       `WITH days AS (SELECT x FROM generate_series(1 - $4::int, 0) AS x),
@@ -169,13 +170,25 @@ export class MetricsRepository {
           WHERE organization_id = $1 AND occurred_at >= $3::timestamptz - ($4::int - 1 + 6) * ${DAY} AND occurred_at <= $2
           GROUP BY 1
        ),
-       -- One pass over (day X, user-day in W30 of X) pairs instead of a correlated scan per day and figure.
+       -- A user is active in the window [X − L + 1, X] (L = 7 or 30, never shorter than the trend) exactly when
+       -- their first active day inside the trend is ≤ X, or their last active day before it is ≥ X − L + 1:
+       -- one row per user instead of a distinct count per day and window.
+       per_user AS (
+         SELECT max(day_index) FILTER (WHERE day_index <= -$4::int) AS last_before,
+                min(day_index) FILTER (WHERE day_index > -$4::int) AS first_within
+           FROM user_days
+          GROUP BY user_id
+       ),
        users_by_day AS (
          SELECT d.x,
-                count(*) FILTER (WHERE u.day_index >= d.x - 6) AS daily_active_users_sum_w7,
-                count(DISTINCT u.user_id) FILTER (WHERE u.day_index >= d.x - 6) AS active_users_w7,
-                count(DISTINCT u.user_id) AS active_users_w30
-           FROM days d JOIN user_days u ON u.day_index BETWEEN d.x - 29 AND d.x
+                count(*) FILTER (WHERE p.first_within <= d.x OR p.last_before >= d.x - 6) AS active_users_w7,
+                count(*) FILTER (WHERE p.first_within <= d.x OR p.last_before >= d.x - 29) AS active_users_w30
+           FROM days d CROSS JOIN per_user p
+          GROUP BY d.x
+       ),
+       user_days_by_day AS (
+         SELECT d.x, count(*) AS daily_active_users_sum_w7
+           FROM days d JOIN user_days u ON u.day_index BETWEEN d.x - 6 AND d.x
           GROUP BY d.x
        ),
        totals_by_day AS (
@@ -184,7 +197,7 @@ export class MetricsRepository {
           GROUP BY d.x
        )
        SELECT $3::timestamptz + d.x * ${DAY} AS day,
-              coalesce(u.daily_active_users_sum_w7, 0)::int AS daily_active_users_sum_w7,
+              coalesce(s.daily_active_users_sum_w7, 0)::int AS daily_active_users_sum_w7,
               coalesce(u.active_users_w7, 0)::int AS active_users_w7,
               coalesce(u.active_users_w30, 0)::int AS active_users_w30,
               coalesce(t.sessions_w7, 0)::int AS sessions_w7,
@@ -192,6 +205,7 @@ export class MetricsRepository {
               coalesce(t.lessons_completed_w7, 0)::int AS lessons_completed_w7
          FROM days d
          LEFT JOIN users_by_day u ON u.x = d.x
+         LEFT JOIN user_days_by_day s ON s.x = d.x
          LEFT JOIN totals_by_day t ON t.x = d.x
         ORDER BY d.x`,
       [organizationId, now, today, days],
