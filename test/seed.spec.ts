@@ -94,4 +94,24 @@ describe('seed', () => {
     expect(counts).toEqual(seeded.map((organization) => ({ id: organization.organizationId, events: organization.events })));
     expect(progress.reduce((sum, count) => sum + count, 0)).toBe(seeded[0].events + seeded[1].events);
   });
+
+  it('runSeed leaves rollups equal to the raw rows (loaded without triggers, then rebuilt)', async () => {
+    const seed = 7_000_000 + Math.floor(Math.random() * 1_000_000);
+    const [organization] = await runSeed(dataSource, planSeed({ profile: 'demo', orgs: 1, users: 30, days: 6, content: 5, seed }), NOW, () => undefined);
+    const [rollups] = await dataSource.query(
+      `SELECT sum(events)::int AS events, sum(lessons_completed)::int AS lessons, sum(sessions)::int AS sessions, sum(new_users)::int AS users, sum(content_created)::int AS content
+         FROM daily_rollups WHERE organization_id = $1`,
+      [organization.organizationId],
+    );
+    const [raw] = await dataSource.query(
+      `SELECT (SELECT count(*)::int FROM activity_events WHERE organization_id = $1) AS events,
+              (SELECT count(*)::int FROM activity_events WHERE organization_id = $1 AND type = 'lesson_completed') AS lessons,
+              (SELECT count(*)::int FROM activity_events WHERE organization_id = $1 AND type = 'session') AS sessions,
+              (SELECT count(*)::int FROM users WHERE organization_id = $1) AS users,
+              (SELECT count(*)::int FROM educational_content WHERE organization_id = $1) AS content`,
+      [organization.organizationId],
+    );
+    expect(raw).toEqual({ events: organization.events, lessons: expect.any(Number), sessions: expect.any(Number), users: 30, content: 5 });
+    expect(rollups).toEqual(raw);
+  });
 });
