@@ -1,56 +1,16 @@
 import { Logger } from '@nestjs/common';
 import { createClient } from '@redis/client';
-import { ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RateLimitStats } from '../src/rate-limit/rate-limit-stats';
 import { RedisConnection } from '../src/redis/redis-connection';
 import { http, signup, SignedUp } from './support/factories';
+import { freePort, startRedis, stopRedis, waitFor } from './support/private-redis';
 import { createTestApp, ManualClock, TestApp } from './support/test-app';
 
 const me = (app: TestApp, account: SignedUp) => http(app).get('/api/v1/auth/me').set('Authorization', `Bearer ${account.token}`);
 const remaining = (response: { headers: Record<string, string> }) => response.headers['x-ratelimit-remaining'];
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
-/** A private, throw-away redis-server, so the test can take it down without touching the shared one. */
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${output}`)));
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('Ready to accept connections')) resolve();
-    });
-  });
-  child.removeAllListeners('exit');
-  return child;
-}
-
-async function stopRedis(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGKILL');
-  await exited;
-}
 
 describe('two instances on one Redis', () => {
   const clock = new ManualClock();

@@ -3,7 +3,7 @@ import type { ThrottlerStorage } from '@nestjs/throttler';
 import { performance } from 'node:perf_hooks';
 import { Clock } from '../common/clock.js';
 import { AppConfig } from '../config/app-config.js';
-import { RedisConnection } from '../redis/redis-connection.js';
+import { RedisConnection, withTimeout } from '../redis/redis-connection.js';
 import { MemoryRateLimitStore } from './memory-rate-limit-store.js';
 import { PENALTY_CAP_MS, VIOLATION_MEMORY_MS } from './rate-limit-policy.js';
 import { RATE_LIMIT_SCRIPT, RATE_LIMIT_SCRIPT_SHA } from './rate-limit-script.js';
@@ -56,7 +56,7 @@ export class RateLimitStorage implements ThrottlerStorage {
       // a later one must not count in Redis a request already counted in memory.
       const timeoutMs = this.config.RATE_LIMIT_REDIS_TIMEOUT_MS;
       const deadline = performance.now() + timeoutMs;
-      const outcome = await bounded(
+      const outcome = await withTimeout(
         this.whenReady().then(() => (performance.now() <= deadline ? this.runScript(key, hit) : Promise.reject(new Error('Redis reconnected too late')))),
         timeoutMs,
       );
@@ -109,24 +109,4 @@ export class RateLimitStorage implements ThrottlerStorage {
       return (await client.evalSha(RATE_LIMIT_SCRIPT_SHA, options)) as HitOutcome;
     }
   }
-}
-
-/**
- * Rejects after ms unless the promise settles first. The rejection waits one more turn of the event loop, so a
- * reply that arrived while the loop was busy (the timer and the socket both due) still wins.
- */
-function bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => setImmediate(() => reject(new Error(`Redis did not answer within ${ms} ms`))), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
 }

@@ -64,9 +64,13 @@ export class RedisConnection implements OnApplicationShutdown {
   }
 }
 
+/**
+ * Rejects after ms unless the promise settles first. The rejection waits one more turn of the event loop, so a
+ * reply that arrived while the loop was busy (the timer and the socket both due) still wins.
+ */
 export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    const timer = setTimeout(() => setImmediate(() => reject(new Error(`timed out after ${ms} ms`))), ms);
     promise.then(
       (value) => {
         clearTimeout(timer);
