@@ -24,6 +24,8 @@ export async function configureApp(app: NestExpressApplication): Promise<NestExp
   const logger = app.get<Logger>(PINO_LOGGER);
   app.useLogger(new PinoNestLogger(logger));
   app.disable('x-powered-by');
+  // No ETag: every body is fresh per request, and hashing each one costs throughput on the hot cached path.
+  app.disable('etag');
   // The client IP of per-IP rate limits: X-Forwarded-For only from the proxies configured in TRUST_PROXY.
   if (config.trustProxy !== false) app.set('trust proxy', config.trustProxy);
 
