@@ -40,7 +40,8 @@ export class DemoData implements OnApplicationBootstrap {
         tier: 'premium',
         users: 60,
         days: 28,
-        eventsPerUserPerDay: 1.6,
+        // Below one event a user a day, so daily activity varies by user and weekday as real classes do.
+        eventsPerUserPerDay: 0.8,
         contentItems: 40,
         seed: Number(this.clock.now() % 2 ** 31),
         now: this.clock.date(),
