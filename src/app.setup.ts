@@ -11,6 +11,7 @@ import { correlationMiddleware } from './correlation/correlation.middleware.js';
 import { ProblemDetailsFilter } from './errors/problem-details.filter.js';
 import { createValidationPipe } from './errors/validation.pipe.js';
 import { sendProblem } from './errors/problem.js';
+import { documentServerErrors } from './errors/problem.openapi.js';
 import { PinoNestLogger } from './observability/logger.js';
 import { PINO_LOGGER } from './observability/observability.module.js';
 import { RequestMetrics } from './observability/request-metrics.js';
@@ -78,6 +79,7 @@ function setUpDocs(app: INestApplication): void {
       .build(),
   );
   documentRateLimits(document);
+  documentServerErrors(document);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', swaggerOptions: { persistAuthorization: true } });
   serveRedoc(app);
 }

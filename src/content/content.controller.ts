@@ -44,6 +44,7 @@ export class ContentController {
   @HttpCode(204)
   @ApiOperation({ summary: 'Soft-delete content (it leaves the counts; its past events stay)' })
   @ApiNoContentResponse()
+  @ApiValidation()
   @ApiNotFoundResponse({ type: ProblemResponse })
   remove(@CurrentPrincipal() principal: Principal, @Param('id', uuidPipe) id: string) {
     return this.content.remove(principal.organizationId, id);
