@@ -55,7 +55,7 @@ export async function configureApp(app: NestExpressApplication): Promise<NestExp
   const filter = new ProblemDetailsFilter();
   const express = app.getHttpAdapter().getInstance() as import('express').Express;
   express.use((request: Request, response: Response) => {
-    sendProblem(response, filter.toProblem(new NotFoundException(`No route for ${request.method} ${request.path}`), request.originalUrl));
+    sendProblem(response, filter.toProblem(new NotFoundException(`Cannot ${request.method} ${request.path}`), request.originalUrl));
   });
   express.use((error: unknown, request: Request, response: Response, next: NextFunction) => {
     if (response.headersSent) return next(error);

@@ -29,6 +29,8 @@ describe('errors and bad input', () => {
   it('answers 404 problem+json for an unknown route, authenticated or not', async () => {
     const anonymous = await http(app).get('/api/v1/nope').expect(404);
     expectProblem(anonymous, 404, 'Cannot GET /api/v1/nope');
+    // Outside the API prefix the same wording, from the fallback after the routes.
+    expectProblem(await http(app).get('/nope').expect(404), 404, 'Cannot GET /nope');
     expect(anonymous.body).toMatchObject({ type: 'https://toolbox-metrics.dev/problems/not-found', title: 'Not Found', instance: '/api/v1/nope' });
     const wrongMethod = await http(app).put('/api/v1/users').set(auth()).send({}).expect(404);
     expectProblem(wrongMethod, 404, 'Cannot PUT /api/v1/users');

@@ -274,7 +274,7 @@ describe('GET /metrics with METRICS_ENABLED=false', () => {
       type: 'https://toolbox-metrics.dev/problems/not-found',
       title: 'Not Found',
       status: 404,
-      detail: 'No route for GET /metrics',
+      detail: 'Cannot GET /metrics',
       instance: '/metrics',
       correlation_id: 'scrape-off',
     });

@@ -14,7 +14,7 @@ export class MetricsAccessGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<Request>();
-    if (!this.config.METRICS_ENABLED) throw new NotFoundException(`No route for ${request.method} ${request.path}`);
+    if (!this.config.METRICS_ENABLED) throw new NotFoundException(`Cannot ${request.method} ${request.path}`);
     if (!this.tokenDigest) return true;
     const header = request.headers.authorization;
     const match = typeof header === 'string' ? /^Bearer (\S+)$/.exec(header.trim()) : null;
