@@ -1,5 +1,4 @@
 import { RequestMetrics } from '../src/observability/request-metrics';
-import { AppConfig } from '../src/config/app-config';
 import { RedisConnection } from '../src/redis/redis-connection';
 import { SystemMetricsReader } from '../src/metrics/system-metrics.reader';
 import { http, signup, SignedUp } from './support/factories';
@@ -64,7 +63,6 @@ describe('system_metrics and api_performance', () => {
       testApp.get(RequestMetrics),
       testApp.dataSource,
       testApp.get(RedisConnection),
-      testApp.get(AppConfig),
       { hitRatePct: () => 87.456 },
     );
     expect((await reader.read()).cache_hit_rate).toBe(87.46);

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { AppConfig } from '../config/app-config.js';
+import { databasePoolState } from '../observability/database-pool-state.js';
 import { RequestMetrics } from '../observability/request-metrics.js';
 import { RedisConnection, withTimeout } from '../redis/redis-connection.js';
 import { round2 } from './statistics.js';
@@ -22,10 +22,6 @@ export interface SystemFigures {
   error_rate: number | null;
 }
 
-interface PoolLike {
-  totalCount?: number;
-}
-
 const REDIS_INFO_TIMEOUT_MS = 250;
 
 /** system_metrics as the service measures itself: request window, database pool, Redis memory. */
@@ -35,7 +31,6 @@ export class SystemMetricsReader {
     private readonly requests: RequestMetrics,
     private readonly dataSource: DataSource,
     private readonly redis: RedisConnection,
-    private readonly config: AppConfig,
     @Optional() @Inject(CACHE_HIT_RATE_SOURCE) private readonly cacheHitRate?: CacheHitRateSource,
   ) {}
 
@@ -51,12 +46,9 @@ export class SystemMetricsReader {
     };
   }
 
-  /** Open connections of the pg pools (primary and replicas); the embedded PGlite is one session. */
+  /** Open connections of the pg pools (primary and replicas), as the Prometheus gauges report them. */
   databaseConnections(): number {
-    if (this.config.embeddedDatabase) return 1;
-    const driver = this.dataSource.driver as unknown as { master?: PoolLike; slaves?: PoolLike[] };
-    const pools = [driver.master, ...(driver.slaves ?? [])];
-    return pools.reduce((total, pool) => total + (pool?.totalCount ?? 0), 0);
+    return databasePoolState(this.dataSource).reduce((total, pool) => total + pool.total, 0);
   }
 
   /** used_memory of INFO memory in MB (two decimals); null without Redis, while it is down or slow. */
