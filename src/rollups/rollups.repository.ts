@@ -20,12 +20,18 @@ const AFTER_NOW = `
     SELECT l.user_id, bool_or(l.day = $3::date) AS today, (u.created_at AT TIME ZONE 'UTC')::date AS created_day
       FROM late_events l JOIN users u ON u.organization_id = $1 AND u.id = l.user_id
      GROUP BY l.user_id, u.created_at
+  ), recent_late_users AS (
+    -- One scan of the last 24 h (skipped when nothing is late) instead of a per-user index: which late users were
+    -- already active before now, in the last 24 h and today ($4 is after $5, so today lies inside the 24 h).
+    SELECT e.user_id, bool_or(e.occurred_at >= $4) AS today
+      FROM activity_events e
+     WHERE e.organization_id = $1 AND e.occurred_at > $5 AND e.occurred_at <= $2
+       AND EXISTS (SELECT 1 FROM late_events) AND e.user_id IN (SELECT user_id FROM late_users)
+     GROUP BY e.user_id
   ), late_user_history AS (
-    SELECT l.today, l.created_day,
-           EXISTS (SELECT 1 FROM activity_events e WHERE e.organization_id = $1 AND e.user_id = l.user_id AND e.occurred_at > $5 AND e.occurred_at <= $2) AS active_last_24h,
-           EXISTS (SELECT 1 FROM activity_events e WHERE e.organization_id = $1 AND e.user_id = l.user_id AND e.occurred_at >= $4 AND e.occurred_at <= $2) AS active_today,
+    SELECT l.today, l.created_day, r.user_id IS NOT NULL AS active_last_24h, COALESCE(r.today, false) AS active_today,
            (SELECT max(d.day) FROM user_active_days d WHERE d.organization_id = $1 AND d.user_id = l.user_id AND d.day < $3::date) AS previous_day
-      FROM late_users l
+      FROM late_users l LEFT JOIN recent_late_users r ON r.user_id = l.user_id
   ), late_content AS (
     SELECT (created_at AT TIME ZONE 'UTC')::date AS day, status, deleted_at, generation_time_ms
       FROM educational_content WHERE organization_id = $1 AND created_at > $2
@@ -63,13 +69,16 @@ export class RollupsRepository {
           `SELECT ${ROLLUP_COLUMNS} FROM daily_rollups WHERE organization_id = $1 ORDER BY day`,
           [organizationId],
         );
-        // Users whose last_active_at (their latest event) is after now − 24 h: whole hours from last_active_hours,
-        // the partial first hour from the users index.
+        // Users whose last_active_at (their latest event) is after now − 24 h: whole hours from last_active_hours; the
+        // partial first hour from that hour's events, since a user's last_active_at is always one of its events' times.
         const since = now.getTime() - 86_400_000;
         const firstWholeHour = new Date(Math.floor(since / 3_600_000) * 3_600_000 + 3_600_000);
         const [active]: { count: number }[] = await manager.query(
           `SELECT ((SELECT COALESCE(sum(users), 0) FROM last_active_hours WHERE organization_id = $1 AND hour >= $3)
-                 + (SELECT count(*) FROM users WHERE organization_id = $1 AND last_active_at > $2 AND last_active_at < $3))::int AS count`,
+                 + (SELECT count(DISTINCT e.user_id) FROM activity_events e
+                      JOIN users u ON u.organization_id = e.organization_id AND u.id = e.user_id
+                     WHERE e.organization_id = $1 AND e.occurred_at > $2 AND e.occurred_at < $3
+                       AND u.last_active_at > $2 AND u.last_active_at < $3))::int AS count`,
           [organizationId, new Date(since), firstWholeHour],
         );
         const [late]: AfterNow[] = await manager.query(AFTER_NOW, [organizationId, now, today.toISOString().slice(0, 10), today, new Date(now.getTime() - 86_400_000)]);
