@@ -65,6 +65,17 @@ describe('events', () => {
     expect(await stored(school.organization.id)).toBe(1001);
   });
 
+  it('names an event sent as an array by its index, and writes none of the batch', async () => {
+    const before = await stored();
+    const good = event(learner);
+    const response = await push([good, [good], good, [[good]]]).expect(400);
+    expect(response.body.errors).toEqual([
+      { field: 'events[1]', message: 'events[1] must be an event object, not an array' },
+      { field: 'events[3]', message: 'events[3] must be an event object, not an array' },
+    ]);
+    expect(await stored()).toBe(before);
+  });
+
   it('lists each bad event by index and field, and writes none of the batch', async () => {
     const before = await stored();
     const inFiveMinutes = new Date(Date.now() + 6 * 60_000).toISOString();

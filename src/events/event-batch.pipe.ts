@@ -5,6 +5,7 @@ import { ValidationFailedException } from '../errors/api-errors.js';
 import type { FieldError } from '../errors/problem.js';
 import { flatten } from '../errors/validation.pipe.js';
 import { EventInput, IngestEventsRequest } from './dto/event.dto.js';
+import { wellFormedBatch } from './well-formed-batch.js';
 
 /** A batch whose shape is right as a whole; errors of single events are kept for the service to report with its own. */
 export interface CheckedBatch {
@@ -25,6 +26,11 @@ export class EventBatchPipe implements PipeTransform<unknown, Promise<CheckedBat
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       throw new ValidationFailedException([{ field: 'events', message: 'the body must be an object with an events array' }]);
     }
+    const events = wellFormedBatch(value);
+    if (events) return { events, eventErrors: [] };
+    // ValidateNested lets an array through where an event should be (it validates its items instead).
+    const nested = 'events' in value && Array.isArray(value.events) ? value.events.flatMap((event: unknown, index) => (Array.isArray(event) ? [index] : [])) : [];
+    if (nested.length > 0) throw new ValidationFailedException(nested.map((index) => ({ field: `events[${index}]`, message: `events[${index}] must be an event object, not an array` })));
     const request = plainToInstance(IngestEventsRequest, value, { enableImplicitConversion: false });
     const errors = flatten(await validate(request, { whitelist: true, forbidNonWhitelisted: true, stopAtFirstError: false }));
     const eventErrors = errors.filter((error) => EVENT_FIELD.test(error.field));
