@@ -47,7 +47,22 @@ export class IngestionThroughput1764300000000 implements MigrationInterface {
     await queryRunner.query(`DROP INDEX IF EXISTS events_org_user_occurred_idx`);
     await queryRunner.query(`
       CREATE OR REPLACE FUNCTION rollups_events_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE
+        added_organizations uuid[];
+        added_users uuid[];
+        added_days date[];
       BEGIN
+        -- The new (user, day) pairs first, before any lock, so concurrent batches store theirs side by side. In key
+        -- order: a batch that meets another's uncommitted pair waits for it, and two such waits can never cross.
+        WITH added AS (
+          INSERT INTO user_active_days (organization_id, user_id, day)
+          SELECT DISTINCT organization_id, user_id, (occurred_at AT TIME ZONE 'UTC')::date FROM inserted_events ORDER BY 1, 2, 3
+          ON CONFLICT DO NOTHING
+          RETURNING organization_id, user_id, day
+        )
+        SELECT array_agg(organization_id), array_agg(user_id), array_agg(day) INTO added_organizations, added_users, added_days FROM added;
+        -- Then the users, in id order: from here to commit, batches sharing a user take turns, and each reads its
+        -- pairs' neighbours (below, in a statement of its own) with every earlier batch's pairs committed.
         PERFORM 1 FROM users u WHERE (u.organization_id, u.id) IN (SELECT organization_id, user_id FROM inserted_events)
           ORDER BY u.organization_id, u.id FOR NO KEY UPDATE;
         -- last_active_at / last_login_at (what active_users reads) follow every stored event, forward only.
@@ -68,15 +83,15 @@ export class IngestionThroughput1764300000000 implements MigrationInterface {
                  COALESCE(sum(duration_seconds) FILTER (WHERE type = 'session'), 0) AS session_seconds
             FROM inserted_events GROUP BY 1, 2
         ), new_active_days AS (
-          INSERT INTO user_active_days (organization_id, user_id, day)
-          SELECT DISTINCT organization_id, user_id, (occurred_at AT TIME ZONE 'UTC')::date FROM inserted_events
-          ON CONFLICT DO NOTHING
-          RETURNING organization_id, user_id, day
+          SELECT * FROM unnest(added_organizations, added_users, added_days) AS n (organization_id, user_id, day)
         ), active_day_neighbours AS (
+          -- The pairs are taken as added one by one in day order: the previous day may be one of this statement's
+          -- (they are stored already), the next one only a day stored before it.
           SELECT n.organization_id, n.day, (u.created_at AT TIME ZONE 'UTC')::date AS created_day,
-                 GREATEST(lag(n.day) OVER (PARTITION BY n.organization_id, n.user_id ORDER BY n.day),
-                          (SELECT max(o.day) FROM user_active_days o WHERE o.organization_id = n.organization_id AND o.user_id = n.user_id AND o.day < n.day)) AS previous_day,
-                 (SELECT min(o.day) FROM user_active_days o WHERE o.organization_id = n.organization_id AND o.user_id = n.user_id AND o.day > n.day) AS next_day
+                 (SELECT max(o.day) FROM user_active_days o WHERE o.organization_id = n.organization_id AND o.user_id = n.user_id AND o.day < n.day) AS previous_day,
+                 (SELECT min(o.day) FROM user_active_days o
+                   WHERE o.organization_id = n.organization_id AND o.user_id = n.user_id AND o.day > n.day
+                     AND (o.organization_id, o.user_id, o.day) NOT IN (SELECT organization_id, user_id, day FROM new_active_days)) AS next_day
             FROM new_active_days n JOIN users u ON u.organization_id = n.organization_id AND u.id = n.user_id
         ), window_spans AS (
           SELECT organization_id,
