@@ -9,8 +9,10 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * - users_org_last_active_idx made every last_active_at move a non-HOT update with four index inserts (~21 ms for
  *   1,000 users, ~8 ms without it). active_users now counts the partial first hour from that hour's events instead
  *   (src/rollups/rollups.repository.ts); fillfactor leaves room on new pages for HOT updates.
- * - activity_events' foreign key to organizations locked the one organization row once per event (a MultiXact
- *   under concurrent batches) and is implied by the key to users, which now cascades in its place.
+ * - activity_events' foreign keys to organizations and users locked the organization row (a MultiXact under
+ *   concurrent batches) and each user row once per event. The events trigger now checks the users once per user,
+ *   under the lock it takes anyway, and raises the same foreign_key_violation (23503). Users and organizations are
+ *   never deleted by the service (users are deactivated), so the keys' delete side had nothing to guard.
  * - events_org_user_occurred_idx was a random-order insert per event into the largest index; no service query
  *   needs it any more (the dashboard reads rollups; the late-event correction scans the last 24 h instead).
  * - The events trigger now takes the users' locks itself, FOR NO KEY UPDATE (which the inserts' foreign-key
@@ -41,9 +43,6 @@ export class IngestionThroughput1764300000000 implements MigrationInterface {
     await queryRunner.query(`ALTER TABLE users SET (fillfactor = 90)`);
     await queryRunner.query(`ALTER TABLE activity_events DROP CONSTRAINT IF EXISTS activity_events_organization_id_fkey`);
     await queryRunner.query(`ALTER TABLE activity_events DROP CONSTRAINT IF EXISTS activity_events_organization_id_user_id_fkey`);
-    await queryRunner.query(`
-      ALTER TABLE activity_events ADD CONSTRAINT activity_events_organization_id_user_id_fkey
-        FOREIGN KEY (organization_id, user_id) REFERENCES users (organization_id, id) ON DELETE CASCADE`);
     await queryRunner.query(`DROP INDEX IF EXISTS events_org_user_occurred_idx`);
     await queryRunner.query(`
       CREATE OR REPLACE FUNCTION rollups_events_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -51,6 +50,7 @@ export class IngestionThroughput1764300000000 implements MigrationInterface {
         added_organizations uuid[];
         added_users uuid[];
         added_days date[];
+        locked_users bigint;
       BEGIN
         -- The new (user, day) pairs first, before any lock, so concurrent batches store theirs side by side. In key
         -- order: a batch that meets another's uncommitted pair waits for it, and two such waits can never cross.
@@ -65,6 +65,11 @@ export class IngestionThroughput1764300000000 implements MigrationInterface {
         -- pairs' neighbours (below, in a statement of its own) with every earlier batch's pairs committed.
         PERFORM 1 FROM users u WHERE (u.organization_id, u.id) IN (SELECT organization_id, user_id FROM inserted_events)
           ORDER BY u.organization_id, u.id FOR NO KEY UPDATE;
+        -- The foreign key to users, checked once per user instead of once per event: the lock keeps them until commit.
+        GET DIAGNOSTICS locked_users = ROW_COUNT;
+        IF locked_users <> (SELECT count(*) FROM (SELECT DISTINCT organization_id, user_id FROM inserted_events) batch_users) THEN
+          RAISE EXCEPTION 'activity_events.user_id must be a user of the event''s organization' USING ERRCODE = 'foreign_key_violation';
+        END IF;
         -- last_active_at / last_login_at (what active_users reads) follow every stored event, forward only.
         UPDATE users u
            SET last_active_at = GREATEST(u.last_active_at, a.last_active_at), last_login_at = GREATEST(u.last_login_at, a.last_login_at)
@@ -138,7 +143,6 @@ export class IngestionThroughput1764300000000 implements MigrationInterface {
 
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`CREATE INDEX IF NOT EXISTS events_org_user_occurred_idx ON activity_events (organization_id, user_id, occurred_at)`);
-    await queryRunner.query(`ALTER TABLE activity_events DROP CONSTRAINT IF EXISTS activity_events_organization_id_user_id_fkey`);
     await queryRunner.query(`ALTER TABLE activity_events ADD CONSTRAINT activity_events_organization_id_user_id_fkey FOREIGN KEY (organization_id, user_id) REFERENCES users (organization_id, id)`);
     await queryRunner.query(`ALTER TABLE activity_events ADD CONSTRAINT activity_events_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES organizations (id) ON DELETE CASCADE`);
     await queryRunner.query(`ALTER TABLE users RESET (fillfactor)`);

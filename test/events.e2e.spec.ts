@@ -76,6 +76,23 @@ describe('events', () => {
     expect(await stored()).toBe(before);
   });
 
+  it('keeps the reference to users in the database as well: an event of another organization\'s user is refused with 23503', async () => {
+    const other = await signup(app);
+    const stranger = (await createUser(app, other.token)).id;
+    const insert = (userId: string) =>
+      app.dataSource.query(`INSERT INTO activity_events (organization_id, user_id, type, occurred_at) VALUES ($1, $2, 'login', now()), ($1, $3, 'login', now())`, [
+        admin.organization.id,
+        learner,
+        userId,
+      ]);
+    const before = await stored();
+    await expect(insert(stranger)).rejects.toMatchObject({ driverError: { code: '23503' } });
+    await expect(insert(randomUUID())).rejects.toMatchObject({ driverError: { code: '23503' } });
+    expect(await stored()).toBe(before);
+    await insert(learner);
+    expect(await stored()).toBe(before + 2);
+  });
+
   it('lists each bad event by index and field, and writes none of the batch', async () => {
     const before = await stored();
     const inFiveMinutes = new Date(Date.now() + 6 * 60_000).toISOString();

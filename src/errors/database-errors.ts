@@ -16,6 +16,11 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   );
 }
 
+/** A foreign key (or a trigger enforcing one) refused a reference: SQLSTATE 23503. */
+export function isForeignKeyViolation(error: unknown): boolean {
+  return error instanceof QueryFailedError && (error.driverError as { code?: string } | undefined)?.code === '23503';
+}
+
 /** Constraint and input errors PostgreSQL raises for bad client input; anything else is ours (500). */
 export function clientStatusForQueryError(error: unknown): { status: number; detail: string } | null {
   if (!(error instanceof QueryFailedError)) return null;
