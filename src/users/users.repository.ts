@@ -91,19 +91,4 @@ export class UsersRepository {
       return new Set(rows.map((row) => row.id));
     });
   }
-
-  /** Moves activity timestamps forward only: an old event never pulls last_active_at back. */
-  async advanceActivity(organizationId: string, activity: { userId: string; lastActiveAt: Date; lastLoginAt: Date | null }[]): Promise<void> {
-    if (activity.length === 0) return;
-    await this.tx.run(organizationId, (manager) =>
-      manager.query(
-        `UPDATE users u
-            SET last_active_at = GREATEST(u.last_active_at, a.last_active_at),
-                last_login_at = GREATEST(u.last_login_at, a.last_login_at)
-           FROM unnest($2::uuid[], $3::timestamptz[], $4::timestamptz[]) AS a(user_id, last_active_at, last_login_at)
-          WHERE u.organization_id = $1 AND u.id = a.user_id`,
-        [organizationId, activity.map((a) => a.userId), activity.map((a) => a.lastActiveAt), activity.map((a) => a.lastLoginAt)],
-      ),
-    );
-  }
 }
