@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { ClsServiceManager } from 'nestjs-cls';
 import type { Logger } from 'pino';
 import { AppConfig } from '../config/app-config.js';
 import { problem, sendProblem } from '../errors/problem.js';
 import { RequestMetrics } from '../observability/request-metrics.js';
-import { formatDuration, readCorrelation } from './correlation-headers.js';
-import { idsOf, logFieldsOf, RequestContext } from './request-context.js';
+import { formatDuration, IncomingCorrelation, readCorrelation } from './correlation-headers.js';
+import { idsOf, logFieldsOf, RequestContext, RequestIds } from './request-context.js';
 
 /**
  * First middleware of every request after the CLS one, before body parsing and routing, so that even
@@ -26,45 +27,15 @@ export function correlationMiddleware(config: AppConfig, metrics: RequestMetrics
     if (incoming.parentCorrelationId) cls.set('parentCorrelationId', incoming.parentCorrelationId);
     if (incoming.traceId) cls.set('traceId', incoming.traceId);
 
-    response.setHeader('X-Correlation-ID', incoming.correlationId);
-    response.setHeader('X-Request-ID', requestId);
-    if (incoming.parentCorrelationId) response.setHeader('X-Parent-Correlation-ID', incoming.parentCorrelationId);
-    response.setHeader('X-Service-Name', config.SERVICE_NAME);
-    response.setHeader('X-Chain-Depth', String(incoming.chainDepth));
+    const headers = correlationHeaders(incoming, requestId, config.SERVICE_NAME);
+    for (const name in headers) response.setHeader(name, headers[name]);
 
     const elapsedSeconds = () => Number(process.hrtime.bigint() - started) / 1e9;
-    const writeHead = response.writeHead;
-    // Node's implicit header write (end/write without writeHead) goes through this.writeHead as well.
-    response.writeHead = function (this: Response, ...args: Parameters<Response['writeHead']>) {
-      if (!this.headersSent) this.setHeader('X-Request-Duration', formatDuration(elapsedSeconds()));
-      return writeHead.apply(this, args);
-    } as Response['writeHead'];
+    stampDurationOnWrite(response, elapsedSeconds);
 
     // 'finish'/'close' may fire outside the request's async context: keep the store, filled in later by auth.
     const store = cls.get();
-    let completed = false;
-    const complete = () => {
-      if (completed) return;
-      completed = true;
-      const aborted = !response.writableFinished;
-      const durationMs = Math.round(elapsedSeconds() * 1e6) / 1e3;
-      const route = routeTemplate(request);
-      // No status was ever sent to a client that left early: count it as 499, as nginx does.
-      const status = aborted && !response.headersSent ? 499 : response.statusCode;
-      metrics.record(route, request.method, status, durationMs);
-      const fields = {
-        ...logFieldsOf(idsOf(store)),
-        method: request.method,
-        route,
-        status,
-        duration_ms: durationMs,
-        ...(aborted ? { aborted: true } : {}),
-      };
-      logger.info(fields, aborted ? 'request aborted by the client' : 'request completed');
-    };
-    response.once('finish', complete);
-    // A client that disconnects first never sees 'finish': still record and log the request once.
-    response.once('close', complete);
+    whenDone(response, () => recordCompletion(metrics, logger, idsOf(store), request.method, routeTemplate(request), response, elapsedSeconds()));
 
     if (incoming.chainDepth > config.MAX_CHAIN_DEPTH) {
       const detail = `Chain depth ${incoming.chainDepth} exceeds the maximum of ${config.MAX_CHAIN_DEPTH}`;
@@ -73,6 +44,56 @@ export function correlationMiddleware(config: AppConfig, metrics: RequestMetrics
     }
     next();
   };
+}
+
+/** The correlation headers every response carries (X-Request-Duration aside, stamped when the headers are written). */
+export function correlationHeaders(incoming: IncomingCorrelation, requestId: string, serviceName: string): Record<string, string> {
+  const headers: Record<string, string> = { 'X-Correlation-ID': incoming.correlationId, 'X-Request-ID': requestId };
+  if (incoming.parentCorrelationId) headers['X-Parent-Correlation-ID'] = incoming.parentCorrelationId;
+  headers['X-Service-Name'] = serviceName;
+  headers['X-Chain-Depth'] = String(incoming.chainDepth);
+  return headers;
+}
+
+/** Sets X-Request-Duration when the headers are written, whoever writes them (Nest, sendProblem, a stream). */
+export function stampDurationOnWrite(response: ServerResponse, elapsedSeconds: () => number): void {
+  const writeHead = response.writeHead;
+  // Node's implicit header write (end/write without writeHead) goes through this.writeHead as well.
+  response.writeHead = function (this: ServerResponse, ...args: Parameters<ServerResponse['writeHead']>) {
+    if (!this.headersSent) this.setHeader('X-Request-Duration', formatDuration(elapsedSeconds()));
+    return writeHead.apply(this, args);
+  } as ServerResponse['writeHead'];
+}
+
+/** Calls done once, when the response has been sent or the client has gone first (which never sees 'finish'). */
+export function whenDone(response: ServerResponse, done: () => void): void {
+  let called = false;
+  const once = () => {
+    if (called) return;
+    called = true;
+    done();
+  };
+  response.once('finish', once);
+  response.once('close', once);
+}
+
+/** Records a finished request once in RequestMetrics and logs its one completion line, whichever path served it. */
+export function recordCompletion(
+  metrics: RequestMetrics,
+  logger: Logger,
+  ids: Partial<RequestIds>,
+  method: string,
+  route: string,
+  response: ServerResponse,
+  elapsedSeconds: number,
+): void {
+  const aborted = !response.writableFinished;
+  const durationMs = Math.round(elapsedSeconds * 1e6) / 1e3;
+  // No status was ever sent to a client that left early: count it as 499, as nginx does.
+  const status = aborted && !response.headersSent ? 499 : response.statusCode;
+  metrics.record(route, method, status, durationMs);
+  const fields = { ...logFieldsOf(ids), method, route, status, duration_ms: durationMs, ...(aborted ? { aborted: true } : {}) };
+  logger.info(fields, aborted ? 'request aborted by the client' : 'request completed');
 }
 
 /**

@@ -30,14 +30,11 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<Request>();
     const response = http.getResponse<Response>();
-    const body = this.toProblem(exception, request.originalUrl ?? request.url);
-    if (body.status === 401) response.setHeader('WWW-Authenticate', 'Bearer');
-    if (body.retry_after !== undefined) response.setHeader('Retry-After', String(body.retry_after));
-    sendProblem(response, body);
+    sendProblem(response, this.toProblem(exception, request.originalUrl ?? request.url));
   }
 
-  toProblem(exception: unknown, instance: string): Problem {
-    const correlationId = currentRequestContext()?.correlationId ?? null;
+  /** correlationId defaults to the request context's; the cached-hit fast path, which runs outside it, passes its own. */
+  toProblem(exception: unknown, instance: string, correlationId: string | null = currentRequestContext()?.correlationId ?? null): Problem {
     const make = (status: number, detail: string, extra: Partial<Problem> = {}) => problem(status, detail, instance, correlationId, extra);
 
     // body-parser errors first: they carry a status of their own but a parser message, not ours.

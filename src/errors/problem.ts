@@ -1,5 +1,4 @@
-import { STATUS_CODES } from 'node:http';
-import type { Response } from 'express';
+import { type ServerResponse, STATUS_CODES } from 'node:http';
 
 export interface FieldError {
   field: string;
@@ -49,8 +48,12 @@ export function problem(status: number, detail: string, instance: string, correl
   };
 }
 
-export function sendProblem(response: Response, body: Problem): void {
+/** Sends a problem with the headers its status calls for; on a plain Node response too (the cached-hit fast path's 429). */
+export function sendProblem(response: ServerResponse, body: Problem): void {
   if (response.headersSent) return;
-  response.status(body.status).setHeader('Content-Type', 'application/problem+json; charset=utf-8');
+  if (body.status === 401) response.setHeader('WWW-Authenticate', 'Bearer');
+  if (body.retry_after !== undefined) response.setHeader('Retry-After', String(body.retry_after));
+  response.statusCode = body.status;
+  response.setHeader('Content-Type', 'application/problem+json; charset=utf-8');
   response.end(JSON.stringify(body));
 }
