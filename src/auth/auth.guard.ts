@@ -1,14 +1,12 @@
 import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { JwtService } from '@nestjs/jwt';
 import type { Request } from 'express';
 import { ClsService } from 'nestjs-cls';
 import { RequestContext } from '../correlation/request-context.js';
 import { IS_PUBLIC } from './auth.decorators.js';
 import { PrincipalCache } from './principal-cache.js';
-import type { AccessTokenClaims, Principal } from './principal.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import type { Principal } from './principal.js';
+import { bearerToken, TokenVerifier } from './token-verifier.js';
 
 /**
  * The first global guard: resolves the bearer token to a principal (user, organization, role, tier)
@@ -18,7 +16,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
-    private readonly jwt: JwtService,
+    private readonly tokens: TokenVerifier,
     private readonly principals: PrincipalCache,
     private readonly cls: ClsService<RequestContext>,
   ) {}
@@ -27,18 +25,10 @@ export class AuthGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
     const request = context.switchToHttp().getRequest<Request & { principal?: Principal }>();
     const header = request.headers.authorization;
-    const match = typeof header === 'string' ? /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/.exec(header.trim()) : null;
-    if (!match) throw new UnauthorizedException(header ? 'The Authorization header is not a bearer token' : 'A bearer token is required');
-
-    let claims: AccessTokenClaims;
-    try {
-      claims = await this.jwt.verifyAsync<AccessTokenClaims & object>(match[1]);
-    } catch {
-      throw new UnauthorizedException('The access token is invalid or expired');
-    }
-    if (typeof claims.sub !== 'string' || typeof claims.org !== 'string' || !UUID.test(claims.sub) || !UUID.test(claims.org)) {
-      throw new UnauthorizedException('The access token is invalid or expired');
-    }
+    const token = bearerToken(header);
+    if (!token) throw new UnauthorizedException(header ? 'The Authorization header is not a bearer token' : 'A bearer token is required');
+    const claims = this.tokens.verify(token);
+    if (!claims) throw new UnauthorizedException('The access token is invalid or expired');
     const principal = await this.principals.resolve(claims.org, claims.sub);
     if (!principal) throw new UnauthorizedException('The access token is invalid or expired');
 

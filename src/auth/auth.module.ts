@@ -7,6 +7,7 @@ import { AuthController } from './auth.controller.js';
 import { AuthGuard } from './auth.guard.js';
 import { AuthService } from './auth.service.js';
 import { RolesGuard } from './roles.guard.js';
+import { TokenVerifier } from './token-verifier.js';
 
 @Module({
   imports: [
@@ -24,9 +25,12 @@ import { RolesGuard } from './roles.guard.js';
   controllers: [AuthController],
   providers: [
     AuthService,
+    TokenVerifier,
     // Global guards run in this order: who is calling, then may they.
     { provide: APP_GUARD, useClass: AuthGuard },
     { provide: APP_GUARD, useClass: RolesGuard },
   ],
+  // The cached-hit fast path authenticates with the same verifier.
+  exports: [TokenVerifier],
 })
 export class AuthModule {}

@@ -32,6 +32,15 @@ export class PrincipalCache {
     return principal;
   }
 
+  /**
+   * The cached answer without a query: the principal, null for a user known to be unknown or inactive, or
+   * undefined when nothing fresh is cached (the cached-hit fast path then leaves the request to the guards).
+   */
+  peek(organizationId: string, userId: string): Principal | null | undefined {
+    const cached = this.entries.get(`${organizationId}:${userId}`);
+    return cached && cached.expiresAt > this.clock.now() ? cached.principal : undefined;
+  }
+
   /** This instance learns of its own changes at once; others within PRINCIPAL_TTL_MS. */
   forget(organizationId: string, userId: string): void {
     this.entries.delete(`${organizationId}:${userId}`);

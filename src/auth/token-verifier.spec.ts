@@ -1,0 +1,42 @@
+import { JwtService } from '@nestjs/jwt';
+import { createSecretKey, randomUUID } from 'node:crypto';
+import { bearerToken, TokenVerifier } from './token-verifier';
+
+const secret = createSecretKey(Buffer.from('a-secret-that-is-long-enough-for-hs256-signing'));
+const jwt = new JwtService({ secret, signOptions: { algorithm: 'HS256' }, verifyOptions: { algorithms: ['HS256'] } });
+const claims = () => ({ sub: randomUUID(), org: randomUUID(), role: 'admin' });
+
+describe('TokenVerifier', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it('verifies a token once and checks its expiry on every later use', () => {
+    const verifier = new TokenVerifier(jwt);
+    const verify = jest.spyOn(jwt, 'verify');
+    const token = jwt.sign(claims(), { expiresIn: 10 });
+    expect(verifier.verify(token)).toMatchObject({ role: 'admin' });
+    expect(verifier.verify(token)).toMatchObject({ role: 'admin' });
+    expect(verify).toHaveBeenCalledTimes(1);
+
+    const now = Date.now();
+    jest.spyOn(Date, 'now').mockReturnValue(now + 11_000);
+    expect(verifier.verify(token)).toBeNull();
+  });
+
+  it('refuses what the guard refuses: wrong signature, alg none, ids that are not UUIDs, not yet valid', () => {
+    const verifier = new TokenVerifier(jwt);
+    const other = new JwtService({ secret: 'another-secret-that-is-long-enough-too!', signOptions: { algorithm: 'HS256' } });
+    expect(verifier.verify(other.sign(claims()))).toBeNull();
+    const [header, payload] = jwt.sign(claims()).split('.');
+    const none = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${payload}.`;
+    expect([header.length > 0, verifier.verify(none)]).toEqual([true, null]);
+    expect(verifier.verify(jwt.sign({ sub: 'someone', org: randomUUID(), role: 'admin' }))).toBeNull();
+    const future = jwt.sign(claims(), { notBefore: 60 });
+    expect(verifier.verify(future)).toBeNull();
+  });
+
+  it('reads a bearer token only from a well-formed header', () => {
+    expect(bearerToken('Bearer a.b.c')).toBe('a.b.c');
+    expect(bearerToken('  Bearer a.b.c  ')).toBe('a.b.c');
+    for (const header of [undefined, '', 'Basic a.b.c', 'Bearer a.b', 'Bearer  a.b.c', 'bearer a.b.c', ['Bearer a.b.c']]) expect(bearerToken(header)).toBeNull();
+  });
+});
