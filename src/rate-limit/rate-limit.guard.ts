@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Principal } from '../auth/principal.js';
 import { AppConfig } from '../config/app-config.js';
 import { routeTemplate } from '../correlation/correlation.middleware.js';
-import { TooManyRequestsException } from '../errors/api-errors.js';
+import { budgetKey, spendBudget, userTracker } from './rate-limit-decision.js';
 import { DEFAULT_RULE, effectiveLimit, LOGIN_ROUTE, RateLimitRule, ruleFor } from './rate-limit-policy.js';
 import { RateLimitStats } from './rate-limit-stats.js';
 import { RateLimitStorage } from './rate-limit-storage.js';
@@ -63,17 +63,16 @@ export class RateLimitGuard extends ThrottlerGuard {
 
   protected override async getTracker(request: Record<string, any>): Promise<string> {
     const principal = (request as LimitedRequest).principal;
-    return principal ? `u:${principal.userId}` : `ip:${normalizeIp(request.ip ?? 'unknown', this.ipv6SubnetPrefix)}`;
+    return principal ? userTracker(principal.userId) : `ip:${normalizeIp(request.ip ?? 'unknown', this.ipv6SubnetPrefix)}`;
   }
 
-  /** The subject in braces is the Redis hash tag: one user's budgets stay in one Cluster slot. */
   protected override generateKey(context: ExecutionContext, tracker: string): string {
     const endpoint = endpointOf(context);
-    if (endpoint !== LOGIN_ROUTE) return `{${tracker}}:${endpoint}`;
+    if (endpoint !== LOGIN_ROUTE) return budgetKey(tracker, endpoint);
     // Per IP and e-mail tried; hashed, so no address is stored in Redis.
     const email = context.switchToHttp().getRequest<Request>().body?.email;
     const normalized = typeof email === 'string' ? email.trim().toLowerCase() : '';
-    return `{${tracker}}:${endpoint}:${createHash('sha256').update(normalized).digest('hex').slice(0, 32)}`;
+    return `${budgetKey(tracker, endpoint)}:${createHash('sha256').update(normalized).digest('hex').slice(0, 32)}`;
   }
 
   protected override async handleRequest({ context, limit, ttl, blockDuration, getTracker, generateKey, throttler }: ThrottlerRequest): Promise<boolean> {
@@ -81,25 +80,9 @@ export class RateLimitGuard extends ThrottlerGuard {
     const request = http.getRequest<LimitedRequest>();
     const response = http.getResponse<Response>();
     const key = generateKey(context, await getTracker(request, context), throttler.name ?? 'default');
-    const record = await this.storage.increment(key, ttl, limit, blockDuration);
-
-    response.setHeader('X-RateLimit-Limit', String(limit));
-    response.setHeader('X-RateLimit-Remaining', String(record.isBlocked ? 0 : Math.max(0, limit - record.totalHits)));
-    // While blocked the budget comes back when the block ends, not when the window would have reset.
-    response.setHeader('X-RateLimit-Reset', String(Math.ceil((record.isBlocked ? record.blockedUntil : record.resetAt) / 1000)));
-    if (!record.isBlocked) return true;
-
-    const endpoint = endpointOf(context);
-    this.stats.recordRejection(endpoint);
-    const detail = record.violation
-      ? `Rate limit of ${limit} requests per ${describeWindow(ttl)} exceeded on ${endpoint} (violation ${record.violation} in 24 h); blocked for ${record.timeToBlockExpire} s`
-      : `Blocked on ${endpoint} for another ${record.timeToBlockExpire} s after exceeding its rate limit`;
-    throw new TooManyRequestsException(record.timeToBlockExpire, detail);
+    const decision = await spendBudget(this.storage, this.stats, { key, endpoint: endpointOf(context), limit, windowMs: ttl, blockDurationMs: blockDuration });
+    for (const [name, value] of Object.entries(decision.headers)) response.setHeader(name, value);
+    if (decision.rejection) throw decision.rejection;
+    return true;
   }
-}
-
-function describeWindow(ms: number): string {
-  if (ms === 3_600_000) return 'hour';
-  if (ms === 60_000) return 'minute';
-  return `${ms / 1000} s`;
 }

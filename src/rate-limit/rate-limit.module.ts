@@ -20,6 +20,7 @@ import { RateLimitStorage } from './rate-limit-storage.js';
     { provide: getStorageToken(), useExisting: RateLimitStorage },
     { provide: APP_GUARD, useClass: RateLimitGuard },
   ],
-  exports: [RateLimitStats],
+  // The cached-hit fast path spends budgets through the same storage.
+  exports: [RateLimitStats, RateLimitStorage],
 })
 export class RateLimitModule {}
