@@ -1,6 +1,7 @@
 import { createClient } from '@redis/client';
 import type { ChildProcess } from 'node:child_process';
 import { generationKey } from '../src/cache/cache-keys';
+import { GenerationChannel } from '../src/cache/generation-channel';
 import { RedisConnection } from '../src/redis/redis-connection';
 import { createUser, http, signup, SignedUp } from './support/factories';
 import { freePort, startRedis, stopRedis, waitFor } from './support/private-redis';
@@ -76,6 +77,9 @@ describe('metrics cache through a Redis outage', () => {
 
     // Stopped, not killed: the connection stays open and "ready", and no reply ever comes.
     server.kill('SIGSTOP');
+    // Hit responses held in process memory are served until the channel's heartbeat finds Redis silent (about 1 s);
+    // from then on every request takes the Redis path, which times out and computes.
+    await waitFor(() => !app.get(GenerationChannel).live, 'the cache channel to notice the hung Redis', 5_000);
     const hung = (await dashboard()).body;
     expect([hung.cache_metadata.cache_hit, hung.user_metrics.total_users]).toEqual([false, 2]);
 

@@ -3,6 +3,7 @@ import { AppConfig } from '../config/app-config.js';
 import { RedisConnection } from '../redis/redis-connection.js';
 import { ChangeNotifier } from '../tenancy/change-notifier.js';
 import { generationKey } from './cache-keys.js';
+import { GenerationChannel } from './generation-channel.js';
 import { RedisCircuit } from './redis-circuit.js';
 
 export interface Generation {
@@ -10,6 +11,9 @@ export interface Generation {
   /** False when Redis could not be asked: the cache must not be read or written for this organization now. */
   known: boolean;
 }
+
+/** At most this many organizations' current generations are kept in process memory (oldest learnt forgotten first). */
+const MAX_KNOWN_ORGANIZATIONS = 10_000;
 
 /**
  * One counter per organization, part of every cache key: moving it orphans all of the organization's
@@ -23,27 +27,46 @@ export class CacheGenerations implements OnModuleInit {
   private readonly memory = new Map<string, number>();
   /** Organizations whose move failed while Redis was away: retried before their next read and on reconnect. */
   private readonly pending = new Set<string>();
+  /** With Redis: generations known to be current, learnt while the channel was live (cleared when it is not). */
+  private readonly fresh = new Map<string, number>();
 
   constructor(
     private readonly circuit: RedisCircuit,
     private readonly redis: RedisConnection,
     private readonly config: AppConfig,
     private readonly changes: ChangeNotifier,
+    private readonly channel: GenerationChannel,
   ) {}
 
   onModuleInit(): void {
     this.changes.subscribe(async (organizationId) => void (await this.move(organizationId)));
     this.redis.client?.on('ready', () => void this.retryPending());
+    this.channel.listen({
+      moved: (organizationId, generation) => this.learn(organizationId, generation, this.channel.epoch),
+      lost: () => this.fresh.clear(),
+    });
+  }
+
+  /**
+   * The organization's current generation when this instance knows it without asking Redis, else undefined.
+   * Known in the embedded mode always; with Redis while the channel is live and no move of ours is pending.
+   */
+  knownCurrent(organizationId: string): number | undefined {
+    if (!this.circuit.enabled) return this.memory.get(organizationId) ?? 0;
+    if (!this.channel.live || this.pending.has(organizationId)) return undefined;
+    return this.fresh.get(organizationId);
   }
 
   async current(organizationId: string): Promise<Generation> {
     if (!this.circuit.enabled) return { value: this.memory.get(organizationId) ?? 0, known: true };
     const lastSeen = { value: this.memory.get(organizationId) ?? 0, known: false };
     if (this.pending.has(organizationId) && !(await this.move(organizationId))) return lastSeen;
+    const epoch = this.channel.epoch;
     try {
       const stored = await this.circuit.run(() => this.redis.client!.get(generationKey(this.config.REDIS_KEY_PREFIX, organizationId)));
       const value = stored === null ? 0 : Number(stored);
       this.memory.set(organizationId, value);
+      this.learn(organizationId, value, epoch);
       return { value, known: true };
     } catch {
       return lastSeen;
@@ -56,9 +79,14 @@ export class CacheGenerations implements OnModuleInit {
       this.memory.set(organizationId, (this.memory.get(organizationId) ?? 0) + 1);
       return true;
     }
+    // Until the move is known to have happened, this instance must not serve the organization from process memory.
+    this.fresh.delete(organizationId);
+    const epoch = this.channel.epoch;
     try {
-      await this.circuit.run(() => this.redis.client!.incr(generationKey(this.config.REDIS_KEY_PREFIX, organizationId)));
+      // Resolves once Redis has published the move to every subscribed instance (see docs/caching.md).
+      const value = await this.circuit.run(() => this.channel.move(organizationId));
       this.pending.delete(organizationId);
+      this.learn(organizationId, value, epoch);
       return true;
     } catch (error) {
       // Logged once per organization and outage, not once per write.
@@ -68,6 +96,22 @@ export class CacheGenerations implements OnModuleInit {
       this.pending.add(organizationId);
       return false;
     }
+  }
+
+  /**
+   * Keeps the highest value seen, and only what was read or heard while the channel stayed live. Generations only
+   * grow; a lower one means the counter was lost (FLUSHALL, a failover), and its values, hence keys, will come
+   * again: everything learnt is dropped, hit responses included. (A read that crossed a move also lands here: a
+   * needless but harmless reset.)
+   */
+  private learn(organizationId: string, value: number, epoch: number): void {
+    if (!this.channel.live || this.channel.epoch !== epoch) return;
+    const known = this.fresh.get(organizationId);
+    if (known !== undefined && value < known) return this.channel.forgetAll();
+    if (known === value) return;
+    this.fresh.delete(organizationId);
+    if (this.fresh.size >= MAX_KNOWN_ORGANIZATIONS) this.fresh.delete(this.fresh.keys().next().value as string);
+    this.fresh.set(organizationId, value);
   }
 
   private async retryPending(): Promise<void> {

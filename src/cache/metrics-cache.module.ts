@@ -6,6 +6,7 @@ import { CacheGenerations } from './cache-generations.js';
 import { CacheInvalidationController } from './cache-invalidation.controller.js';
 import { cacheStoreOptions } from './cache-store.factory.js';
 import { CacheStats } from './cache-stats.js';
+import { GenerationChannel } from './generation-channel.js';
 import { MetricsCache } from './metrics-cache.js';
 import { MetricsCacheInterceptor } from './metrics-cache.interceptor.js';
 import { RedisCircuit } from './redis-circuit.js';
@@ -21,6 +22,7 @@ import { RedisCircuit } from './redis-circuit.js';
   providers: [
     CacheStats,
     RedisCircuit,
+    GenerationChannel,
     CacheGenerations,
     MetricsCache,
     MetricsCacheInterceptor,
