@@ -7,6 +7,7 @@ import { ContentModule } from './content/content.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { DemoModule } from './demo/demo.module.js';
 import { EventsModule } from './events/events.module.js';
+import { FastPathModule } from './fast-path/fast-path.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { ObservabilityModule } from './observability/observability.module.js';
@@ -34,6 +35,7 @@ import { UsersModule } from './users/users.module.js';
     MetricsCacheModule,
     HealthModule,
     DemoModule,
+    FastPathModule,
   ],
 })
 export class AppModule {}

@@ -1,14 +1,16 @@
 import { INestApplication, NotFoundException, RequestMethod } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
-import type { Server } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { ClsMiddleware } from 'nestjs-cls';
 import type { Logger } from 'pino';
+import { API_PREFIX } from './common/api-prefix.js';
 import { AppConfig } from './config/app-config.js';
 import { answerClientErrors } from './correlation/client-error.handler.js';
 import { correlationMiddleware } from './correlation/correlation.middleware.js';
 import { ProblemDetailsFilter } from './errors/problem-details.filter.js';
+import { CachedHitFastPath } from './fast-path/cached-hit-fast-path.js';
 import { createValidationPipe } from './errors/validation.pipe.js';
 import { sendProblem } from './errors/problem.js';
 import { documentServerErrors } from './errors/problem.openapi.js';
@@ -17,7 +19,7 @@ import { PINO_LOGGER } from './observability/observability.module.js';
 import { RequestMetrics } from './observability/request-metrics.js';
 import { documentRateLimits } from './rate-limit/rate-limit.openapi.js';
 
-export const API_PREFIX = 'api/v1';
+export { API_PREFIX };
 
 /** Everything main.ts and the e2e tests share: middleware order, prefix, pipes, filter, docs; then init. */
 export async function configureApp(app: NestExpressApplication): Promise<NestExpressApplication> {
@@ -35,6 +37,7 @@ export async function configureApp(app: NestExpressApplication): Promise<NestExp
   app.use(new ClsMiddleware({}).use);
   app.use(correlationMiddleware(config, app.get(RequestMetrics), logger));
   answerClientErrors(app.getHttpServer() as Server, config, logger);
+  installFastPath(app.getHttpServer() as Server, app.get(CachedHitFastPath));
   app.useBodyParser('json', { limit: config.BODY_LIMIT_BYTES });
 
   app.setGlobalPrefix(API_PREFIX, {
@@ -59,11 +62,17 @@ export async function configureApp(app: NestExpressApplication): Promise<NestExp
   });
   express.use((error: unknown, request: Request, response: Response, next: NextFunction) => {
     if (response.headersSent) return next(error);
-    const body = filter.toProblem(error, request.originalUrl);
-    if (body.status === 401) response.setHeader('WWW-Authenticate', 'Bearer');
-    sendProblem(response, body);
+    sendProblem(response, filter.toProblem(error, request.originalUrl));
   });
   return app;
+}
+
+/** Cache hits are answered before Express sees the request; everything else reaches Express as before. */
+function installFastPath(server: Server, fastPath: CachedHitFastPath): void {
+  const listeners = server.listeners('request') as RequestListener[];
+  if (listeners.length !== 1) throw new Error(`Expected Express as the one request listener, found ${listeners.length}`);
+  server.removeListener('request', listeners[0]);
+  server.on('request', fastPath.listener(listeners[0]));
 }
 
 function setUpDocs(app: INestApplication): void {

@@ -1,0 +1,164 @@
+import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { API_PREFIX } from '../common/api-prefix.js';
+import { PrincipalCache } from '../auth/principal-cache.js';
+import type { Principal } from '../auth/principal.js';
+import { bearerToken, TokenVerifier } from '../auth/token-verifier.js';
+import { normalizeQuery, readForceRefresh } from '../cache/cache-keys.js';
+import { CacheStats } from '../cache/cache-stats.js';
+import { MetricsCache } from '../cache/metrics-cache.js';
+import { AppConfig } from '../config/app-config.js';
+import { formatDuration, type IncomingCorrelation, readCorrelation } from '../correlation/correlation-headers.js';
+import { correlationHeaders, recordCompletion, stampDurationOnWrite, whenDone } from '../correlation/correlation.middleware.js';
+import type { RequestIds } from '../correlation/request-context.js';
+import { ProblemDetailsFilter } from '../errors/problem-details.filter.js';
+import { sendProblem } from '../errors/problem.js';
+import { PINO_LOGGER } from '../observability/observability.module.js';
+import { RequestMetrics } from '../observability/request-metrics.js';
+import { type RateLimitDecision, spendBudget, userBudget } from '../rate-limit/rate-limit-decision.js';
+import { RateLimitStats } from '../rate-limit/rate-limit-stats.js';
+import { RateLimitStorage } from '../rate-limit/rate-limit-storage.js';
+import { type CachedRoute, discoverCachedRoutes } from './cached-routes.js';
+import { readRequestTarget } from './request-target.js';
+
+/** One request the fast path has taken on: everything its response and its completion line need. */
+interface Served {
+  request: IncomingMessage;
+  response: ServerResponse;
+  started: bigint;
+  route: CachedRoute;
+  principal: Principal;
+  incoming: IncomingCorrelation;
+  requestId: string;
+}
+
+/**
+ * Cache hits of the @CachedMetric routes, answered ahead of Express and Nest: a hit costs a token check against a
+ * cache of verified tokens, two map lookups and a write of bytes kept ready (MetricsCache's L1). It takes a
+ * request only when every rule the Nest path would apply is known to pass without I/O: GET, a query the
+ * interceptor would key, a valid token of a cached principal whose role the route admits, a chain depth within
+ * bounds, and the organization's current generation and entry in process memory. Anything else, errors included,
+ * goes to Express untouched, which answers it as it always has. A served hit carries the Nest path's status,
+ * bytes and headers, and is recorded, counted and logged by the same functions; with rate limiting on, it spends
+ * the same budget through the same decision (and may answer that decision's 429).
+ */
+@Injectable()
+export class CachedHitFastPath implements OnApplicationBootstrap {
+  private readonly routes = new Map<string, CachedRoute>();
+  private readonly problems = new ProblemDetailsFilter();
+
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+    private readonly reflector: Reflector,
+    private readonly config: AppConfig,
+    private readonly tokens: TokenVerifier,
+    private readonly principals: PrincipalCache,
+    private readonly cache: MetricsCache,
+    private readonly cacheStats: CacheStats,
+    private readonly requestMetrics: RequestMetrics,
+    private readonly rateLimitStorage: RateLimitStorage,
+    private readonly rateLimitStats: RateLimitStats,
+    @Inject(PINO_LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    for (const route of discoverCachedRoutes(this.discovery, this.scanner, this.reflector, API_PREFIX)) this.routes.set(route.template, route);
+  }
+
+  /** The route templates served here when their entry is held (for tests and the docs). */
+  get templates(): string[] {
+    return [...this.routes.keys()];
+  }
+
+  /** A 'request' listener that answers what it can and hands everything else to `next` (Express). */
+  listener(next: RequestListener): RequestListener {
+    return (request, response) => {
+      if (!this.take(request, response, next)) next(request, response);
+    };
+  }
+
+  /** True when the request is answered here; false, with nothing written, when it is left to Express. */
+  private take(request: IncomingMessage, response: ServerResponse, next: RequestListener): boolean {
+    const started = process.hrtime.bigint();
+    if (request.method !== 'GET') return false;
+    const target = readRequestTarget(request.url ?? '');
+    const route = target && this.routes.get(target.path);
+    if (!target || !route) return false;
+    const headers = request.headers;
+    // A body (which a GET may carry) goes through Express's parser, which may refuse it (400, 413).
+    if ((headers['content-length'] !== undefined && headers['content-length'] !== '0') || headers['transfer-encoding'] !== undefined) return false;
+    const { queryDefaults } = route.options;
+    const normalizedQuery = normalizeQuery(target.query, queryDefaults);
+    if (normalizedQuery === null || readForceRefresh(target.query, queryDefaults) !== false) return false;
+
+    const token = bearerToken(headers.authorization);
+    const claims = token === null ? null : this.tokens.verify(token);
+    const principal = claims && this.principals.peek(claims.org, claims.sub);
+    if (!principal || !route.roles.includes(principal.role)) return false;
+    const body = this.cache.peekHit(principal.organizationId, route.template, normalizedQuery);
+    if (!body) return false;
+    const incoming = readCorrelation(headers);
+    if (incoming.chainDepth > this.config.MAX_CHAIN_DEPTH) return false;
+
+    const served: Served = { request, response, started, route, principal, incoming, requestId: randomUUID() };
+    const budget = userBudget(this.config, route.endpoint, principal.userId, principal.tier);
+    if (!budget) {
+      this.sendHit(served, body, undefined);
+      return true;
+    }
+    spendBudget(this.rateLimitStorage, this.rateLimitStats, budget).then(
+      (decision) => (decision.rejection ? this.sendRejection(served, decision) : this.sendHit(served, body, decision.headers)),
+      // Not expected (the storage falls back to memory): let the Nest path answer it as it would.
+      () => next(request, response),
+    );
+    return true;
+  }
+
+  private sendHit(served: Served, body: Buffer, rateLimitHeaders: Record<string, string> | undefined): void {
+    this.cacheStats.record(true);
+    this.whenDone(served);
+    // The headers in the order the Nest path writes them: correlation, rate limit, Express's two, then the duration.
+    const headers = correlationHeaders(served.incoming, served.requestId, this.config.SERVICE_NAME);
+    if (rateLimitHeaders) Object.assign(headers, rateLimitHeaders);
+    headers['Content-Type'] = 'application/json; charset=utf-8';
+    headers['Content-Length'] = String(body.length);
+    headers['X-Request-Duration'] = formatDuration(elapsedSeconds(served.started));
+    served.response.writeHead(200, headers);
+    served.response.end(body);
+  }
+
+  private sendRejection(served: Served, decision: RateLimitDecision): void {
+    const { response } = served;
+    this.whenDone(served);
+    const headers = { ...correlationHeaders(served.incoming, served.requestId, this.config.SERVICE_NAME), ...decision.headers };
+    for (const name in headers) response.setHeader(name, headers[name]);
+    const problem = this.problems.toProblem(decision.rejection, served.request.url ?? '', served.incoming.correlationId);
+    // Stamped as on the Nest path: when the headers are written, after the problem's own.
+    stampDurationOnWrite(response, () => elapsedSeconds(served.started));
+    sendProblem(response, problem);
+  }
+
+  private whenDone(served: Served): void {
+    const { incoming, principal } = served;
+    const ids: Partial<RequestIds> = {
+      correlationId: incoming.correlationId,
+      requestId: served.requestId,
+      parentCorrelationId: incoming.parentCorrelationId,
+      chainDepth: incoming.chainDepth,
+      traceId: incoming.traceId,
+      organizationId: principal.organizationId,
+      userId: principal.userId,
+    };
+    whenDone(served.response, () =>
+      recordCompletion(this.requestMetrics, this.logger, ids, 'GET', served.route.template, served.response, elapsedSeconds(served.started)),
+    );
+  }
+}
+
+function elapsedSeconds(started: bigint): number {
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}
