@@ -22,7 +22,10 @@ import { type RateLimitDecision, spendBudget, userBudget } from '../rate-limit/r
 import { RateLimitStats } from '../rate-limit/rate-limit-stats.js';
 import { RateLimitStorage } from '../rate-limit/rate-limit-storage.js';
 import { type CachedRoute, discoverCachedRoutes } from './cached-routes.js';
-import { readRequestTarget } from './request-target.js';
+import { parseQuery, readRequestTarget } from './request-target.js';
+
+/** Distinct raw queries remembered per route with their key (a bound: the queries come from clients). */
+const MAX_QUERIES_PER_ROUTE = 1_000;
 
 /** One request the fast path has taken on: everything its response and its completion line need. */
 interface Served {
@@ -91,9 +94,8 @@ export class CachedHitFastPath implements OnApplicationBootstrap {
     const headers = request.headers;
     // A body (which a GET may carry) goes through Express's parser, which may refuse it (400, 413).
     if ((headers['content-length'] !== undefined && headers['content-length'] !== '0') || headers['transfer-encoding'] !== undefined) return false;
-    const { queryDefaults } = route.options;
-    const normalizedQuery = normalizeQuery(target.query, queryDefaults);
-    if (normalizedQuery === null || readForceRefresh(target.query, queryDefaults) !== false) return false;
+    const normalizedQuery = this.keyOf(route, target.rawQuery);
+    if (normalizedQuery === null) return false;
 
     const token = bearerToken(headers.authorization);
     const claims = token === null ? null : this.tokens.verify(token);
@@ -116,6 +118,20 @@ export class CachedHitFastPath implements OnApplicationBootstrap {
       () => next(request, response),
     );
     return true;
+  }
+
+  /** The interceptor's key for this raw query, or null when it would not read the cache (remembered per route: few distinct queries). */
+  private keyOf(route: CachedRoute, rawQuery: string): string | null {
+    let key = route.keys.get(rawQuery);
+    if (key === undefined) {
+      const query = parseQuery(rawQuery);
+      const { queryDefaults } = route.options;
+      const normalized = normalizeQuery(query, queryDefaults);
+      key = normalized !== null && readForceRefresh(query, queryDefaults) === false ? normalized : null;
+      if (route.keys.size >= MAX_QUERIES_PER_ROUTE) route.keys.clear();
+      route.keys.set(rawQuery, key);
+    }
+    return key;
   }
 
   private sendHit(served: Served, body: Buffer, rateLimitHeaders: Record<string, string> | undefined): void {

@@ -14,6 +14,8 @@ export interface CachedRoute {
   endpoint: string;
   options: CachedMetricOptions;
   roles: Role[];
+  /** Raw query → the interceptor's normalized query, or null when it would skip the cache (filled by the fast path). */
+  keys: Map<string, string | null>;
 }
 
 /**
@@ -32,7 +34,7 @@ export function discoverCachedRoutes(discovery: DiscoveryService, scanner: Metad
       if (!options || Reflect.getMetadata(METHOD_METADATA, handler) !== RequestMethod.GET) continue;
       const template = templateOf(globalPrefix, Reflect.getMetadata(PATH_METADATA, controller), Reflect.getMetadata(PATH_METADATA, handler));
       if (template === null || !answerableAlone(reflector, handler, controller)) continue;
-      routes.push({ template, endpoint: `GET ${template}`, options, roles: allowedRoles(reflector, handler, controller) });
+      routes.push({ template, endpoint: `GET ${template}`, options, roles: allowedRoles(reflector, handler, controller), keys: new Map() });
     }
   }
   return routes;
