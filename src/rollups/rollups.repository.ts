@@ -75,10 +75,10 @@ export class RollupsRepository {
         const firstWholeHour = new Date(Math.floor(since / 3_600_000) * 3_600_000 + 3_600_000);
         const [active]: { count: number }[] = await manager.query(
           `SELECT ((SELECT COALESCE(sum(users), 0) FROM last_active_hours WHERE organization_id = $1 AND hour >= $3)
-                 + (SELECT count(DISTINCT e.user_id) FROM activity_events e
-                      JOIN users u ON u.organization_id = e.organization_id AND u.id = e.user_id
-                     WHERE e.organization_id = $1 AND e.occurred_at > $2 AND e.occurred_at < $3
-                       AND u.last_active_at > $2 AND u.last_active_at < $3))::int AS count`,
+                 -- The hour's users as one array probed in a single key scan, never a join the planner could turn into a
+                 -- scan of every user (nothing indexes last_active_at, so that ingestion's updates stay HOT).
+                 + (SELECT count(*) FROM users WHERE organization_id = $1 AND last_active_at > $2 AND last_active_at < $3
+                       AND id = ANY (ARRAY(SELECT DISTINCT user_id FROM activity_events WHERE organization_id = $1 AND occurred_at > $2 AND occurred_at < $3))))::int AS count`,
           [organizationId, new Date(since), firstWholeHour],
         );
         const [late]: AfterNow[] = await manager.query(AFTER_NOW, [organizationId, now, today.toISOString().slice(0, 10), today, new Date(now.getTime() - 86_400_000)]);
