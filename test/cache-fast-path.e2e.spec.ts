@@ -12,6 +12,7 @@ import { createLogger } from '../src/observability/logger';
 import { PINO_LOGGER } from '../src/observability/observability.module';
 import { RequestMetrics } from '../src/observability/request-metrics';
 import { RateLimitStats } from '../src/rate-limit/rate-limit-stats';
+import { RateLimitStorage } from '../src/rate-limit/rate-limit-storage';
 import { RedisConnection } from '../src/redis/redis-connection';
 import { createContent, createUser, event, http, signup, SignedUp, userWithRole } from './support/factories';
 import { freePort, startRedis, stopRedis, waitFor } from './support/private-redis';
@@ -319,6 +320,29 @@ describe('rate limiting across both paths', () => {
     expect(fastRefusal.response.headers['retry-after']).toBe('300');
     expect(fastHeaders['content-type']).toBe('application/problem+json; charset=utf-8');
     expect(fastHeaders['x-ratelimit-remaining']).toBe('0');
+  });
+});
+
+describe('a budget that cannot be asked', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await createTestApp();
+  });
+  afterAll(() => app.close());
+
+  it('hands the request to Nest, which answers and records it once', async () => {
+    const org = await signup(app);
+    const watch = watchNestPath(app);
+    await get(app, org.token, DASHBOARD).expect(200);
+    expect((await watch.through(get(app, org.token, DASHBOARD).expect(200))).nest).toBe(false);
+
+    jest.spyOn(app.get(RateLimitStorage), 'increment').mockRejectedValueOnce(new Error('unexpected'));
+    const record = jest.spyOn(app.get(RequestMetrics), 'record');
+    const handed = await watch.through(get(app, org.token, DASHBOARD).expect(200));
+    expect([handed.nest, handed.response.body.cache_metadata.cache_hit, handed.response.headers['x-ratelimit-remaining']]).toEqual([true, true, '7']);
+    await waitFor(() => record.mock.calls.length > 0, 'the completion record');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(record.mock.calls).toEqual([[DASHBOARD, 'GET', 200, expect.any(Number)]]);
   });
 });
 

@@ -36,6 +36,8 @@ interface Served {
   principal: Principal;
   incoming: IncomingCorrelation;
   requestId: string;
+  /** Set when an unexpected failure hands the request to Express after all: its middleware records it then. */
+  handedOver?: boolean;
 }
 
 /**
@@ -107,6 +109,8 @@ export class CachedHitFastPath implements OnApplicationBootstrap {
     if (incoming.chainDepth > this.config.MAX_CHAIN_DEPTH) return false;
 
     const served: Served = { request, response, started, route, principal, incoming, requestId: randomUUID() };
+    // From here the request is this path's: recorded once when it ends, even if the client leaves first.
+    this.whenDone(served);
     const budget = userBudget(this.config, route.endpoint, principal.userId, principal.tier);
     if (!budget) {
       this.sendHit(served, body, undefined);
@@ -115,7 +119,10 @@ export class CachedHitFastPath implements OnApplicationBootstrap {
     spendBudget(this.rateLimitStorage, this.rateLimitStats, budget).then(
       (decision) => (decision.rejection ? this.sendRejection(served, decision) : this.sendHit(served, body, decision.headers)),
       // Not expected (the storage falls back to memory): let the Nest path answer it as it would.
-      () => next(request, response),
+      () => {
+        served.handedOver = true;
+        next(request, response);
+      },
     );
     return true;
   }
@@ -136,7 +143,6 @@ export class CachedHitFastPath implements OnApplicationBootstrap {
 
   private sendHit(served: Served, body: Buffer, rateLimitHeaders: Record<string, string> | undefined): void {
     this.cacheStats.record(true);
-    this.whenDone(served);
     // The headers in the order the Nest path writes them: correlation, rate limit, Express's two, then the duration.
     const headers = correlationHeaders(served.incoming, served.requestId, this.config.SERVICE_NAME);
     if (rateLimitHeaders) Object.assign(headers, rateLimitHeaders);
@@ -149,7 +155,6 @@ export class CachedHitFastPath implements OnApplicationBootstrap {
 
   private sendRejection(served: Served, decision: RateLimitDecision): void {
     const { response } = served;
-    this.whenDone(served);
     const headers = { ...correlationHeaders(served.incoming, served.requestId, this.config.SERVICE_NAME), ...decision.headers };
     for (const name in headers) response.setHeader(name, headers[name]);
     const problem = this.problems.toProblem(decision.rejection, served.request.url ?? '', served.incoming.correlationId);
@@ -169,9 +174,9 @@ export class CachedHitFastPath implements OnApplicationBootstrap {
       organizationId: principal.organizationId,
       userId: principal.userId,
     };
-    whenDone(served.response, () =>
-      recordCompletion(this.requestMetrics, this.logger, ids, 'GET', served.route.template, served.response, elapsedSeconds(served.started)),
-    );
+    whenDone(served.response, () => {
+      if (!served.handedOver) recordCompletion(this.requestMetrics, this.logger, ids, 'GET', served.route.template, served.response, elapsedSeconds(served.started));
+    });
   }
 }
 
