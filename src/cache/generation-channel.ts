@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { RedisClientType } from '@redis/client';
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { AppConfig } from '../config/app-config.js';
 import { RedisConnection, withTimeout } from '../redis/redis-connection.js';
 import { generationKey } from './cache-keys.js';
@@ -8,6 +9,8 @@ import { generationKey } from './cache-keys.js';
 /** How often the subscriber connection is probed: a hung Redis (no socket error) is noticed within about this plus the timeout. */
 export const CHANNEL_HEARTBEAT_MS = 1_000;
 const HEARTBEAT_TIMEOUT_MS = 250;
+/** The Redis client's connect timeout: how long a connect under way may take to settle at shutdown. */
+const SETTLE_BEFORE_CLOSE_MS = 1_000;
 
 /** INCR and PUBLISH in one atomic step: a generation never moves without every subscribed instance being told. */
 const MOVE_SCRIPT = `local value = redis.call('INCR', KEYS[1])
@@ -41,6 +44,7 @@ export class GenerationChannel implements OnModuleInit, OnApplicationShutdown {
   private healthy = false;
   private heartbeat?: NodeJS.Timeout;
   private closing = false;
+  private connecting?: Promise<void>;
   /** Changes whenever `live` changes. */
   epoch = 0;
 
@@ -71,10 +75,11 @@ export class GenerationChannel implements OnModuleInit, OnApplicationShutdown {
     subscriber.on('end', () => this.setHealthy(false));
     // After a reconnect the client re-subscribes before it reports ready: messages flow again from here on.
     subscriber.on('ready', () => this.setHealthy(this.subscribed));
-    subscriber
+    this.connecting = subscriber
       .connect()
-      .then(() => subscriber.subscribe(this.channel, (message) => this.receive(message)))
-      .then(() => {
+      .then(async () => {
+        if (this.closing) return;
+        await subscriber.subscribe(this.channel, (message) => this.receive(message));
         this.subscribed = true;
         this.setHealthy(subscriber.isReady);
       })
@@ -91,8 +96,12 @@ export class GenerationChannel implements OnModuleInit, OnApplicationShutdown {
     this.setHealthy(false);
     const subscriber = this.subscriber;
     if (!subscriber) return;
-    if (subscriber.isOpen) await subscriber.close().catch(() => subscriber.destroy());
-    else subscriber.destroy();
+    // A connect still under way would open its socket after a destroy (an app closed right after it started): let it
+    // settle first, for at most the connect timeout, and never let a late socket keep the process alive.
+    subscriber.unref();
+    await Promise.race([this.connecting, delay(SETTLE_BEFORE_CLOSE_MS, undefined, { ref: false })]);
+    // Nothing a subscribed connection has in flight is worth waiting for.
+    if (subscriber.isOpen) subscriber.destroy();
   }
 
   /** Moves the organization's generation in Redis and tells every instance; resolves to the new value once both are done. */
