@@ -281,14 +281,24 @@ describe('rate limiting across both paths', () => {
     const org = await signup(app);
     const watch = watchNestPath(app);
     const served: Array<{ nest: boolean; remaining: string }> = [];
+    const responses: Response[] = [];
     for (let n = 1; n <= 10; n++) {
       // Requests 1 (the miss) and 5 go through Nest; the others are fast-path hits.
       if (n === 5) forgetPrincipal(app, org);
       const { response, nest } = await watch.through(get(app, org.token, DASHBOARD).expect(200));
       expect(response.headers['x-ratelimit-limit']).toBe('10');
       served.push({ nest, remaining: response.headers['x-ratelimit-remaining'] });
+      responses.push(response);
     }
     expect(served).toEqual(Array.from({ length: 10 }, (_, i) => ({ nest: i === 0 || i === 4, remaining: String(9 - i) })));
+    // A Nest-path hit (5th) and a fast-path hit (6th): the same headers in the same order, the same bytes.
+    const [nestHit, fastHit] = [responses[4], responses[5]];
+    expect(Object.keys(fastHit.headers)).toEqual(Object.keys(nestHit.headers));
+    const { 'x-ratelimit-remaining': _r1, ...nestRest } = stableHeaders(nestHit);
+    const { 'x-ratelimit-remaining': _r2, ...fastRest } = stableHeaders(fastHit);
+    expect([fastRest['x-correlation-id'], nestRest['x-correlation-id']].every((id) => /^[0-9a-f-]{36}$/.test(id))).toBe(true);
+    expect({ ...fastRest, 'x-correlation-id': '' }).toEqual({ ...nestRest, 'x-correlation-id': '' });
+    expect(fastHit.text).toBe(nestHit.text);
 
     const hitsBefore = app.get(CacheStats).hits;
     const fastRefusal = await watch.through(get(app, org.token, DASHBOARD).expect(429));
