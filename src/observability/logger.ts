@@ -35,7 +35,9 @@ export function createLogger(options: LoggerOptions): Logger {
     const pretty = { singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service,context', messageFormat: '{if context}[{context}] {end}{msg}' };
     return pino({ ...base, transport: { target: 'pino-pretty', options: pretty } });
   }
-  return pino(base);
+  // Synchronous writes to stdout: pino's default asynchronous stream re-measures its growing buffer on every line while a
+  // write is in flight, garbage that took the process 35-50 MB over its memory budget at ~19,000 lines/s (docs/performance.md).
+  return pino(base, pino.destination({ dest: 1, sync: true }));
 }
 
 /** Nest's logger interface over pino, so framework and application lines share one format. */
