@@ -30,6 +30,7 @@ describe('loadConfig', () => {
       LOG_LEVEL: config.LOG_LEVEL,
       DATABASE_POOL_SIZE: config.DATABASE_POOL_SIZE,
       BODY_LIMIT_BYTES: config.BODY_LIMIT_BYTES,
+      HEAP_GROWING_PERCENT: config.HEAP_GROWING_PERCENT,
     }).toEqual({
       NODE_ENV: 'development',
       PORT: 3000,
@@ -43,6 +44,7 @@ describe('loadConfig', () => {
       LOG_LEVEL: 'info',
       DATABASE_POOL_SIZE: 10,
       BODY_LIMIT_BYTES: 2_097_152,
+      HEAP_GROWING_PERCENT: 50,
     });
     expect(config.embeddedDatabase).toBe(true);
     expect(config.migrationsRun).toBe(true);
@@ -88,6 +90,7 @@ describe('loadConfig', () => {
     [{ MAX_CHAIN_DEPTH: '0' }, 'MAX_CHAIN_DEPTH: MAX_CHAIN_DEPTH must not be less than 1'],
     [{ SERVICE_NAME: 'has spaces' }, 'SERVICE_NAME: SERVICE_NAME must be 1-64 letters, digits, dots, dashes or underscores'],
     [{ METRICS_TOKEN: 'tiny' }, 'METRICS_TOKEN: METRICS_TOKEN must be at least 16 characters'],
+    [{ HEAP_GROWING_PERCENT: '-5' }, 'HEAP_GROWING_PERCENT: HEAP_GROWING_PERCENT must not be less than 0'],
   ])('refuses %j with a message naming the variable', (env, line) => {
     const message = failure(env as Record<string, string>);
     expect(message.startsWith('Invalid configuration:\n')).toBe(true);
