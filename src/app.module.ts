@@ -11,6 +11,7 @@ import { FastPathModule } from './fast-path/fast-path.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { ObservabilityModule } from './observability/observability.module.js';
+import { PartitionsModule } from './partitions/partitions.module.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 import { RedisModule } from './redis/redis.module.js';
 import { TenancyModule } from './tenancy/tenancy.module.js';
@@ -23,6 +24,7 @@ import { UsersModule } from './users/users.module.js';
     ConfigModule,
     ObservabilityModule,
     DatabaseModule,
+    PartitionsModule,
     RedisModule,
     TenancyModule,
     AuthModule,

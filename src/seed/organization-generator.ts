@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { createEventPartition, monthsBetween } from '../partitions/event-partitions.repository.js';
 import { BulkWriter, ContentSeedRow, EventSeedRow, UserSeedRow } from './bulk-writer.js';
 import { Random } from './random.js';
 
@@ -47,6 +48,9 @@ export async function seedOrganization(
     options.tier ?? 'free',
     new Date(windowStart - 60 * DAY_MS),
   ]);
+
+  // Each month of the window gets its partition first, so the bulk load never lands in the default partition.
+  for (const month of monthsBetween(new Date(windowStart), new Date(now))) await createEventPartition(manager, month);
 
   const users: UserSeedRow[] = [];
   for (let i = 0; i < options.users; i++) {
