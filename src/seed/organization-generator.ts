@@ -17,6 +17,8 @@ export interface OrganizationSeedOptions {
   now: Date;
   /** The first user, an admin who can log in. */
   admin?: { email: string; name: string; passwordHash: string };
+  /** Load events through COPY (needs a real PostgreSQL connection; the seed command's). */
+  copy?: boolean;
 }
 
 const DAY_MS = 86_400_000;
@@ -36,7 +38,8 @@ export async function seedOrganization(
   onEvents: (count: number) => void = () => undefined,
 ): Promise<{ organizationId: string; users: number; content: number; events: number }> {
   const random = new Random(options.seed);
-  const writer = new BulkWriter(manager);
+  const writer = new BulkWriter(manager, options.copy === true);
+  const eventBatch = options.copy === true ? 50_000 : 5000;
   const organizationId = random.uuid();
   const now = options.now.getTime();
   const windowStart = startOfUtcDay(now) - (options.days - 1) * DAY_MS;
@@ -135,7 +138,7 @@ export async function seedOrganization(
           score: type === 'lesson_completed' ? random.int(55, 100) : type === 'assessment_submitted' ? random.int(30, 100) : null,
         });
         at += random.int(60_000, 45 * 60_000);
-        if (buffer.length >= 5000) await flush();
+        if (buffer.length >= eventBatch) await flush();
       }
     }
   }

@@ -23,7 +23,7 @@ export async function runSeed(dataSource: DataSource, plans: OrganizationPlan[],
       // A superuser loads without the per-statement rollup triggers and foreign-key checks (the generator keeps
       // references consistent), then rebuilds the organization's rollups once, in the same transaction.
       if (bulk) await manager.query(`SET LOCAL session_replication_role = replica`);
-      const organization = await seedOrganization(manager, { ...plan, now }, onEvents);
+      const organization = await seedOrganization(manager, { ...plan, now, copy: true }, onEvents);
       if (bulk) {
         await manager.query(`SET LOCAL session_replication_role = origin`);
         await rebuildOrganizationRollups(manager, organization.organizationId);
