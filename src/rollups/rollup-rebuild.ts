@@ -19,14 +19,14 @@ export async function rebuildOrganizationRollups(manager: EntityManager, organiz
        FROM users WHERE organization_id = $1 AND last_active_at IS NOT NULL GROUP BY 2`,
     [organizationId],
   );
-  // Ids are only ever added: after retention dropped old partitions, the registry still knows their events.
+  // In key order, so that millions of ids (the xl seed) fill the index page by page. Ids are only ever added: after retention dropped old partitions, the registry still knows their events.
   await manager.query(
-    `INSERT INTO activity_event_ids (organization_id, id) SELECT organization_id, id FROM activity_events WHERE organization_id = $1 ON CONFLICT DO NOTHING`,
+    `INSERT INTO activity_event_ids (organization_id, id) SELECT organization_id, id FROM activity_events WHERE organization_id = $1 ORDER BY 1, 2 ON CONFLICT DO NOTHING`,
     [organizationId],
   );
   await manager.query(
     `INSERT INTO user_active_days (organization_id, user_id, day)
-     SELECT DISTINCT $1::uuid, user_id, (occurred_at AT TIME ZONE 'UTC')::date FROM activity_events WHERE organization_id = $1`,
+     SELECT DISTINCT $1::uuid, user_id, (occurred_at AT TIME ZONE 'UTC')::date FROM activity_events WHERE organization_id = $1 ORDER BY 2, 3`,
     [organizationId],
   );
   await manager.query(
