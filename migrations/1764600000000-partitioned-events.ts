@@ -1,4 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { IngestionThroughput1764300000000 } from './1764300000000-ingestion-throughput.js';
 
 /**
  * activity_events partitioned by month of occurred_at (declarative range partitioning), so that retention drops whole
@@ -159,7 +160,10 @@ export class PartitionedEvents1764600000000 implements MigrationInterface {
     await queryRunner.query(`
       CREATE TRIGGER rollups_events_inserted AFTER INSERT ON activity_events
         REFERENCING NEW TABLE AS inserted_events FOR EACH STATEMENT EXECUTE FUNCTION rollups_events_inserted()`);
-    // activity_event_ids and daily_rollups.assessments_scored stay: the trigger function (kept) maintains both.
+    // The previous trigger function (its migration's up() is idempotent), then what only the new one maintained.
+    await new IngestionThroughput1764300000000().up(queryRunner);
+    await queryRunner.query(`DROP TABLE activity_event_ids`);
+    await queryRunner.query(`ALTER TABLE daily_rollups DROP COLUMN assessments_scored`);
   }
 }
 
