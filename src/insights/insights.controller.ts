@@ -1,10 +1,10 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators.js';
 import type { Principal } from '../auth/principal.js';
 import { CachedMetric } from '../cache/cached-metric.decorator.js';
 import { ApiAuthenticated, ApiValidation } from '../common/api-errors.decorators.js';
-import { ForecastParametersResponse, InsightsQuery, InsightsResponse } from './dto/insights.response.js';
+import { InsightsQuery, InsightsResponse } from './dto/insights.response.js';
 import { InsightsService } from './insights.service.js';
 
 @ApiTags('metrics')
@@ -24,7 +24,6 @@ export class InsightsController {
       'weekly season (seasonal naive below 21 days of history) with an 80 % interval. Today, still under way, is not judged; the ' +
       'forecast starts with it. Deterministic for the same data; the definitions are in docs/metrics.md.',
   })
-  @ApiExtraModels(ForecastParametersResponse)
   @ApiOkResponse({ type: InsightsResponse })
   @ApiValidation()
   insightsOf(@CurrentPrincipal() principal: Principal, @Query() query: InsightsQuery) {

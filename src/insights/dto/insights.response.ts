@@ -20,12 +20,6 @@ export class AnomalyResponse {
   @ApiProperty({ enum: ['up', 'down'] }) direction: 'up' | 'down';
 }
 
-export class ForecastParametersResponse {
-  @ApiProperty({ description: 'Level smoothing' }) alpha: number;
-  @ApiProperty({ description: 'Trend smoothing' }) beta: number;
-  @ApiProperty({ description: 'Season smoothing' }) gamma: number;
-}
-
 export class ForecastResponse {
   @ApiProperty({
     enum: ['holt_winters_additive', 'seasonal_naive', 'insufficient_history'],
@@ -34,10 +28,13 @@ export class ForecastResponse {
   method: 'holt_winters_additive' | 'seasonal_naive' | 'insufficient_history';
 
   @ApiProperty({
-    oneOf: [{ $ref: '#/components/schemas/ForecastParametersResponse' }, { type: 'null' }],
-    description: 'The smoothing parameters chosen by the grid search (Holt-Winters only)',
+    type: 'object',
+    nullable: true,
+    properties: { alpha: { type: 'number', description: 'Level smoothing' }, beta: { type: 'number', description: 'Trend smoothing' }, gamma: { type: 'number', description: 'Season smoothing' } },
+    required: ['alpha', 'beta', 'gamma'],
+    description: 'The smoothing parameters chosen by the grid search (Holt-Winters only, else null)',
   })
-  parameters: ForecastParametersResponse | null;
+  parameters: { alpha: number; beta: number; gamma: number } | null;
 
   @ApiProperty({ type: Number, nullable: true, description: 'Standard deviation of the one-step in-sample errors' })
   sigma: number | null;
