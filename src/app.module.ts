@@ -14,6 +14,7 @@ import { MetricsModule } from './metrics/metrics.module.js';
 import { ObservabilityModule } from './observability/observability.module.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 import { RedisModule } from './redis/redis.module.js';
+import { StreamModule } from './stream/stream.module.js';
 import { TenancyModule } from './tenancy/tenancy.module.js';
 import { UsersModule } from './users/users.module.js';
 
@@ -34,6 +35,7 @@ import { UsersModule } from './users/users.module.js';
     EventsModule,
     MetricsModule,
     InsightsModule,
+    StreamModule,
     MetricsCacheModule,
     HealthModule,
     DemoModule,
