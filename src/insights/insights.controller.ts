@@ -24,7 +24,7 @@ export class InsightsController {
       'weekly season (seasonal naive below 21 days of history) with an 80 % interval. Today, still under way, is not judged; the ' +
       'forecast starts with it. Deterministic for the same data; the definitions are in docs/metrics.md.',
   })
-  @ApiOkResponse({ type: InsightsResponse })
+  @ApiOkResponse({ type: InsightsResponse, description: 'Anomalies and forecast of each series' })
   @ApiValidation()
   insightsOf(@CurrentPrincipal() principal: Principal, @Query() query: InsightsQuery) {
     return this.insights.insights(principal.organizationId, query.period);

@@ -31,8 +31,7 @@ export class ForecastResponse {
     type: 'object',
     nullable: true,
     properties: { alpha: { type: 'number', description: 'Level smoothing' }, beta: { type: 'number', description: 'Trend smoothing' }, gamma: { type: 'number', description: 'Season smoothing' } },
-    required: ['alpha', 'beta', 'gamma'],
-    description: 'The smoothing parameters chosen by the grid search (Holt-Winters only, else null)',
+    description: 'The smoothing parameters chosen by the grid search (Holt-Winters only, else null); all three are always present',
   })
   parameters: { alpha: number; beta: number; gamma: number } | null;
 
