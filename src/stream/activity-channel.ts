@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { RedisClientType } from '@redis/client';
 import { AsyncResource } from 'node:async_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
 import { AppConfig } from '../config/app-config.js';
 import { EVENT_TYPES, type EventType } from '../database/entities/activity-event.entity.js';
 import { RedisConnection, withTimeout } from '../redis/redis-connection.js';
@@ -31,6 +32,8 @@ export class ActivityChannel implements OnModuleInit, OnApplicationShutdown {
   /** Listeners run here, never inside the publishing request's context (its transaction, its log ids). */
   private readonly scope = new AsyncResource('ActivityChannel');
   private subscriber: RedisClientType | null = null;
+  private connecting?: Promise<unknown>;
+  private closing = false;
   private warned = false;
 
   constructor(
@@ -51,17 +54,25 @@ export class ActivityChannel implements OnModuleInit, OnApplicationShutdown {
     if (!main) return;
     const subscriber = main.duplicate() as RedisClientType;
     this.subscriber = subscriber;
+    // Errors are the reconnecting client's business; the subscription comes back with the connection.
     subscriber.on('error', () => undefined);
-    subscriber
+    this.connecting = subscriber
       .connect()
-      .then(() => subscriber.subscribe(this.channel, (message) => this.receive(message)))
-      .catch((error: Error) => this.logger.warn(`Activity channel not subscribed (no activity events on streams): ${error.message}`));
+      .then(async () => {
+        if (!this.closing) await subscriber.subscribe(this.channel, (message) => this.receive(message));
+      })
+      .catch((error: Error) => {
+        if (!this.closing) this.logger.warn(`Activity channel not subscribed (no activity events on streams): ${error.message}`);
+      });
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.closing = true;
     const subscriber = this.subscriber;
     if (!subscriber) return;
     subscriber.unref();
+    // A connect still under way would open its socket after a destroy: let it settle first, for at most a second.
+    await Promise.race([this.connecting, delay(1_000, undefined, { ref: false })]);
     if (subscriber.isOpen) subscriber.destroy();
   }
 

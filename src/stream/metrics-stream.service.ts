@@ -1,10 +1,10 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { ForbiddenException, HttpException, Injectable, Logger, UnauthorizedException } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import type { Principal } from '../auth/principal.js';
 import { bearerToken, TokenVerifier } from '../auth/token-verifier.js';
 import { AppConfig } from '../config/app-config.js';
-import { TooManyRequestsException } from '../errors/api-errors.js';
+import { ServiceUnavailableProblem, TooManyRequestsException } from '../errors/api-errors.js';
 import { type EndReason, LiveDashboards, type StreamClient } from './live-dashboards.js';
 import { sseEvent, sseRetry } from './sse.js';
 import { SLOT_RENEW_MS, StreamSlots } from './stream-slots.js';
@@ -45,6 +45,8 @@ export class MetricsStreamService {
 
     let queue: string[] | null = [];
     let closed = false;
+    /** Why the stream had to end before its first event was sent: answered as an error instead. */
+    let endedEarly: EndReason | null = null;
     let expiry: NodeJS.Timeout | undefined;
     const write = (chunk: string) => {
       if (response.writableLength > MAX_UNREAD_BYTES) {
@@ -69,7 +71,11 @@ export class MetricsStreamService {
       },
       end: (reason: EndReason) => {
         if (closed) return;
-        if (queue === null) write(sseEvent('end', { reason }));
+        if (queue !== null) {
+          endedEarly = reason;
+          return cleanUp();
+        }
+        write(sseEvent('end', { reason }));
         closed = true;
         response.end();
         cleanUp();
@@ -91,6 +97,7 @@ export class MetricsStreamService {
       cleanUp();
       throw error;
     }
+    if (endedEarly !== null) throw earlyEnd(endedEarly);
     if (request.destroyed) return cleanUp();
     response.on('close', cleanUp);
     response.writeHead(200, {
@@ -100,13 +107,24 @@ export class MetricsStreamService {
       Connection: 'keep-alive',
     });
     response.flushHeaders();
+    // HEAD: the headers of a stream, and no stream.
+    if (request.method === 'HEAD') {
+      response.end();
+      return cleanUp();
+    }
     // A reconnecting client (Last-Event-ID) needs the same thing as a new one: the latest state, first.
     if (lastEventId !== undefined) this.logger.debug(`Metrics stream ${id} resumes after event ${lastEventId.slice(0, 64)}`);
     write(sseRetry(RECONNECT_MS) + sseEvent('init', first.body, first.id));
     const waiting = queue;
     queue = null;
     for (const chunk of waiting) write(chunk);
-    if (request.method === 'HEAD') return client.end('shutdown');
     if (expiresAt !== null) expiry = setTimeout(() => client.end('token_expired'), Math.max(0, expiresAt - Date.now()));
   }
+}
+
+/** A stream that ended before it started is answered as the request it then was. */
+function earlyEnd(reason: EndReason): HttpException {
+  if (reason === 'forbidden') return new ForbiddenException('This endpoint is for admin or teacher users');
+  if (reason === 'shutdown') return new ServiceUnavailableProblem('The service is shutting down; reconnect');
+  return new UnauthorizedException('The access token is invalid or expired');
 }

@@ -36,6 +36,8 @@ export class StreamSlots {
   private readonly logger = new Logger('MetricsStream');
   /** This instance's open streams by organization (with Redis too: what it renews). */
   private readonly local = new Map<string, Set<string>>();
+  /** Logged once per outage, not once per stream. */
+  private degraded = false;
 
   constructor(
     private readonly redis: RedisConnection,
@@ -56,8 +58,10 @@ export class StreamSlots {
       if (!client?.isReady) throw new Error('Redis is not connected');
       const reply = await withTimeout(client.eval(ACQUIRE_SCRIPT, { keys: [this.key(organizationId)], arguments: [String(max), String(SLOT_LEASE_MS), streamId] }), REDIS_TIMEOUT_MS);
       granted = Number(reply) === 1;
+      this.degraded = false;
     } catch (error) {
-      if (this.redis.enabled) this.logger.warn(`Stream slots counted on this instance only: ${(error as Error).message}`);
+      if (this.redis.enabled && !this.degraded) this.logger.warn(`Stream slots counted on this instance only until Redis answers: ${(error as Error).message}`);
+      this.degraded = this.redis.enabled;
       granted = mine.size < max;
     }
     if (!granted) return false;
