@@ -97,6 +97,9 @@ describe('GET /metrics/stream across instances', () => {
     await Promise.all(streams.map((s) => s.next((e) => e.event === 'init')));
 
     const live = a.get(LiveDashboards);
+    const exposition = (await http(a).get('/metrics').expect(200)).text;
+    expect(Number(/^toolbox_metrics_streams_open (\d+)$/m.exec(exposition)?.[1])).toBeGreaterThanOrEqual(3);
+    expect(Number(/^toolbox_metrics_stream_recomputations_total (\d+)$/m.exec(exposition)?.[1])).toBe(live.recomputations);
     const before = live.recomputations;
     await pushEvents(b, admin.token, [event(learner.id)]);
     const updates = await Promise.all(streams.map((s) => s.next((e) => e.event === 'dashboard')));

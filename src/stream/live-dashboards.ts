@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { AsyncResource } from 'node:async_hooks';
+import { Counter, Gauge } from 'prom-client';
 import { PrincipalCache } from '../auth/principal-cache.js';
 import { TokenVerifier } from '../auth/token-verifier.js';
 import { normalizeQuery } from '../cache/cache-keys.js';
@@ -10,6 +11,7 @@ import { AppConfig } from '../config/app-config.js';
 import type { Role } from '../database/entities/user.entity.js';
 import { DASHBOARD_CACHE } from '../metrics/metrics.controller.js';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { PrometheusExporter } from '../observability/prometheus-exporter.js';
 import { ActivityChannel, type ActivitySummary } from './activity-channel.js';
 import { sseComment, sseEvent } from './sse.js';
 import { SLOT_RENEW_MS, StreamSlots } from './stream-slots.js';
@@ -78,8 +80,27 @@ export class LiveDashboards implements OnModuleInit, OnModuleDestroy {
     private readonly tokens: TokenVerifier,
     private readonly principals: PrincipalCache,
     private readonly config: AppConfig,
+    prometheus: PrometheusExporter,
   ) {
     this.heardEpoch = channel.epoch;
+    const live = this;
+    new Gauge({
+      name: 'toolbox_metrics_streams_open',
+      help: 'Metrics streams (GET /api/v1/metrics/stream) open on this instance',
+      registers: [prometheus.registry],
+      collect() {
+        this.set(live.openStreams);
+      },
+    });
+    new Counter({
+      name: 'toolbox_metrics_stream_recomputations_total',
+      help: 'Dashboard recomputations made for open streams on this instance',
+      registers: [prometheus.registry],
+      collect() {
+        this.reset();
+        this.inc(live.recomputations);
+      },
+    });
   }
 
   onModuleInit(): void {
