@@ -14,6 +14,9 @@ function signedToken(payload: object): string {
 const pushEvents = (app: TestApp, token: string, events: object[]) => http(app).post('/api/v1/events').set('Authorization', `Bearer ${token}`).send({ events }).expect(202);
 
 /** Two instances of the service on one database and one Redis (same key prefix): A streams, B takes the writes. */
+// Two apps and real waits: more than the default 30 s on a busy host.
+jest.setTimeout(60_000);
+
 describe('GET /metrics/stream across instances', () => {
   let a: TestApp;
   let b: TestApp;
@@ -28,7 +31,7 @@ describe('GET /metrics/stream across instances', () => {
     const shared = { REDIS_KEY_PREFIX: `t${randomBytes(4).toString('hex')}`, STREAM_AUTH_CHECK_SECONDS: '1' };
     a = await createTestApp({ env: shared });
     b = await createTestApp({ env: shared });
-  });
+  }, 120_000);
   afterEach(() => {
     for (const opened of open.splice(0)) opened.close();
   });
