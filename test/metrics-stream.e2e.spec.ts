@@ -1,6 +1,8 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { RedisConnection } from '../src/redis/redis-connection';
 import { LiveDashboards } from '../src/stream/live-dashboards';
+import { StreamSlots } from '../src/stream/stream-slots';
 import { createContent, createUser, event, http, signup, userWithRole } from './support/factories';
 import { openStream, OpenStream } from './support/sse-client';
 import { createTestApp, TEST_JWT_SECRET, TestApp } from './support/test-app';
@@ -242,6 +244,30 @@ describe('GET /metrics/stream heartbeat and the embedded mode', () => {
       const fresh = await live.next((e) => e.event === 'dashboard');
       expect(fresh.data.engagement_metrics.avg_session_duration).toBe(10);
       live.close();
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('stream slots in Redis', () => {
+  it('lets a slot whose instance stopped renewing it lapse, and frees a slot on close', async () => {
+    const app = await createTestApp({ env: { STREAM_MAX_PER_ORGANIZATION: '1' } });
+    try {
+      const slots = app.get(StreamSlots);
+      const redis = app.get(RedisConnection).client!;
+      const organizationId = randomUUID();
+      expect(await slots.acquire(organizationId, 'crashed')).toBe(true);
+      expect(await slots.acquire(organizationId, 'second')).toBe(false);
+      // The instance holding "crashed" died: its lease (score) is no longer renewed and runs out.
+      await redis.zAdd(slots.key(organizationId), { score: 1, value: 'crashed' });
+      expect(await slots.acquire(organizationId, 'second')).toBe(true);
+      expect(await redis.zRange(slots.key(organizationId), 0, -1)).toEqual(['second']);
+      const lease = Number(await redis.zScore(slots.key(organizationId), 'second'));
+      expect(lease - Date.now()).toBeGreaterThan(25_000);
+      expect(await redis.pTTL(slots.key(organizationId))).toBeGreaterThan(25_000);
+      await slots.release(organizationId, 'second');
+      expect(await redis.zCard(slots.key(organizationId))).toBe(0);
     } finally {
       await app.close();
     }
