@@ -4,6 +4,7 @@ import { RedisConnection } from '../src/redis/redis-connection';
 import { LiveDashboards } from '../src/stream/live-dashboards';
 import { StreamSlots } from '../src/stream/stream-slots';
 import { createContent, createUser, event, http, signup, userWithRole } from './support/factories';
+import { freePort, startRedis, stopRedis, waitFor } from './support/private-redis';
 import { openStream, OpenStream } from './support/sse-client';
 import { createTestApp, TEST_JWT_SECRET, TestApp } from './support/test-app';
 
@@ -270,6 +271,41 @@ describe('stream slots in Redis', () => {
       expect(await redis.zCard(slots.key(organizationId))).toBe(0);
     } finally {
       await app.close();
+    }
+  });
+});
+
+describe('GET /metrics/stream through a Redis outage', () => {
+  it('keeps streams open, opens new ones on local slots, and catches up with the writes made meanwhile once Redis returns', async () => {
+    const port = await freePort();
+    let server = await startRedis(port);
+    const app = await createTestApp({ env: { REDIS_URL: `redis://127.0.0.1:${port}`, RATE_LIMIT_ENABLED: 'false', STREAM_AUTH_CHECK_SECONDS: '1' } });
+    const redisReady = () => app.get(RedisConnection).isReady;
+    try {
+      await waitFor(redisReady, 'the app to connect to the private Redis');
+      const admin = await signup(app);
+      const live = await openStream(app, admin.token);
+      expect((await live.next((e) => e.event === 'init')).data.user_metrics.total_users).toBe(1);
+
+      await stopRedis(server);
+      await waitFor(() => !redisReady(), 'the app to notice Redis is gone');
+      const during = await openStream(app, admin.token);
+      expect(during.status).toBe(200);
+      await during.next((e) => e.event === 'init');
+      await createUser(app, admin.token);
+
+      server = await startRedis(port);
+      await waitFor(redisReady, 'the app to reconnect by itself', 20_000);
+      // Moves made while the channel was down were never heard: every open organization recomputes once it is live again.
+      for (const stream of [live, during]) {
+        const fresh = await stream.next((e) => e.event === 'dashboard' && e.data.user_metrics.total_users === 2, 10_000);
+        expect(fresh.data.organization_id).toBe(admin.organization.id);
+      }
+      live.close();
+      during.close();
+    } finally {
+      await app.close();
+      await stopRedis(server);
     }
   });
 });
