@@ -9,6 +9,8 @@ export const BENCH_PROFILES = {
     readSamples: 10,
     ingestBatches: 4,
     ingestWarmupBatches: 1,
+    streams: 20,
+    streamWrites: 3,
     seedLimitSeconds: null,
   },
   standard: {
@@ -20,6 +22,8 @@ export const BENCH_PROFILES = {
     readSamples: 50,
     ingestBatches: 60,
     ingestWarmupBatches: 8,
+    streams: 500,
+    streamWrites: 30,
     seedLimitSeconds: null,
   },
   xl: {
@@ -32,6 +36,8 @@ export const BENCH_PROFILES = {
     readSamples: 50,
     ingestBatches: 60,
     ingestWarmupBatches: 8,
+    streams: 500,
+    streamWrites: 30,
     seedLimitSeconds: 20 * 60,
   },
 } as const;

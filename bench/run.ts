@@ -11,6 +11,7 @@ import { percentile, sequentialLatencies, throughput } from './http-load.js';
 import { measureIngestion } from './ingestion.js';
 import { BENCH_PROFILES, benchProfileFromArgs } from './profiles.js';
 import { timeRawDashboard } from './raw-baseline.js';
+import { measureStreams } from './streams.js';
 
 /**
  * npm run bench [-- --profile tiny|standard|xl]: the performance targets measured in one run against the built
@@ -18,7 +19,8 @@ import { timeRawDashboard } from './raw-baseline.js';
  * 2,000,000 events over 90 days; xl: 1,000,000 users and 20,000,000 events over 365 days (seeding timed); tiny: a
  * small data set that checks the bench code itself in a minute (its figures mean nothing).
  * Settings: BENCH_DATABASE_URL, BENCH_REDIS_URL, BENCH_PORT (default: a free port), BENCH_SECONDS,
- * BENCH_INGEST_BATCHES, BENCH_INGEST_WARMUP_BATCHES, BENCH_INGEST_CONCURRENCY, BENCH_READ_SAMPLES.
+ * BENCH_INGEST_BATCHES, BENCH_INGEST_WARMUP_BATCHES, BENCH_INGEST_CONCURRENCY, BENCH_READ_SAMPLES, BENCH_STREAMS,
+ * BENCH_STREAM_WRITES.
  */
 const PROFILE = benchProfileFromArgs(process.argv.slice(2));
 const SETTINGS = BENCH_PROFILES[PROFILE];
@@ -29,6 +31,9 @@ const INGEST_BATCHES = Number(process.env.BENCH_INGEST_BATCHES ?? SETTINGS.inges
 const INGEST_CONCURRENCY = Number(process.env.BENCH_INGEST_CONCURRENCY ?? 4);
 const INGEST_WARMUP_BATCHES = Number(process.env.BENCH_INGEST_WARMUP_BATCHES ?? SETTINGS.ingestWarmupBatches);
 const READ_SAMPLES = Number(process.env.BENCH_READ_SAMPLES ?? SETTINGS.readSamples);
+/** Open streams held on the large organization while it ingests, and the batches written meanwhile. */
+const STREAMS = Number(process.env.BENCH_STREAMS ?? SETTINGS.streams);
+const STREAM_WRITES = Number(process.env.BENCH_STREAM_WRITES ?? SETTINGS.streamWrites);
 const UNCACHED_SAMPLES = SETTINGS.uncachedSamples;
 const BASELINE_SAMPLES = SETTINGS.baselineSamples;
 const DIST = resolve(__dirname, '..');
@@ -57,6 +62,8 @@ function startService(secret: string): ChildProcess {
       DEMO_DATA: 'false',
       // The limits (dashboard: 100 a minute on enterprise) would answer most bench requests with 429.
       RATE_LIMIT_ENABLED: 'false',
+      // The streams phase holds more streams on one organization than the default 20.
+      STREAM_MAX_PER_ORGANIZATION: String(Math.max(20, STREAMS)),
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
     },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -225,6 +232,9 @@ async function main(): Promise<void> {
     const ingestion = await measureIngestion(BASE, token, large.userIds, INGEST_BATCHES, INGEST_CONCURRENCY, Date.now() % 1_000_000);
     const peakRss = peakRssMb(service.pid as number);
 
+    // After the peak is read: the streams' memory is reported on its own, not charged to the request phases.
+    process.stdout.write(`Streams: ${STREAMS} open on the large organization while ${STREAM_WRITES} batches of 1,000 events are written\n`);
+    const streams = await measureStreams(BASE, token, large.userIds, service.pid as number, STREAMS, STREAM_WRITES, 1000);
     const ratios = {
       cached_over_bare_http_throughput: round(cached.requests_per_second / bareHttp.requests_per_second),
       cached_over_live_throughput: round(cached.requests_per_second / live.requests_per_second),
@@ -270,6 +280,12 @@ async function main(): Promise<void> {
       ...(['json', 'csv', 'xlsx'] as const).map((format) => latency(`export 90d ${format} p95`, exports[format])),
       { target: 'ingestion', goal: '>= 20,000 events/s', measured: `${ingestion.events_per_second} events/s`, pass: ingestion.events_per_second >= 20_000 },
       { target: 'peak resident memory', goal: '<= 200 MB', measured: `${peakRss} MB`, pass: peakRss <= 200 },
+      {
+        target: `write → dashboard event (${STREAMS} streams)`,
+        goal: '<= 2000 ms',
+        measured: `max ${streams.write_to_event_ms.max} ms (p50 ${streams.write_to_event_ms.p50} ms); ${streams.kb_per_stream} KB a stream`,
+        pass: streams.write_to_event_ms.max <= 2000 && streams.missed_dashboard_events === 0,
+      },
       ...(SETTINGS.seedLimitSeconds !== null && seedSeconds !== null
         ? [{ target: 'seeding', goal: `< ${SETTINGS.seedLimitSeconds / 60} min`, measured: `${round(seedSeconds / 60, 1)} min`, pass: seedSeconds < SETTINGS.seedLimitSeconds }]
         : []),
@@ -290,6 +306,7 @@ async function main(): Promise<void> {
       exports,
       ingestion,
       peak_rss_mb: peakRss,
+      streams,
       ratios,
       targets,
     };

@@ -12,6 +12,12 @@ export interface NewEvent {
   score: number | null;
 }
 
+/** What one insert stored: ids already stored are not counted. */
+export interface StoredBatch {
+  accepted: number;
+  byType: Partial<Record<EventType, number>>;
+}
+
 @Injectable()
 export class EventsRepository {
   constructor(private readonly tx: TenantTransactions) {}
@@ -22,9 +28,9 @@ export class EventsRepository {
    * (migrations/1764600000000-partitioned-events.ts) registers the ids, locks the stored events' users in id order,
    * moves their last_active_at / last_login_at forward (never backward) and adds the events to the rollups.
    */
-  async insertBatch(organizationId: string, events: NewEvent[]): Promise<number> {
+  async insertBatch(organizationId: string, events: NewEvent[]): Promise<StoredBatch> {
     return this.tx.run(organizationId, async (manager) => {
-      const rows: { accepted: number }[] = await manager.query(
+      const rows: { type: EventType; stored: number }[] = await manager.query(
         `WITH batch AS (
            SELECT DISTINCT ON (b.id) b.*
              FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::uuid[], $6::timestamptz[], $7::int[], $8::float8[])
@@ -38,9 +44,9 @@ export class EventsRepository {
             ORDER BY b.position
            -- A concurrent batch storing the same event: wait for it, then skip.
            ON CONFLICT (organization_id, occurred_at, id) DO NOTHING
-           RETURNING 1
+           RETURNING type
          )
-         SELECT count(*)::int AS accepted FROM inserted`,
+         SELECT type, count(*)::int AS stored FROM inserted GROUP BY type`,
         [
           organizationId,
           events.map((e) => e.id),
@@ -52,7 +58,9 @@ export class EventsRepository {
           events.map((e) => e.score),
         ],
       );
-      return rows[0].accepted;
+      const byType: Partial<Record<EventType, number>> = {};
+      for (const row of rows) byType[row.type] = row.stored;
+      return { accepted: rows.reduce((total, row) => total + row.stored, 0), byType };
     });
   }
 }
