@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { AppConfig } from '../config/app-config.js';
 import { RedisConnection, withTimeout } from '../redis/redis-connection.js';
-import { generationKey } from './cache-keys.js';
+import { generationKey, lastWriteKey } from './cache-keys.js';
 
 /** How often the subscriber connection is probed: a hung Redis (no socket error) is noticed within about this plus the timeout. */
 export const CHANNEL_HEARTBEAT_MS = 1_000;
@@ -12,8 +12,16 @@ const HEARTBEAT_TIMEOUT_MS = 250;
 /** The Redis client's connect timeout: how long a connect under way may take to settle at shutdown. */
 const SETTLE_BEFORE_CLOSE_MS = 1_000;
 
-/** INCR and PUBLISH in one atomic step: a generation never moves without every subscribed instance being told. */
+/**
+ * INCR and PUBLISH in one atomic step: a generation never moves without every subscribed instance being told. With
+ * a WAL position (ARGV[3], read replicas configured) the organization's last write position moves with it, never
+ * backwards (two writes' moves may arrive in either order). Both keys carry the organization's hash tag: one slot.
+ */
 const MOVE_SCRIPT = `local value = redis.call('INCR', KEYS[1])
+if ARGV[3] ~= '' then
+  local known = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
+  if tonumber(ARGV[3]) > known then redis.call('SET', KEYS[2], ARGV[3]) end
+end
 redis.call('PUBLISH', ARGV[1], 'g ' .. ARGV[2] .. ' ' .. value)
 return value`;
 
@@ -104,11 +112,14 @@ export class GenerationChannel implements OnModuleInit, OnApplicationShutdown {
     if (subscriber.isOpen) subscriber.destroy();
   }
 
-  /** Moves the organization's generation in Redis and tells every instance; resolves to the new value once both are done. */
-  async move(organizationId: string): Promise<number> {
+  /**
+   * Moves the organization's generation in Redis and tells every instance; resolves to the new value once both are
+   * done. `writePosition`: the primary's WAL position after the write (decimal bytes), stored with the generation.
+   */
+  async move(organizationId: string, writePosition?: string | null): Promise<number> {
     const reply = await this.redis.client!.eval(MOVE_SCRIPT, {
-      keys: [generationKey(this.config.REDIS_KEY_PREFIX, organizationId)],
-      arguments: [this.channel, organizationId],
+      keys: [generationKey(this.config.REDIS_KEY_PREFIX, organizationId), lastWriteKey(this.config.REDIS_KEY_PREFIX, organizationId)],
+      arguments: [this.channel, organizationId, writePosition ?? ''],
     });
     return Number(reply);
   }

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { ReadReplicas } from '../database/read-replicas.js';
 import { databasePoolState } from '../observability/database-pool-state.js';
 import { RequestMetrics } from '../observability/request-metrics.js';
 import { RedisConnection, withTimeout } from '../redis/redis-connection.js';
@@ -32,6 +33,7 @@ export class SystemMetricsReader {
     private readonly dataSource: DataSource,
     private readonly redis: RedisConnection,
     @Optional() @Inject(CACHE_HIT_RATE_SOURCE) private readonly cacheHitRate?: CacheHitRateSource,
+    @Optional() private readonly replicas?: ReadReplicas,
   ) {}
 
   async read(): Promise<SystemFigures> {
@@ -48,7 +50,7 @@ export class SystemMetricsReader {
 
   /** Open connections of the pg pools (primary and replicas), as the Prometheus gauges report them. */
   databaseConnections(): number {
-    return databasePoolState(this.dataSource).reduce((total, pool) => total + pool.total, 0);
+    return databasePoolState(this.dataSource, this.replicas).reduce((total, pool) => total + pool.total, 0);
   }
 
   /** used_memory of INFO memory in MB (two decimals); null without Redis, while it is down or slow. */
