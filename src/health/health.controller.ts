@@ -30,7 +30,7 @@ const READY_SCHEMA = {
         properties: {
           name: { type: 'string', example: 'replica-1' },
           state: { type: 'string', enum: ['up', 'lagging', 'down'] },
-          lag_seconds: { type: ['number', 'null'], minimum: 0, description: 'Replay lag at the last check; null while down' },
+          lag_seconds: { type: 'number', nullable: true, minimum: 0, description: 'Replay lag at the last check; null while down' },
         },
       },
     },
