@@ -49,7 +49,7 @@ export class CacheGenerations implements OnModuleInit {
 
   onModuleInit(): void {
     this.changes.subscribe(async (organizationId) => void (await this.move(organizationId)));
-    this.redis.client?.on('ready', () => void this.retryPending());
+    this.redis.onReady(() => void this.retryPending());
     this.channel.listen({
       moved: (organizationId, generation) => this.learn(organizationId, generation, this.channel.epoch),
       lost: () => this.fresh.clear(),
