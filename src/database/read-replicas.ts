@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Pool, PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
@@ -109,7 +110,9 @@ export class ReadReplicas implements OnModuleInit, OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
-    await Promise.all(this.replicas.map((replica) => replica.pool.end().catch(() => undefined)));
+    // Bounded: a hung replica's checked-out connections would hold pool.end() until their statement timeout.
+    const ended = Promise.all(this.replicas.map((replica) => replica.pool.end().catch(() => undefined)));
+    await Promise.race([ended, delay(this.config.REPLICA_STATEMENT_TIMEOUT_MS + 500, undefined, { ref: false })]);
   }
 
   /** Checks every replica now (also run on a timer). */

@@ -145,7 +145,7 @@ function replicaRunner(dataSource: DataSource, client: PoolClient): QueryRunner 
  * Whether an error says the replica could not serve (connection lost or refused, timeouts, cancellation by recovery
  * conflicts, shutdown), as opposed to the work's own answer (an HTTP error, an SQL error the primary would raise too).
  */
-function isReplicaFailure(error: unknown): boolean {
+export function isReplicaFailure(error: unknown): boolean {
   if (error instanceof HttpException) return false;
   const code = error instanceof QueryFailedError ? (error.driverError as { code?: string }).code : (error as { code?: string } | null)?.code;
   // Node's socket errors (ECONNREFUSED, EPIPE…) and the driver's timeouts carry no SQLSTATE.
