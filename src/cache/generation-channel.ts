@@ -38,8 +38,8 @@ export interface ChannelListener {
 /**
  * How instances tell each other that an organization's generation moved, so that each may keep the current
  * generation (and hit responses under it) in process memory: Redis pub/sub on one channel under
- * REDIS_KEY_PREFIX, received on a connection of its own (a subscribed connection runs no other commands).
- * `live` is true only while that subscription is in place and answering; every loss is announced, and
+ * REDIS_KEY_PREFIX, received on a connection of its own (a subscribed connection runs no other commands), or on one
+ * to each master of a Redis Cluster. `live` is true only while every subscription is in place and answering; every loss is announced, and
  * `epoch` changes with each loss and recovery, so a value read before a loss is never trusted after it.
  * In the embedded mode (no Redis) there is one instance and nothing to hear: always live.
  */
