@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { ReadReplicas } from '../src/database/read-replicas';
 import { createUser, http, signup, SignedUp, uniqueEmail } from './support/factories';
 import { ReplicatedPostgres } from './support/pg-replication';
 import { waitFor } from './support/private-redis';
@@ -154,16 +155,21 @@ describe('read replicas', () => {
       expect(list.status).toBe(200);
       expect(list.body.items.map((user: { email: string }) => user.email)).toContain(direct);
       expect(dashboard.status).toBe(200);
-      // Connect (1 s) or statement (1 s) timeout, then the primary: well under what an unbounded wait would take.
-      expect(elapsed).toBeLessThan(6000);
+      // Connect (1 s) or statement (1.25 s) timeout, then the primary; the margin is for a loaded machine, and still far
+      // from a wait bounded by nothing (TCP keepalive: minutes).
+      expect(elapsed).toBeLessThan(8000);
       await waitFor(async () => (await replicaState(app)) === 'down', 'the hung replica to be reported down');
       const report = await http(app).get('/health/ready').expect(200);
       expect(report.body.checks.database).toBe('up');
       expect(report.body.replicas).toEqual([{ name: 'replica-1', state: 'down', lag_seconds: null }]);
-      // Once known down, reads go straight to the primary.
-      const quick = performance.now();
-      await get(app, USERS).expect(200);
-      expect(performance.now() - quick).toBeLessThan(1000);
+      // Once known down, reads go straight to the primary: the replica is not even asked for a connection.
+      const connect = jest.spyOn(app.get(ReadReplicas), 'connect');
+      try {
+        expect(await listedEmails(app)).toContain(direct);
+        expect(connect).not.toHaveBeenCalled();
+      } finally {
+        connect.mockRestore();
+      }
     } finally {
       await pg.signalStandby('SIGCONT');
     }
