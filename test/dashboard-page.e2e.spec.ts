@@ -145,6 +145,14 @@ describe('GET / and its files', () => {
     expect(response.body as string).toContain(start);
   });
 
+  it('stays small: the page and everything it loads weigh under 128 KB before compression', async () => {
+    const files = ['/', '/dashboard/dashboard.js', '/dashboard/dashboard.css', '/dashboard/uplot.js', '/dashboard/uplot.css', '/dashboard/favicon.svg'];
+    let total = 0;
+    for (const path of files) total += Number((await http(testApp).get(path).expect(200)).headers['content-length']);
+    expect(total).toBeGreaterThan(50_000);
+    expect(total).toBeLessThan(128 * 1024);
+  });
+
   it('answers other paths under /dashboard with the problem 404, not a file', async () => {
     const response = await http(testApp).get('/dashboard/../package.json').expect(404);
     expect(response.headers['content-type']).toContain('application/problem+json');
@@ -391,6 +399,8 @@ describe('the dashboard page in Chromium', () => {
   it('writes the README screenshot (docs/dashboard.png) from the demo data', async () => {
     const page = await signedInDashboard({ width: 1280, height: 1000 });
     await page.waitForFunction(() => document.fonts.status === 'loaded');
+    // The picture shows the live state when the stream is up (whether it is, is the stream test's business).
+    await page.waitForFunction(() => document.getElementById('live')?.dataset.state === 'live', { timeout: 5_000 }).catch(() => undefined);
     await page.evaluate(() => window.scrollTo(0, 0));
     const path = join(__dirname, '..', 'docs', 'dashboard.png');
     await page.screenshot({ path, type: 'png' });

@@ -708,6 +708,13 @@
     }
   }
 
+  const ACTIVITY_WORDS = {
+    login: ['sign-in', 'sign-ins'],
+    session: ['learning session', 'learning sessions'],
+    lesson_completed: ['lesson completed', 'lessons completed'],
+    assessment_submitted: ['assessment submitted', 'assessments submitted'],
+  };
+
   function onStreamEvent(type, data) {
     let body;
     try {
@@ -720,7 +727,9 @@
       renderDashboard();
     } else if (type === 'activity') {
       const counts = body.counts || body.by_type || body;
-      const parts = Object.entries(counts).filter(([, n]) => typeof n === 'number' && n > 0).map(([kind, n]) => `${n} ${kind.replace(/_/g, ' ')}`);
+      const parts = Object.entries(counts)
+        .filter(([, n]) => typeof n === 'number' && n > 0)
+        .map(([kind, n]) => `${number.format(n)} ${(ACTIVITY_WORDS[kind] || [kind, kind])[n === 1 ? 0 : 1]}`);
       if (parts.length) notice(`New activity: ${parts.join(', ')}.`);
       // Batches may arrive many a second: one refetch of the slower panels after a short pause.
       clearTimeout(state.refetchTimer);
