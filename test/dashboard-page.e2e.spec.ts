@@ -253,7 +253,7 @@ describe('the dashboard page in Chromium', () => {
     await page.waitForFunction(() => /Red dots mark anomalous days/.test(document.getElementById('insights-note')?.textContent ?? ''));
     const forecast = perSeries.daily_active_users.forecast.points as [string, number, number, number][];
     expect(forecast).toHaveLength(7);
-    expect(await text(page, '#series-daily_active_users-text')).toContain(`Forecast for the next 7 days: ${forecast.map((point) => number.format(point[1])).join(', ')}.`);
+    expect(await text(page, '#series-daily_active_users-text')).toContain(`Forecast for 7 days from ${forecast[0][0]}: ${forecast.map((point) => number.format(point[1])).join(', ')}.`);
     const legend = await page.$$eval('#series-daily_active_users .u-legend .u-label', (labels) => labels.map((label) => label.textContent));
     expect(legend).toEqual(expect.arrayContaining(['Forecast', '80 % low', '80 % high', 'Anomaly']));
     const anomalies = await page.$$eval('.anomalies li', (items) => items.length);

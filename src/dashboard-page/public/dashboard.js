@@ -541,7 +541,7 @@
   ];
   const SUMMARY = [
     ['count', 'Count'], ['sum', 'Sum'], ['min', 'Min'], ['max', 'Max'], ['mean', 'Mean'], ['median', 'Median'],
-    ['p95', 'p95'], ['p99', 'p99'], ['std_dev', 'Std. dev.'], ['slope_per_bucket', 'Slope'], ['change_pct', 'Change %'],
+    ['p95', 'p95'], ['p99', 'p99'], ['std_dev', 'Std. dev.'], ['slope_per_bucket', 'Slope'], ['change_pct', 'Change'],
   ];
 
   /** The series' points, then the forecast's days after them, with the anomalies as their own point series. */
@@ -559,15 +559,26 @@
     const predicted = new Array(x.length).fill(null);
     const low = new Array(x.length).fill(null);
     const high = new Array(x.length).fill(null);
-    // The forecast line starts at the last observed value, so it reads as its continuation.
-    if (x.length && forecast.length) predicted[x.length - 1] = low[x.length - 1] = high[x.length - 1] = values[x.length - 1];
+    if (forecast.length) {
+      // The forecast starts today (a day still in progress, also in the series): it continues the last complete day.
+      const first = index.get(daySeconds(forecast[0][0])) ?? x.length;
+      if (first > 0 && values[first - 1] !== null) predicted[first - 1] = low[first - 1] = high[first - 1] = values[first - 1];
+    }
     for (const [day, value, lo, hi] of forecast) {
-      x.push(daySeconds(day));
-      values.push(null);
-      anomalies.push(null);
-      predicted.push(value);
-      low.push(lo);
-      high.push(hi);
+      const t = daySeconds(day);
+      let i = index.get(t);
+      if (i === undefined) {
+        i = x.length;
+        x.push(t);
+        values.push(null);
+        anomalies.push(null);
+        predicted.push(null);
+        low.push(null);
+        high.push(null);
+      }
+      predicted[i] = value;
+      low[i] = lo;
+      high[i] = hi;
     }
     return { data: [x, values, predicted, low, high, anomalies], insight: true };
   }
@@ -610,7 +621,7 @@
         term.textContent = name;
         const value = document.createElement('dd');
         value.dataset.summary = field;
-        fillValue(value, series.summary[field], '', field === 'change_pct' ? 'No data: the first half of the period is 0, so there is no change to compute.' : 'No data in this period.');
+        fillValue(value, series.summary[field], field === 'change_pct' ? '%' : '', field === 'change_pct' ? 'No data: the first half of the period is 0, so there is no change to compute.' : 'No data in this period.');
         row.append(term, value);
         summary.append(row);
       }
@@ -644,7 +655,7 @@
       }
       drawChart(chart, options, data);
       const values = series.points.map(([, v]) => (v === null ? 'no data' : number.format(v)));
-      const forecastText = withInsight && insight.forecast && insight.forecast.points ? ` Forecast for the next ${insight.forecast.points.length} days: ${insight.forecast.points.map((p) => number.format(p[1])).join(', ')}.` : '';
+      const forecastText = withInsight && insight.forecast && insight.forecast.points && insight.forecast.points.length ? ` Forecast for ${insight.forecast.points.length} days from ${insight.forecast.points[0][0]}: ${insight.forecast.points.map((p) => number.format(p[1])).join(', ')}.` : '';
       text.textContent = `${label} per ${daily ? 'day' : 'hour'}: ${values.join(', ')}.${forecastText}`;
     }
     const p = s.api_performance;
@@ -725,6 +736,15 @@
     if (type === 'init' || type === 'dashboard') {
       state.dashboard = body.dashboard || body;
       renderDashboard();
+    } else if (type === 'end') {
+      // The server says why it closes: an ended session or a lost role is final, a restart is worth reconnecting to.
+      if (body.reason === 'token_expired' || body.reason === 'token_revoked') {
+        endSession();
+        showError('Your session has ended (it expired or you were signed out). Please sign in again.');
+      } else if (body.reason === 'forbidden') {
+        if (state.stream) state.stream.abort();
+        setLive('down', 'Live updates are not available to your account.');
+      }
     } else if (type === 'activity') {
       const counts = body.counts || body.by_type || body;
       const parts = Object.entries(counts)
