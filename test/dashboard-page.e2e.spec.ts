@@ -71,11 +71,11 @@ async function signIn(page: Page, email: string, password: string): Promise<void
  * when asked; otherwise the tab starts with the admin's token in its session storage, as after a reload (login allows
  * 5 attempts a minute per e-mail, fewer than this file's pages).
  */
-async function signedInDashboard(options: Parameters<typeof openPage>[1] & { viaForm?: boolean } = {}): Promise<Page> {
+async function signedInDashboard(options: Parameters<typeof openPage>[1] & { viaForm?: boolean; token?: string } = {}): Promise<Page> {
   const { page, errors } = await openPage(chromium, options);
   if (options.viaForm) await signIn(page, demo.email, PASSWORD);
   else {
-    await page.evaluateOnNewDocument((token: string) => sessionStorage.setItem('toolbox-metrics.token', token), adminToken);
+    await page.evaluateOnNewDocument((token: string) => sessionStorage.setItem('toolbox-metrics.token', token), options.token ?? adminToken);
     await page.goto(`${base}/`, { waitUntil: 'load' });
   }
   try {
@@ -315,6 +315,19 @@ describe('the dashboard page in Chromium', () => {
     );
     expect(await page.evaluate(() => (window as unknown as { marker: number }).marker)).toBe(42);
     await page.waitForFunction(() => /^New activity: 1 lesson completed\.$/.test(document.getElementById('notice')?.textContent ?? ''), { timeout: 5_000 });
+    await page.close();
+  });
+
+  it('returns to sign-in, saying why, when the user is deactivated while the stream is open', async () => {
+    const teacher = await userWithRole(testApp, { token: adminToken } as SignedUp, 'teacher');
+    const page = await signedInDashboard({ token: teacher.token });
+    await page.waitForFunction(() => document.getElementById('live')?.dataset.state === 'live', { timeout: 15_000 });
+    expect(await page.$eval('#refresh', (element) => (element as HTMLElement).hidden)).toBe(true);
+    // Deactivating a user revokes their tokens: the server ends the open stream, and the page says so.
+    await http(testApp).patch(`/api/v1/users/${teacher.id}`).set('Authorization', `Bearer ${adminToken}`).send({ is_active: false }).expect(200);
+    await page.waitForSelector('#sign-in:not([hidden])', { timeout: 20_000 });
+    expect(await text(page, '#error')).toBe('Your session has ended (it expired or you were signed out). Please sign in again.');
+    expect(await page.evaluate(() => sessionStorage.getItem('toolbox-metrics.token'))).toBeNull();
     await page.close();
   });
 
