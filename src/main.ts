@@ -19,8 +19,8 @@ async function bootstrap(): Promise<void> {
     loadEnvFile();
     config = loadConfig();
   } catch (error) {
-    if (error instanceof ConfigValidationError || (error as NodeJS.ErrnoException).code !== undefined) {
-      process.stderr.write(`${(error as Error).message}\n`);
+    if (error instanceof ConfigValidationError) {
+      process.stderr.write(`${error.message}\n`);
       process.exit(1);
     }
     throw error;

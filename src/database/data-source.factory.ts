@@ -67,7 +67,7 @@ export async function openDatabase(config: AppConfig): Promise<Database> {
  * PGlite's defaults reserve 160 MB of shared buffers; the embedded mode serves one organization's dashboards and keeps
  * the whole process under 400 MB resident.
  */
-const EMBEDDED_POSTGRESQL_CONF = 'shared_buffers = 32MB\nwal_buffers = 1MB';
+const EMBEDDED_POSTGRESQL_CONF = 'shared_buffers = 16MB\nwal_buffers = 1MB';
 
 /**
  * Runs initdb in a short-lived child process: PGlite keeps the initdb module's ~400 MB of WebAssembly memory for the
