@@ -10,8 +10,8 @@ describe('embedded mode', () => {
       redis: false,
       env: { DATABASE_URL: undefined, EMBEDDED_DATA_DIR: 'memory://', MIGRATIONS_RUN: undefined, DEMO_DATA: undefined },
     });
-  }, 60_000);
-  afterAll(() => app.close());
+  }, 180_000);
+  afterAll(() => app?.close());
 
   it('runs on PGlite with its migrations applied and no Redis', async () => {
     expect(app.config.embeddedDatabase).toBe(true);

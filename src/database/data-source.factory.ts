@@ -76,7 +76,7 @@ const EMBEDDED_POSTGRESQL_CONF = 'shared_buffers = 16MB\nwal_buffers = 1MB';
 async function initializeDataDirectory(dataDir: string): Promise<void> {
   const entry = pathToFileURL(join(dirname(require.resolve('@electric-sql/pglite')), 'index.js')).href;
   const script = `const { PGlite } = await import(${JSON.stringify(entry)}); const db = await PGlite.create(process.env.PGLITE_INIT_DIR); await db.close();`;
-  await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, PGLITE_INIT_DIR: dataDir } });
+  await promisify(execFile)(process.execPath, ['--liftoff-only', '--input-type=module', '-e', script], { env: { ...process.env, PGLITE_INIT_DIR: dataDir } });
 }
 
 export async function closeDatabase(database: Database): Promise<void> {
