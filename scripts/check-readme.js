@@ -264,18 +264,6 @@ async function production(clone) {
     check((await created.done) === 0, `the superuser block creates the owner role and database${created.code === 0 ? '' : `:\n${created.output}`}`);
     check(psql(`SELECT rolsuper FROM pg_roles WHERE rolname = '${owner}'`) === 'f', 'the owner role is not a superuser');
 
-    const deploy = runBlock(local(deployBlock), { cwd: clone, env: { ...env, PGPASSWORD: '' } });
-    const npmStart = await findProcess(deploy.child.pid, /^npm run start:prod/, 900_000);
-    check(Boolean(npmStart), 'npm ci, build, migration:run and org:create succeed as written');
-    if (!npmStart) throw new Error(deploy.output);
-    const ready = await waitForHttp(`http://127.0.0.1:${port}/health/ready`, deploy, 60_000);
-    check(ready, 'the production service is ready (database and Redis up)');
-    const listening = await waitForOutput(deploy, /^\{.*"msg":"Listening".*\}$/m, 10_000);
-    check(Boolean(listening), 'production logs are JSON lines, the start-up line included');
-    check(psql(`SELECT count(*) FROM users WHERE email = 'admin@northwind.example' AND role = 'admin'`, database) === '1', 'org:create made the first admin');
-    check(psql(`SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'`, database) === owner, 'the owner role owns every table');
-    await stopBySignal(npmStart, port, 'SIGTERM', deploy);
-
     // The other privilege set the README names: no CREATEROLE, toolbox_app created beforehand by a superuser.
     const plainOwner = `tm_readme_plain_${suffix}`;
     const plainDatabase = `tm_readme_plain_${suffix}`;
@@ -288,6 +276,18 @@ async function production(clone) {
       env: { ...env, PGPASSWORD: '', NODE_ENV: 'production', JWT_SECRET: randomBytes(32).toString('hex'), DATABASE_URL: `postgres://${plainOwner}:change-me@127.0.0.1:${superuser.port || 5432}/${plainDatabase}` },
     });
     check((await migrate.done) === 0, `migration:run works for an owner without CREATEROLE given toolbox_app WITH ADMIN OPTION${migrate.code === 0 ? '' : `:\n${migrate.output}`}`);
+
+    const deploy = runBlock(local(deployBlock), { cwd: clone, env: { ...env, PGPASSWORD: '' } });
+    const npmStart = await findProcess(deploy.child.pid, /^npm run start:prod/, 900_000);
+    check(Boolean(npmStart), 'npm ci, build, migration:run and org:create succeed as written');
+    if (!npmStart) throw new Error(deploy.output);
+    const ready = await waitForHttp(`http://127.0.0.1:${port}/health/ready`, deploy, 60_000);
+    check(ready, 'the production service is ready (database and Redis up)');
+    const listening = await waitForOutput(deploy, /^\{.*"msg":"Listening".*\}$/m, 10_000);
+    check(Boolean(listening), 'production logs are JSON lines, the start-up line included');
+    check(psql(`SELECT count(*) FROM users WHERE email = 'admin@northwind.example' AND role = 'admin'`, database) === '1', 'org:create made the first admin');
+    check(psql(`SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'`, database) === owner, 'the owner role owns every table');
+    await stopBySignal(npmStart, port, 'SIGTERM', deploy);
   } finally {
     for (const name of [database, `tm_readme_plain_${suffix}`]) psql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     for (const name of [owner, `tm_readme_plain_${suffix}`]) psql(`DROP ROLE IF EXISTS ${name}`);
