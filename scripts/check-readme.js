@@ -306,8 +306,8 @@ async function main() {
     await production(clone);
   } finally {
     rmSync(work, { recursive: true, force: true });
+    for (const note of notes) process.stdout.write(`note ${note}\n`);
   }
-  for (const note of notes) process.stdout.write(`note ${note}\n`);
   if (failures.length > 0) {
     process.stdout.write(`\n${failures.length} README check(s) failed\n`);
     process.exit(1);
