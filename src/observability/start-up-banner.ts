@@ -6,7 +6,7 @@ export function startUpBanner(config: AppConfig, port: number, demo: DemoStatus 
   const url = `http://localhost:${port}`;
   const storage = [
     config.embeddedDatabase ? `embedded PostgreSQL in ${config.EMBEDDED_DATA_DIR}` : 'PostgreSQL',
-    config.REDIS_URL ? 'Redis' : 'cache and rate limits in process memory',
+    config.REDIS_URL || config.REDIS_CLUSTER_URLS ? 'Redis' : 'cache and rate limits in process memory',
   ].join(', ');
   const lines = ['', `toolbox-metrics is running (${storage})`, '', `  Dashboard   ${url}/`, `  API docs    ${url}/docs`];
   if (demo?.password) {
