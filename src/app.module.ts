@@ -15,6 +15,7 @@ import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 import { RedisModule } from './redis/redis.module.js';
 import { TenancyModule } from './tenancy/tenancy.module.js';
 import { UsersModule } from './users/users.module.js';
+import { XapiModule } from './xapi/xapi.module.js';
 
 @Module({
   imports: [
@@ -31,6 +32,7 @@ import { UsersModule } from './users/users.module.js';
     UsersModule,
     ContentModule,
     EventsModule,
+    XapiModule,
     MetricsModule,
     MetricsCacheModule,
     HealthModule,

@@ -26,6 +26,9 @@ export const RATE_LIMIT_RULES: Readonly<Record<string, RateLimitRule | null>> = 
   'GET /api/v1/metrics/statistics': { limit: 30, windowMs: MINUTE_MS, tierScaled: true },
   'POST /api/v1/metrics/export': { limit: 10, windowMs: HOUR_MS, tierScaled: true },
   'POST /api/v1/events': { limit: 600, windowMs: MINUTE_MS, tierScaled: true },
+  'POST /api/v1/xapi/statements': { limit: 600, windowMs: MINUTE_MS, tierScaled: true },
+  'PUT /api/v1/xapi/statements': { limit: 600, windowMs: MINUTE_MS, tierScaled: true },
+  'POST /api/v1/users/import': { limit: 10, windowMs: HOUR_MS, tierScaled: true },
   'POST /api/v1/metrics/invalidate-cache': null,
   [LOGIN_ROUTE]: { limit: 5, windowMs: MINUTE_MS, tierScaled: false },
   // Operations endpoints are probed by load balancers and scrapers, not by tenants.
