@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createUser, http, signup, SignedUp, userWithRole } from './support/factories';
 import { createTestApp, ManualClock, TestApp } from './support/test-app';
 import { API_KEY_CACHE_MS } from '../src/api-keys/api-key-authenticator';
+import { RedisConnection } from '../src/redis/redis-connection';
 
 type Scope = 'events:write' | 'metrics:read' | 'users:write';
 
@@ -109,17 +110,18 @@ describe('API keys', () => {
     await http(app).post('/api/v1/users').set('Authorization', as(events)).send({ ...student, email: `x${student.email}` }).expect(403);
     // Never on roles, keys or cache invalidation, whatever its scopes.
     const all = await createKey(app, admin, ['events:write', 'metrics:read', 'users:write']);
-    const refusals = [
-      http(app).post('/api/v1/users').set('Authorization', as(all)).send({ ...student, email: `a${student.email}`, role: 'admin' }),
-      http(app).patch(`/api/v1/users/${learner.id}`).set('Authorization', as(all)).send({ role: 'teacher' }),
-      http(app).get('/api/v1/api-keys').set('Authorization', as(all)),
-      http(app).post('/api/v1/api-keys').set('Authorization', as(all)).send({ name: 'more', scopes: ['events:write'] }),
-      http(app).delete(`/api/v1/api-keys/${all.id}`).set('Authorization', as(all)),
-      http(app).post('/api/v1/metrics/invalidate-cache').set('Authorization', as(all)),
-      http(app).get('/api/v1/auth/me').set('Authorization', as(all)),
+    const refusals: [string, Promise<import('supertest').Response>][] = [
+      ['POST /users (admin)', http(app).post('/api/v1/users').set('Authorization', as(all)).send({ ...student, email: `a${student.email}`, role: 'admin' })],
+      ['PATCH /users/:id', http(app).patch(`/api/v1/users/${learner.id}`).set('Authorization', as(all)).send({ role: 'teacher' })],
+      ['GET /api-keys', http(app).get('/api/v1/api-keys').set('Authorization', as(all))],
+      ['POST /api-keys', http(app).post('/api/v1/api-keys').set('Authorization', as(all)).send({ name: 'more', scopes: ['events:write'] })],
+      ['DELETE /api-keys/:id', http(app).delete(`/api/v1/api-keys/${all.id}`).set('Authorization', as(all))],
+      ['POST /metrics/invalidate-cache', http(app).post('/api/v1/metrics/invalidate-cache').set('Authorization', as(all))],
+      ['GET /auth/me', http(app).get('/api/v1/auth/me').set('Authorization', as(all))],
     ];
-    for (const response of await Promise.all(refusals)) {
-      expect({ path: response.req.path, status: response.status }).toEqual({ path: response.req.path, status: 403 });
+    for (const [route, pending] of refusals) {
+      const response = await pending;
+      expect({ route, status: response.status }).toEqual({ route, status: 403 });
       expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
     }
     const [row] = await app.dataSource.query(`SELECT role FROM users WHERE id = $1`, [learner.id]);
@@ -152,7 +154,7 @@ describe('API keys', () => {
     const other = await http(app).get('/api/v1/metrics/activity').set('Authorization', `Bearer ${second.key}`).expect(200);
     const byUser = await http(app).get('/api/v1/metrics/activity').set('Authorization', `Bearer ${admin.token}`).expect(200);
     expect([one.headers['x-ratelimit-remaining'], other.headers['x-ratelimit-remaining'], byUser.headers['x-ratelimit-remaining']]).toEqual(['19', '19', '19']);
-    const keys = await app.get<import('../src/redis/redis-connection').RedisConnection>((await import('../src/redis/redis-connection')).RedisConnection).client!.keys(`*k:${first.id}*`);
+    const keys = await app.get(RedisConnection).client!.keys(`*k:${first.id}*`);
     expect(keys.length).toBeGreaterThan(0);
   });
 

@@ -51,24 +51,28 @@ export function statementErrors(statement: unknown, path: string): FieldError[] 
   }
   nulls(statement, '', add);
   unknownKeys(statement, STATEMENT_KEYS, '', add);
-  if (statement.id !== undefined && !isUuid(statement.id)) add('id', 'id must be a UUID');
+  // A null was reported above: it gets no second error from the checks of its property.
+  const given = (key: string) => statement[key] !== undefined && statement[key] !== null;
+  if (given('id') && !isUuid(statement.id)) add('id', 'id must be a UUID');
   if (statement.actor === undefined) add('actor', 'actor is required');
-  else actorErrors(statement.actor, 'actor', add);
+  else if (given('actor')) actorErrors(statement.actor, 'actor', add);
   if (statement.verb === undefined) add('verb', 'verb is required');
-  else if (!isObject(statement.verb)) add('verb', 'verb must be an object');
+  else if (!given('verb')) {
+    // reported as null above
+  } else if (!isObject(statement.verb)) add('verb', 'verb must be an object');
   else {
     unknownKeys(statement.verb, ['id', 'display'], 'verb', add);
     if (!isIri(statement.verb.id)) add('verb.id', 'verb.id must be an IRI');
-    if (statement.verb.display !== undefined) languageMap(statement.verb.display, 'verb.display', add);
+    if (statement.verb.display !== undefined && statement.verb.display !== null) languageMap(statement.verb.display, 'verb.display', add);
   }
   if (statement.object === undefined) add('object', 'object is required');
-  else objectErrors(statement.object, 'object', add, true);
-  if (statement.result !== undefined) resultErrors(statement.result, add);
-  if (statement.context !== undefined) contextErrors(statement.context, add);
-  if (statement.timestamp !== undefined && !isTimestamp(statement.timestamp)) add('timestamp', 'timestamp must be an ISO 8601 date-time with a time zone');
-  if (statement.stored !== undefined && !isTimestamp(statement.stored)) add('stored', 'stored must be an ISO 8601 date-time with a time zone');
-  if (statement.version !== undefined && (typeof statement.version !== 'string' || !/^(1\.0(\.\d+)?|2\.0\.0)$/.test(statement.version))) add('version', 'version must be 1.0.x or 2.0.0');
-  if (statement.attachments !== undefined && !Array.isArray(statement.attachments)) add('attachments', 'attachments must be an array');
+  else if (given('object')) objectErrors(statement.object, 'object', add, true);
+  if (given('result')) resultErrors(statement.result, add);
+  if (given('context')) contextErrors(statement.context, add);
+  if (given('timestamp') && !isTimestamp(statement.timestamp)) add('timestamp', 'timestamp must be an ISO 8601 date-time with a time zone');
+  if (given('stored') && !isTimestamp(statement.stored)) add('stored', 'stored must be an ISO 8601 date-time with a time zone');
+  if (given('version') && (typeof statement.version !== 'string' || !/^(1\.0(\.\d+)?|2\.0\.0)$/.test(statement.version))) add('version', 'version must be 1.0.x or 2.0.0');
+  if (given('attachments') && !Array.isArray(statement.attachments)) add('attachments', 'attachments must be an array');
   return errors;
 }
 
