@@ -51,11 +51,25 @@ export class RosterImportService {
         if (result.activeAdmins === 0) throw new ConflictException('The import would leave the organization without an active admin; nothing was written');
         return result;
       })
-      .catch((error: unknown) => {
-        throw takenEmail(error, rows) ?? error;
+      .catch(async (error: unknown) => {
+        throw (await this.takenEmails(organizationId, error, rows)) ?? error;
       });
     await this.changes.notify(organizationId);
     return { created: outcome.created, updated: outcome.updated, unchanged: outcome.unchanged };
+  }
+
+  /**
+   * E-mail is unique across the whole service. Row-level security keeps the index from saying whose address
+   * clashed, so after the rollback the rows' addresses are looked up through the login path, and each taken one named.
+   */
+  private async takenEmails(organizationId: string, error: unknown, rows: RosterRow[]): Promise<ValidationFailedException | null> {
+    if (!(error instanceof QueryFailedError) || (error.driverError as { constraint?: string }).constraint !== 'users_email_key') return null;
+    const taken = await this.roster.takenElsewhere(organizationId, rows.flatMap((row) => (row.email === null ? [] : [row.email])));
+    const named = rows.filter((row) => row.email !== null && taken.has(row.email));
+    return new ValidationFailedException(
+      named.length > 0 ? named.map((row) => ({ field: `${row.label}.email`, message: 'this e-mail belongs to another user of the service' })) : [{ field: 'email', message: 'an e-mail belongs to another user of the service' }],
+      'A row’s e-mail is taken; nothing was written',
+    );
   }
 }
 
@@ -64,15 +78,3 @@ function invalid(errors: FieldError[]): ValidationFailedException {
   return new ValidationFailedException(errors, `${rowsNamed} row(s) of the roster are invalid; nothing was written`);
 }
 
-/** E-mail is unique across the whole service: a row whose address another user holds is named (from the index's report). */
-function takenEmail(error: unknown, rows: RosterRow[]): ValidationFailedException | null {
-  if (!(error instanceof QueryFailedError)) return null;
-  const driver = error.driverError as { constraint?: string; detail?: string };
-  if (driver.constraint !== 'users_email_key') return null;
-  const email = /=\((.*)\) already exists/.exec(driver.detail ?? '')?.[1]?.toLowerCase();
-  const row = email === undefined ? undefined : rows.find((candidate) => candidate.email?.toLowerCase() === email);
-  return new ValidationFailedException(
-    [{ field: row ? `${row.label}.email` : 'email', message: 'this e-mail belongs to another user of the service' }],
-    'A row’s e-mail is taken; nothing was written',
-  );
-}

@@ -68,6 +68,18 @@ export class RosterRepository {
     });
   }
 
+  /** Which of these e-mails belong to users of other organizations (RLS hides them, and the unique index's report). */
+  async takenElsewhere(organizationId: string, emails: string[]): Promise<Set<string>> {
+    // Through the login lookup (SECURITY DEFINER), the one path that sees every tenant's e-mails.
+    return this.tx.runWithoutTenant(async (manager) => {
+      const rows: { email: string }[] = await manager.query(
+        `SELECT e.email FROM unnest($2::text[]) AS e(email), LATERAL auth_find_login(e.email) AS f WHERE f.organization_id <> $1`,
+        [organizationId, emails],
+      );
+      return new Set(rows.map((row) => row.email));
+    });
+  }
+
   /** Applies the matched roster: changed users updated, unmatched ones created; counts what happened. */
   async apply(organizationId: string): Promise<RosterOutcome> {
     return this.tx.run(organizationId, async (manager) => {
