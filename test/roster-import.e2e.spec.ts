@@ -147,5 +147,5 @@ describe('roster import at full size', () => {
     } finally {
       await app.close();
     }
-  }, 120_000);
+  }, 300_000);
 });

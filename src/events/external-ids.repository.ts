@@ -42,7 +42,7 @@ export class ExternalIdsRepository {
           ORDER BY w.external_id
          ON CONFLICT (organization_id, external_id) DO NOTHING`,
         'users',
-        [organizationId, learners.map((l) => l.externalId), learners.map((l) => l.name.slice(0, NAME_MAX)), learners.map((l) => l.createdAt), learners.map(() => null)],
+        [organizationId, learners.map((l) => l.externalId), learners.map((l) => l.name.slice(0, NAME_MAX)), learners.map((l) => l.createdAt.toISOString()), learners.map(() => null)],
       ),
     );
   }
@@ -59,7 +59,7 @@ export class ExternalIdsRepository {
           ORDER BY w.external_id
          ON CONFLICT (organization_id, external_id) DO NOTHING`,
         'educational_content',
-        [organizationId, content.map((c) => c.externalId), content.map((c) => c.title.slice(0, TITLE_MAX)), content.map((c) => c.createdAt), content.map((c) => c.contentType)],
+        [organizationId, content.map((c) => c.externalId), content.map((c) => c.title.slice(0, TITLE_MAX)), content.map((c) => c.createdAt.toISOString()), content.map((c) => c.contentType)],
       ),
     );
   }

@@ -48,7 +48,8 @@ export class RosterRepository {
           rows.map((row) => row.name),
           rows.map((row) => row.role),
           rows.map((row) => row.isActive),
-          rows.map((row) => row.createdAt),
+          // ISO text, not Date objects: node-postgres formats 50,000 Dates several times slower than the server parses text.
+          rows.map((row) => row.createdAt?.toISOString() ?? null),
         ],
       );
       // A fresh temporary table has no statistics: without them the planner guesses a few rows and joins badly.

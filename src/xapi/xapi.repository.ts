@@ -40,7 +40,7 @@ export class XapiRepository {
           statements.map((s) => s.id),
           statements.map((s) => JSON.stringify(s.statement)),
           statements.map((s) => s.signature),
-          statements.map((s) => s.statement.stored),
+          statements.map((s) => s.statement.stored as string),
           statements.map((s) => s.eventId),
         ],
       );
