@@ -1,4 +1,4 @@
-import { applyDecorators, Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators.js';
 import type { Principal } from '../auth/principal.js';
@@ -10,7 +10,7 @@ import { ApiKeyListResponse, ApiKeyResponse, CreateApiKeyRequest, CreatedApiKeyR
 /** Only an admin's token: a key never manages keys (no scope allows it). */
 @ApiTags('api-keys')
 @ApiBearerAuth()
-@applyDecorators(...ApiAuthenticationProblems())
+@ApiAuthenticationProblems()
 @Roles('admin')
 @Controller('api-keys')
 export class ApiKeysController {

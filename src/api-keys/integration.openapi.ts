@@ -32,12 +32,12 @@ export function documentIntegration(document: OpenAPIObject): void {
       additionalProperties: false,
       required: ['name'],
       properties: {
-        external_id: { type: ['string', 'null'], minLength: 1, maxLength: 255 },
-        email: { type: ['string', 'null'], format: 'email', maxLength: 254 },
+        external_id: { type: 'string', nullable: true, minLength: 1, maxLength: 255 },
+        email: { type: 'string', nullable: true, format: 'email', maxLength: 254 },
         name: { type: 'string', minLength: 1, maxLength: 200 },
-        role: { type: ['string', 'null'], enum: ['admin', 'teacher', 'student', null] },
-        is_active: { type: ['boolean', 'null'] },
-        created_at: { type: ['string', 'null'], format: 'date-time' },
+        role: { type: 'string', nullable: true, enum: ['admin', 'teacher', 'student', null] },
+        is_active: { type: 'boolean', nullable: true },
+        created_at: { type: 'string', nullable: true, format: 'date-time' },
       },
     };
     importOperation.requestBody = {

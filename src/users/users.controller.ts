@@ -4,7 +4,7 @@ import { CurrentPrincipal, Roles } from '../auth/auth.decorators.js';
 import type { Caller, Principal } from '../auth/principal.js';
 import { isApiKeyPrincipal } from '../api-keys/api-key-principal.js';
 import { ApiKeyAllowed } from '../api-keys/api-key-scopes.js';
-import { ApiProblem } from '../api-keys/api-problem.openapi.js';
+import { ApiAuthenticationProblems, ApiProblem } from '../api-keys/api-problem.openapi.js';
 import { ApiAuthenticated, ApiValidation } from '../common/api-errors.decorators.js';
 import { uuidPipe } from '../common/uuid.pipe.js';
 import { ProblemResponse } from '../errors/problem.dto.js';
@@ -50,6 +50,7 @@ export class UsersController {
       '(CSV by line number, the header being line 1; JSON by index) and field, and nothing is written. An API key may not create admins or change roles.',
   })
   @ApiOkResponse({ type: RosterImportResponse })
+  @ApiAuthenticationProblems()
   @ApiProblem(400, 'Bad rows, each named with its field (line N.field or users[i].field); nothing was written')
   @ApiProblem(409, 'The import would leave the organization without an active admin')
   @ApiProblem(413, 'The body is larger than IMPORT_BODY_LIMIT_BYTES')
