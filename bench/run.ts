@@ -7,12 +7,13 @@ import { Client } from 'pg';
 import { findLargeOrganization, prepareBenchDatabase } from './bench-database.js';
 import { percentile, sequentialLatencies, throughput } from './http-load.js';
 import { measureIngestion } from './ingestion.js';
+import { createBenchApiKey, measureXapiIngestion, XAPI_BATCH } from './xapi-ingestion.js';
 import { timeRawDashboard } from './raw-baseline.js';
 
 /**
  * npm run bench: SPEC §12 measured in one run against the built service (node dist/main) on the bench database.
  * Settings: BENCH_DATABASE_URL, BENCH_REDIS_URL, BENCH_PORT, BENCH_SECONDS, BENCH_INGEST_BATCHES, BENCH_INGEST_WARMUP_BATCHES,
- * BENCH_INGEST_CONCURRENCY.
+ * BENCH_INGEST_CONCURRENCY, BENCH_XAPI_BATCHES, BENCH_XAPI_WARMUP_BATCHES.
  */
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/toolbox_bench';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -21,6 +22,10 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const INGEST_BATCHES = Number(process.env.BENCH_INGEST_BATCHES ?? 60);
 const INGEST_CONCURRENCY = Number(process.env.BENCH_INGEST_CONCURRENCY ?? 4);
 const INGEST_WARMUP_BATCHES = Number(process.env.BENCH_INGEST_WARMUP_BATCHES ?? 8);
+const XAPI_BATCHES = Number(process.env.BENCH_XAPI_BATCHES ?? 60);
+const XAPI_WARMUP_BATCHES = Number(process.env.BENCH_XAPI_WARMUP_BATCHES ?? 8);
+/** Distinct xAPI actors: the warm-up creates most of them as learners, as a platform's first days would. */
+const XAPI_LEARNERS = 5_000;
 const UNCACHED_SAMPLES = 200;
 const BASELINE_SAMPLES = 10;
 const DIST = resolve(__dirname, '..');
@@ -125,6 +130,11 @@ async function main(): Promise<void> {
     // Like every other phase, a warm-up first: the baseline's full scans have just pushed the indexes out of the caches.
     if (INGEST_WARMUP_BATCHES > 0) await measureIngestion(BASE, token, large.userIds, INGEST_WARMUP_BATCHES, INGEST_CONCURRENCY, (Date.now() + 1) % 1_000_000);
     const ingestion = await measureIngestion(BASE, token, large.userIds, INGEST_BATCHES, INGEST_CONCURRENCY, Date.now() % 1_000_000);
+
+    process.stdout.write(`xAPI ingestion: ${XAPI_BATCHES} batches of ${XAPI_BATCH} statements from ${INGEST_CONCURRENCY} clients, after ${XAPI_WARMUP_BATCHES} not counted\n`);
+    const xapiKey = await createBenchApiKey(DATABASE_URL, large.organizationId);
+    if (XAPI_WARMUP_BATCHES > 0) await measureXapiIngestion(BASE, xapiKey, XAPI_LEARNERS, XAPI_WARMUP_BATCHES, INGEST_CONCURRENCY, (Date.now() + 2) % 1_000_000);
+    const xapiIngestion = await measureXapiIngestion(BASE, xapiKey, XAPI_LEARNERS, XAPI_BATCHES, INGEST_CONCURRENCY, (Date.now() + 3) % 1_000_000);
     const peakRss = peakRssMb(service.pid as number);
 
     const ratios = {
@@ -138,6 +148,12 @@ async function main(): Promise<void> {
       { target: 'uncached dashboard p95', goal: '<= 30 ms', measured: `${uncached.p95_ms} ms (p50 ${uncached.p50_ms} ms)`, pass: uncached.p95_ms <= 30 },
       { target: 'baseline SQL ÷ uncached', goal: '>= 20×', measured: `${ratios.baseline_over_uncached_p50}× (${baseline.p50_ms} ÷ ${uncached.p50_ms} ms)`, pass: ratios.baseline_over_uncached_p50 >= 20 },
       { target: 'ingestion', goal: '>= 20,000 events/s', measured: `${ingestion.events_per_second} events/s`, pass: ingestion.events_per_second >= 20_000 },
+      {
+        target: 'xAPI ingestion',
+        goal: '>= 10,000 statements/s',
+        measured: `${xapiIngestion.statements_per_second} statements/s`,
+        pass: xapiIngestion.statements_per_second >= 10_000,
+      },
       { target: 'peak resident memory', goal: '<= 300 MB', measured: `${peakRss} MB`, pass: peakRss <= 300 },
     ];
     const results = {
@@ -149,6 +165,7 @@ async function main(): Promise<void> {
       uncached_dashboard: uncached,
       baseline_sql: baseline,
       ingestion,
+      xapi_ingestion: xapiIngestion,
       peak_rss_mb: peakRss,
       ratios,
       targets,
