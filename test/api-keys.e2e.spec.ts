@@ -79,6 +79,7 @@ describe('API keys', () => {
       'Bearer tbm_short',
       `Basic ${Buffer.from(`000000000000:${key.key}`).toString('base64')}`,
       `Basic ${Buffer.from(`${key.prefix}:not-the-key`).toString('base64')}`,
+      `Basic ${Buffer.from(`${key.prefix}:tbm_short`).toString('base64')}`,
       `Basic ${Buffer.from(`${key.prefix}:${wrongSecret}`).toString('base64')}`,
     ];
     for (const header of cases) {

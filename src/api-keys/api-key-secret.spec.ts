@@ -17,9 +17,11 @@ describe('API key secrets', () => {
     expect(presentedKey(`Bearer ${key}`)).toEqual({ key, prefix });
     expect(presentedKey(basic(prefix, key))).toEqual({ key, prefix });
     expect(presentedKey(basic('someone', key))).toEqual({ malformed: 'HTTP Basic needs the API key’s prefix as the user name' });
-    expect(presentedKey(basic(prefix, 'password'))).toEqual({ malformed: 'HTTP Basic needs the API key as the password' });
+    expect(presentedKey(basic(prefix, 'tbm_short'))).toEqual({ malformed: 'The API key is malformed' });
     expect(presentedKey('Bearer tbm_nope')).toEqual({ malformed: 'The API key is malformed' });
-    expect(presentedKey('Basic !!!')).toEqual({ malformed: 'The Basic credentials are malformed' });
+    // Basic credentials without a key are not an API-key credential: the guard refuses them as it refuses any non-bearer header.
+    expect(presentedKey(basic(prefix, 'password'))).toBeNull();
+    expect(presentedKey('Basic !!!')).toBeNull();
     expect(presentedKey('Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig')).toBeNull();
     expect(presentedKey(undefined)).toBeNull();
   });

@@ -33,7 +33,7 @@ export type PresentedKey = { key: string; prefix: string } | { malformed: string
 /**
  * The API key an Authorization header presents: `Bearer tbm_…`, or HTTP Basic with the key's prefix as the user
  * name and the whole key as the password (how xAPI clients authenticate). Null when the header is not an API-key
- * credential at all (a JWT bearer token, or no header).
+ * credential at all (a JWT bearer token, Basic credentials without a key, or no header).
  */
 export function presentedKey(header: unknown): PresentedKey | null {
   if (typeof header !== 'string') return null;
@@ -43,12 +43,14 @@ export function presentedKey(header: unknown): PresentedKey | null {
     return prefix ? { key: bearer[1], prefix } : { malformed: 'The API key is malformed' };
   }
   const basic = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header.trim());
-  if (!basic) return /^Basic\b/i.test(header.trim()) ? { malformed: 'The Basic credentials are malformed' } : null;
+  if (!basic) return null;
   const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   const [user, password] = colon < 0 ? [decoded, ''] : [decoded.slice(0, colon), decoded.slice(colon + 1)];
+  // Basic credentials that carry no key are no API key at all (the guard answers as for any non-bearer header).
+  if (!password.startsWith('tbm_')) return null;
   const prefix = prefixOf(password);
-  if (!prefix) return { malformed: 'HTTP Basic needs the API key as the password' };
+  if (!prefix) return { malformed: 'The API key is malformed' };
   if (user !== prefix) return { malformed: 'HTTP Basic needs the API key’s prefix as the user name' };
   return { key: password, prefix };
 }
