@@ -5,10 +5,11 @@ import { TenantTransactions } from '../database/tenant-transactions.js';
 import { ValidationFailedException } from '../errors/api-errors.js';
 import { isForeignKeyViolation } from '../errors/database-errors.js';
 import type { FieldError } from '../errors/problem.js';
+import { ActivityChannel } from '../stream/activity-channel.js';
 import { ChangeNotifier } from '../tenancy/change-notifier.js';
 import { UsersRepository } from '../users/users.repository.js';
 import type { EventInput, IngestEventsResponse } from './dto/event.dto.js';
-import { EventsRepository, NewEvent } from './events.repository.js';
+import { EventsRepository, NewEvent, StoredBatch } from './events.repository.js';
 import { ExternalContent, ExternalIdsRepository, ExternalLearner } from './external-ids.repository.js';
 
 @Injectable()
@@ -20,6 +21,7 @@ export class EventsService {
     private readonly content: ContentRepository,
     private readonly externalIds: ExternalIdsRepository,
     private readonly changes: ChangeNotifier,
+    private readonly activity: ActivityChannel,
   ) {}
 
   /**
@@ -29,22 +31,23 @@ export class EventsService {
    * Learners and content named by external id are found or created in the same transaction as the events.
    */
   async ingest(organizationId: string, batch: EventInput[], eventErrors: FieldError[] = []): Promise<IngestEventsResponse> {
-    let accepted: number | null = null;
+    let stored: StoredBatch | null = null;
     if (eventErrors.length === 0 && !batch.some(lacksDuration)) {
       const store = batch.some(namesExternalIds)
         ? this.tx.run(organizationId, async () => this.events.insertBatch(organizationId, await this.withExternalIds(organizationId, batch)))
         : this.events.insertBatch(organizationId, batch.map((event) => toNewEvent(event)));
-      accepted = await store.catch((error: unknown) => {
+      stored = await store.catch((error: unknown) => {
         if (isForeignKeyViolation(error)) return null;
         throw error;
       });
     }
-    accepted ??= await this.checkEachAndInsert(organizationId, batch, eventErrors);
+    stored ??= await this.checkEachAndInsert(organizationId, batch, eventErrors);
     await this.changes.notify(organizationId);
-    return { accepted, duplicates: batch.length - accepted };
+    await this.activity.publish(organizationId, stored.byType);
+    return { accepted: stored.accepted, duplicates: batch.length - stored.accepted };
   }
 
-  private checkEachAndInsert(organizationId: string, batch: EventInput[], eventErrors: FieldError[]): Promise<number> {
+  private checkEachAndInsert(organizationId: string, batch: EventInput[], eventErrors: FieldError[]): Promise<StoredBatch> {
     return this.tx.run(organizationId, async () => {
       // Ids the pipe already refused (not UUIDs) are not looked up.
       const refused = new Set(eventErrors.map((error) => error.field));
