@@ -7,6 +7,8 @@ import { ValidationFailedException } from '../errors/api-errors.js';
 import type { FieldError } from '../errors/problem.js';
 import { EventsRepository } from '../events/events.repository.js';
 import { ExternalContent, ExternalIdsRepository, ExternalLearner } from '../events/external-ids.repository.js';
+import type { StoredBatch } from '../events/events.repository.js';
+import { ActivityChannel } from '../stream/activity-channel.js';
 import { ChangeNotifier } from '../tenancy/change-notifier.js';
 import { MappedStatement, mapStatement, statementSignature } from './statement-mapping.js';
 import { isUuid, JsonObject, statementErrors } from './statement-validator.js';
@@ -40,6 +42,7 @@ export class XapiService {
     private readonly changes: ChangeNotifier,
     private readonly stats: XapiStats,
     private readonly clock: Clock,
+    private readonly activity: ActivityChannel,
   ) {}
 
   /** POST: one statement or an array of them → their ids, in order. */
@@ -88,7 +91,7 @@ export class XapiService {
       const stored = await this.statements.signatures(organizationId, incoming.map((item) => item.id));
       refuseConflicts(incoming, stored, path);
       const fresh = incoming.filter((item) => !stored.has(item.id));
-      if (fresh.length === 0) return { mapped: 0, unmapped: 0 };
+      if (fresh.length === 0) return { mapped: 0, unmapped: 0, byType: {} };
 
       const storedAt = this.clock.date();
       const mapped = new Map<string, MappedStatement>();
@@ -112,11 +115,15 @@ export class XapiService {
         refuseConflicts(fresh, late, path);
       }
       const events = [...mapped.entries()].filter(([id]) => inserted.has(id)).map(([, event]) => event);
-      if (events.length > 0) await this.storeEvents(organizationId, events);
-      return { mapped: events.length, unmapped: inserted.size - events.length };
+      const batch = events.length > 0 ? await this.storeEvents(organizationId, events) : null;
+      return { mapped: events.length, unmapped: inserted.size - events.length, byType: batch?.byType ?? {} };
     });
     this.stats.record(outcome.mapped, outcome.unmapped);
-    if (outcome.mapped > 0) await this.changes.notify(organizationId);
+    if (outcome.mapped > 0) {
+      await this.changes.notify(organizationId);
+      // Live dashboards hear of xAPI activity as of any other batch of events.
+      await this.activity.publish(organizationId, outcome.byType);
+    }
     return incoming.map((item) => item.id);
   }
 
@@ -133,7 +140,7 @@ export class XapiService {
     };
   }
 
-  private async storeEvents(organizationId: string, events: MappedStatement[]): Promise<void> {
+  private async storeEvents(organizationId: string, events: MappedStatement[]): Promise<StoredBatch> {
     const learners = new Map<string, ExternalLearner>();
     const content = new Map<string, ExternalContent>();
     for (const event of events) {
@@ -148,7 +155,7 @@ export class XapiService {
     }
     const userIds = await this.externalIds.resolveLearners(organizationId, [...learners.values()]);
     const contentIds = await this.externalIds.resolveContent(organizationId, [...content.values()]);
-    await this.events.insertBatch(
+    return this.events.insertBatch(
       organizationId,
       events.map((event) => ({
         id: event.eventId,
