@@ -19,6 +19,8 @@ import { PinoNestLogger } from './observability/logger.js';
 import { PINO_LOGGER } from './observability/observability.module.js';
 import { RequestMetrics } from './observability/request-metrics.js';
 import { documentRateLimits } from './rate-limit/rate-limit.openapi.js';
+import { documentIntegration } from './api-keys/integration.openapi.js';
+import { installRosterBodyParsers } from './users/roster-body-parsers.js';
 
 export { API_PREFIX };
 
@@ -39,6 +41,7 @@ export async function configureApp(app: NestExpressApplication): Promise<NestExp
   app.use(correlationMiddleware(config, app.get(RequestMetrics), logger));
   answerClientErrors(app.getHttpServer() as Server, config, logger);
   installFastPath(app.getHttpServer() as Server, app.get(CachedHitFastPath));
+  installRosterBodyParsers(app, config);
   app.useBodyParser('json', { limit: config.BODY_LIMIT_BYTES });
 
   app.setGlobalPrefix(API_PREFIX, {
@@ -89,6 +92,7 @@ function setUpDocs(app: INestApplication): void {
       .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
       .build(),
   );
+  documentIntegration(document);
   documentRateLimits(document);
   documentServerErrors(document);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', swaggerOptions: { persistAuthorization: true } });

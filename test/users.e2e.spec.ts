@@ -19,6 +19,7 @@ describe('users', () => {
       id: expect.stringMatching(/^[0-9a-f-]{36}$/),
       organization_id: admin.organization.id,
       email,
+      external_id: null,
       name: 'Grace Teacher',
       role: 'teacher',
       is_active: true,

@@ -194,6 +194,13 @@ export class AppConfig {
   @Max(50 * 1024 * 1024)
   BODY_LIMIT_BYTES = 2 * 1024 * 1024;
 
+  /** Largest roster import body (CSV or JSON), in bytes: 50,000 rows need several MB. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  @Max(200 * 1024 * 1024)
+  IMPORT_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
+
   /**
    * How far V8 lets the heap grow past what the last full collection kept, in percent, before the next one; 0 keeps
    * V8's own rule, which under thousands of requests a second lets a ~45 MB live heap grow to ~200 MB (SPEC §12).

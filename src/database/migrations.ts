@@ -2,8 +2,10 @@ import { InitialSchema1764100000000 } from '../../migrations/1764100000000-initi
 import { Rollups1764200000000 } from '../../migrations/1764200000000-rollups.js';
 import { LastActiveHours1764200000001 } from '../../migrations/1764200000001-last-active-hours.js';
 import { IngestionThroughput1764300000000 } from '../../migrations/1764300000000-ingestion-throughput.js';
+import { Integration1764500000000 } from '../../migrations/1764500000000-integration.js';
 import { PartitionedEvents1764600000000 } from '../../migrations/1764600000000-partitioned-events.js';
 import { LoginEmails1764600000001 } from '../../migrations/1764600000001-login-emails.js';
+import { LoginEmailsOptional1764609999999 } from '../../migrations/1764609999999-login-emails-optional.js';
 import { DemoActivity1764950000000 } from '../../migrations/1764950000000-demo-activity.js';
 
 /** Every migration, in order; imported explicitly so the same list runs from ts (tests) and from dist. */
@@ -12,7 +14,9 @@ export const MIGRATIONS = [
   Rollups1764200000000,
   LastActiveHours1764200000001,
   IngestionThroughput1764300000000,
+  Integration1764500000000,
   PartitionedEvents1764600000000,
   LoginEmails1764600000001,
+  LoginEmailsOptional1764609999999,
   DemoActivity1764950000000,
 ];

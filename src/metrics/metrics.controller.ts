@@ -3,6 +3,7 @@ import { ApiBody, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nes
 import type { Response } from 'express';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators.js';
 import type { Principal } from '../auth/principal.js';
+import { ApiKeyAllowed } from '../api-keys/api-key-scopes.js';
 import { CachedMetric } from '../cache/cached-metric.decorator.js';
 import { ApiAuthenticated, ApiValidation } from '../common/api-errors.decorators.js';
 import { ActivityResponse } from './dto/activity.response.js';
@@ -18,6 +19,8 @@ export const DASHBOARD_CACHE = { ttlSeconds: 900, queryDefaults: { force_refresh
 @ApiTags('metrics')
 @ApiAuthenticated()
 @Roles('admin', 'teacher')
+// Every metrics read and the export; cache invalidation lives elsewhere and admits no key.
+@ApiKeyAllowed('metrics:read')
 @Controller('metrics')
 export class MetricsController {
   constructor(

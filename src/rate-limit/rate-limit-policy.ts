@@ -29,6 +29,9 @@ export const RATE_LIMIT_RULES: Readonly<Record<string, RateLimitRule | null>> = 
   // Opening a stream is counted; what it sends afterwards is not a request.
   'GET /api/v1/metrics/stream': { limit: 10, windowMs: MINUTE_MS, tierScaled: true },
   'POST /api/v1/events': { limit: 600, windowMs: MINUTE_MS, tierScaled: true },
+  'POST /api/v1/xapi/statements': { limit: 600, windowMs: MINUTE_MS, tierScaled: true },
+  'PUT /api/v1/xapi/statements': { limit: 600, windowMs: MINUTE_MS, tierScaled: true },
+  'POST /api/v1/users/import': { limit: 10, windowMs: HOUR_MS, tierScaled: true },
   'POST /api/v1/metrics/invalidate-cache': null,
   [LOGIN_ROUTE]: { limit: 5, windowMs: MINUTE_MS, tierScaled: false },
   // Operations endpoints are probed by load balancers and scrapers, not by tenants.

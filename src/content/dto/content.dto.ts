@@ -10,6 +10,7 @@ export class ContentResponse {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty({ format: 'uuid' }) organization_id: string;
   @ApiProperty({ format: 'uuid', nullable: true, type: String }) author_id: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'The platform’s own id of this content, unique in the organization' }) external_id: string | null;
   @ApiProperty() title: string;
   @ApiProperty({ enum: CONTENT_TYPES }) content_type: ContentType;
   @ApiProperty({ enum: CONTENT_STATUSES }) status: ContentStatus;
@@ -33,6 +34,12 @@ export class CreateContentRequest {
   @ApiProperty({ enum: CONTENT_TYPES })
   @IsIn(CONTENT_TYPES)
   content_type: ContentType;
+
+  @ApiPropertyOptional({ minLength: 1, maxLength: 255, example: 'https://lms.example/course/7/lesson/3', description: 'The platform’s own id of this content, unique in the organization' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 255)
+  external_id?: string;
 
   @ApiPropertyOptional({ enum: CONTENT_STATUSES, default: 'draft' })
   @IsOptional()
