@@ -231,7 +231,7 @@ describe('metrics cache on Redis', () => {
   it('documents the invalidation endpoint in OpenAPI', async () => {
     const { body } = await http(app).get('/openapi.json').expect(200);
     const operation = body.paths['/api/v1/metrics/invalidate-cache'].post;
-    expect(Object.keys(operation.responses).sort()).toEqual(['200', '401', '403', '500', '503']); // unlimited: never 429
+    expect(Object.keys(operation.responses).sort()).toEqual(['200', '400', '401', '403', '408', '413', '431', '500', '503', '508']); // unlimited: never 429
     expect(operation.responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/InvalidateCacheResponse' });
     expect(operation.security).toEqual([{ bearer: [] }]);
     expect(body.components.schemas.InvalidateCacheResponse.required).toEqual(['status', 'organization_id', 'invalidated_at']);

@@ -175,7 +175,7 @@ describe('GET /metrics', () => {
   it('is documented in the OpenAPI document as text, with its 401 and 404', async () => {
     const { body } = await http(app).get('/openapi.json').expect(200);
     const operation = body.paths['/metrics'].get;
-    expect(Object.keys(operation.responses).sort()).toEqual(['200', '401', '404', '500']);
+    expect(Object.keys(operation.responses).sort()).toEqual(['200', '400', '401', '404', '408', '413', '431', '500', '508']);
     expect(Object.keys(operation.responses['200'].content)).toEqual(['text/plain; version=0.0.4; charset=utf-8']);
     expect(body.paths['/api/v1/metrics']).toBeUndefined();
   });

@@ -79,6 +79,14 @@ export class OpenApiResponseValidator {
       if (size > MAX_CAPTURED_BYTES) truncated = true;
       else chunks.push(buffer);
     };
+    // Headers passed to writeHead (the cached-hit fast path's) are not visible through getHeader afterwards.
+    let headContentType: string | undefined;
+    const writeHead = response.writeHead.bind(response) as (...args: unknown[]) => ServerResponse;
+    response.writeHead = ((...args: unknown[]) => {
+      const headers = args.find((arg, index) => index > 0 && typeof arg === 'object' && arg !== null);
+      headContentType = contentTypeOf(headers);
+      return writeHead(...args);
+    }) as ServerResponse['writeHead'];
     const write = response.write.bind(response) as (...args: unknown[]) => boolean;
     const end = response.end.bind(response) as (...args: unknown[]) => ServerResponse;
     response.write = ((chunk: unknown, ...rest: unknown[]) => {
@@ -93,14 +101,16 @@ export class OpenApiResponseValidator {
     response.once('close', () => {
       if (!response.headersSent) return;
       const body = truncated ? undefined : Buffer.concat(chunks);
-      this.check(request.method ?? 'GET', request.url ?? '/', response, body);
+      const getHeader = (name: string) => response.getHeader(name) ?? (name.toLowerCase() === 'content-type' ? headContentType : undefined);
+      this.check(request.method ?? 'GET', request.url ?? '/', { statusCode: response.statusCode, getHeader }, body);
     });
   }
 
   /** The problems of one response, as sentences naming the request; also recorded in violations. */
   check(method: string, url: string, response: Pick<ServerResponse, 'statusCode' | 'getHeader'>, body: Buffer | undefined): string[] {
     this.checked++;
-    const path = url.split('?')[0];
+    // Express routes ignore one trailing slash (/api/v1/users/ is /api/v1/users).
+    const path = url.split('?')[0].replace(/(.)\/$/, '$1');
     const status = response.statusCode;
     const contentType = mediaType(response.getHeader('content-type') as string | undefined);
     const label = `${method} ${url} → ${status} ${contentType || '(no content type)'}`;
@@ -158,6 +168,15 @@ export class OpenApiResponseValidator {
     if (validate(parsed)) return [];
     return [`${label}: the body does not match the documented schema: ${this.ajv.errorsText(validate.errors, { separator: '; ' })}`];
   }
+}
+
+function contentTypeOf(headers: unknown): string | undefined {
+  if (Array.isArray(headers)) {
+    for (let i = 0; i < headers.length; i += 2) if (String(headers[i]).toLowerCase() === 'content-type') return String(headers[i + 1]);
+    return undefined;
+  }
+  const entry = Object.entries((headers ?? {}) as Record<string, unknown>).find(([name]) => name.toLowerCase() === 'content-type');
+  return entry ? String(entry[1]) : undefined;
 }
 
 function escapePointer(segment: string): string {
