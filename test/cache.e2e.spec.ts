@@ -69,6 +69,8 @@ describe('metrics cache on Redis', () => {
     expect(activity).toMatchObject({ cache_ttl: 60, cache_key: `${keyOf(org, 1, 'activity')}?hours=24&limit=20`, cache_hit: false });
     // Defaults spelled out, in another order: the same entry.
     expect((await get(app, org, 'activity?limit=20&hours=24')).body.cache_metadata).toMatchObject({ cache_key: activity.cache_key, cache_hit: true });
+    // Leading zeros: the same hours, the same entry.
+    expect((await get(app, org, 'activity?hours=024&limit=0020')).body.cache_metadata).toMatchObject({ cache_key: activity.cache_key, cache_hit: true });
     expect((await get(app, org, 'activity?hours=2')).body.cache_metadata).toMatchObject({
       cache_key: `${keyOf(org, 1, 'activity')}?hours=2&limit=20`,
       cache_hit: false,
