@@ -36,6 +36,24 @@ describe('errors and bad input', () => {
     expectProblem(wrongMethod, 404, 'Cannot PUT /api/v1/users');
   });
 
+  it('rejects __proto__, constructor and prototype keys like any unknown field, naming them, and writes nothing', async () => {
+    const email = `proto.${Date.now()}@example.test`;
+    const raw = `{"email":"${email}","name":"Proto","role":"student","__proto__":{"role":"admin"},"constructor":{"prototype":{"x":1}}}`;
+    const response = await http(app).post('/api/v1/users').set(auth()).set('Content-Type', 'application/json').send(raw).expect(400);
+    expectProblem(response, 400);
+    expect(response.body.errors).toEqual([
+      { field: '__proto__', message: 'property __proto__ should not exist' },
+      { field: 'constructor', message: 'property constructor should not exist' },
+    ]);
+    const [{ count }] = await app.dataSource.query(`SELECT count(*)::int AS count FROM users WHERE email = $1`, [email]);
+    expect(count).toBe(0);
+    const nested = `{"events":[{"type":"login","user_id":"${admin.user.id}","occurred_at":"${new Date().toISOString()}","__proto__":{"score":1}}]}`;
+    const events = await http(app).post('/api/v1/events').set(auth()).set('Content-Type', 'application/json').send(nested).expect(400);
+    expect(events.body.errors).toEqual([{ field: 'events[0].__proto__', message: 'property __proto__ should not exist' }]);
+    const query = await http(app).get('/api/v1/users?__proto__=1').set(auth()).expect(400);
+    expect(query.body.errors).toEqual([{ field: '__proto__', message: 'property __proto__ should not exist' }]);
+  });
+
   it('answers 413 for a body over the limit', async () => {
     const response = await http(app)
       .post('/api/v1/events')
