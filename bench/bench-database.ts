@@ -12,7 +12,7 @@ export interface BenchOrganization {
 }
 
 /**
- * The bench database: created and migrated when missing, seeded with `seed --profile bench` (SPEC §12's data set,
+ * The bench database: created and migrated when missing, seeded with `seed --profile bench` (the benchmark's data set,
  * fixed seed) when it holds no large organization yet. Seeding runs the built CLI with its progress bar.
  */
 export async function prepareBenchDatabase(databaseUrl: string, distDir: string): Promise<void> {

@@ -10,7 +10,7 @@ import { measureIngestion } from './ingestion.js';
 import { timeRawDashboard } from './raw-baseline.js';
 
 /**
- * npm run bench: SPEC §12 measured in one run against the built service (node dist/main) on the bench database.
+ * npm run bench: every performance target measured in one run against the built service (node dist/main) on the bench database.
  * Settings: BENCH_DATABASE_URL, BENCH_REDIS_URL, BENCH_PORT, BENCH_SECONDS, BENCH_INGEST_BATCHES, BENCH_INGEST_WARMUP_BATCHES,
  * BENCH_INGEST_CONCURRENCY.
  */

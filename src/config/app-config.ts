@@ -167,7 +167,7 @@ export class AppConfig {
 
   /**
    * How far V8 lets the heap grow past what the last full collection kept, in percent, before the next one; 0 keeps
-   * V8's own rule, which under thousands of requests a second lets a ~45 MB live heap grow to ~200 MB (SPEC §12).
+   * V8's own rule, which under thousands of requests a second lets a ~45 MB live heap grow to ~200 MB.
    */
   @Transform(toInt)
   @IsInt()

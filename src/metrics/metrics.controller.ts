@@ -24,7 +24,7 @@ export class MetricsController {
 
   @Get('dashboard')
   @CachedMetric(900, { force_refresh: 'false' })
-  @ApiOperation({ summary: 'User, content, engagement and system figures with 7-day trends (SPEC §6)' })
+  @ApiOperation({ summary: 'User, content, engagement and system figures with 7-day trends' })
   @ApiOkResponse({ type: DashboardResponse })
   @ApiValidation()
   // force_refresh is read by the metrics cache; the figures themselves are always computed fresh here.

@@ -23,7 +23,7 @@ const ORDINARY = {
   bench: { orgs: 50, users: 100, days: 90, eventsPerUserPerDay: 0.3, content: 50 },
 };
 
-/** SPEC §12: the one large organization of the benchmark. */
+/** The one large organization of the benchmark. */
 export const BENCH_LARGE = { users: 100_000, totalEvents: 2_000_000, days: 90, contentItems: 5_000 };
 
 export const DEFAULT_SEED = 20_251_125;
