@@ -75,8 +75,10 @@ export function finalizeContract(document: OpenAPIObject, options: ContractOptio
 function documentEveryStatus(path: string, responses: Record<string, Json>): void {
   for (const [status, description] of Object.entries(TRANSPORT_ERRORS)) responses[status] ??= { description };
   if (path.startsWith('/api/') || path === '/health/ready') responses['503'] ??= { description: DATABASE_DOWN };
-  for (const [status, response] of Object.entries(responses)) {
+  for (const [status, shared] of Object.entries(responses)) {
     if (Number(status) < 400) continue;
+    // Decorators hand several operations one response object: each gets its own copy before its example is set.
+    const response: Json = (responses[status] = { ...shared });
     response.description ??= `HTTP ${status}`;
     // Every error leaves through the one problem+json filter: its media type and schema, whatever a decorator said,
     // and an example of this very status (not the schema's generic one).

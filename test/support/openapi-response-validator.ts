@@ -21,7 +21,7 @@ interface Route {
 }
 
 /** Served by the docs pages themselves, outside the document they serve (Swagger UI assets, ReDoc, the favicon). */
-const DOCUMENTATION_ASSETS = /^\/(docs(\/.*)?|docs-json|docs-yaml|openapi\.json|redoc(\/.*)?|favicon\.ico)$/;
+const DOCUMENTATION_ASSETS = /^\/(docs(\/.*)?|docs-json|docs-yaml|openapi\.json|redoc(\/.*)?|favicon\.ico|swagger-ui[\w.-]*\.(js|css)|favicon-\d+x\d+\.png)$/;
 const JSON_TYPES = new Set(['application/json', 'application/problem+json']);
 const MAX_CAPTURED_BYTES = 8 * 1024 * 1024;
 
