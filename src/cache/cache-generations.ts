@@ -76,7 +76,9 @@ export class CacheGenerations implements OnModuleInit {
   /** Moves the organization's generation; never throws (writes call it after commit). True when it moved. */
   async move(organizationId: string): Promise<boolean> {
     if (!this.circuit.enabled) {
-      this.memory.set(organizationId, (this.memory.get(organizationId) ?? 0) + 1);
+      const value = (this.memory.get(organizationId) ?? 0) + 1;
+      this.memory.set(organizationId, value);
+      this.channel.announceLocal(organizationId, value);
       return true;
     }
     // Until the move is known to have happened, this instance must not serve the organization from process memory.

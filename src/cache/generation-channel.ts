@@ -113,6 +113,12 @@ export class GenerationChannel implements OnModuleInit, OnApplicationShutdown {
     return Number(reply);
   }
 
+  /** In the embedded mode no Redis carries a move: the one instance's listeners hear its own moves here instead. */
+  announceLocal(organizationId: string, generation: number): void {
+    if (this.redis.enabled) return;
+    for (const listener of this.listeners) listener.moved?.(organizationId, generation);
+  }
+
   /** Tells the other instances that this key now holds a newer entry. */
   async replaced(key: string): Promise<void> {
     await this.redis.client!.publish(this.channel, `r ${this.instanceId} ${key}`);

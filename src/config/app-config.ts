@@ -175,6 +175,27 @@ export class AppConfig {
   @Max(1000)
   HEAP_GROWING_PERCENT = 50;
 
+  /** Seconds between the comment lines that keep an idle metrics stream (and the proxies on its way) open. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(300)
+  STREAM_HEARTBEAT_SECONDS = 15;
+
+  /** Seconds between checks that an open stream's token is still valid (expiry closes it at the exact second anyway). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(60)
+  STREAM_AUTH_CHECK_SECONDS = 5;
+
+  /** Open metrics streams allowed per organization across all instances; one more gets 429. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  STREAM_MAX_PER_ORGANIZATION = 20;
+
   get embeddedDatabase(): boolean {
     return !this.DATABASE_URL;
   }
