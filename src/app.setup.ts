@@ -11,6 +11,7 @@ import { correlationMiddleware } from './correlation/correlation.middleware.js';
 import { ProblemDetailsFilter } from './errors/problem-details.filter.js';
 import { CachedHitFastPath } from './fast-path/cached-hit-fast-path.js';
 import { createValidationPipe } from './errors/validation.pipe.js';
+import { serveDashboardPage } from './dashboard-page/dashboard-page.js';
 import { sendProblem } from './errors/problem.js';
 import { PinoNestLogger } from './observability/logger.js';
 import { PINO_LOGGER } from './observability/observability.module.js';
@@ -49,6 +50,7 @@ export async function configureApp(app: NestExpressApplication): Promise<NestExp
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.enableShutdownHooks();
   setUpDocs(app, config);
+  serveDashboardPage(app.getHttpAdapter().getInstance() as import('express').Express);
   await app.init();
 
   // Appended after the routes: unknown paths and errors raised outside Nest's handlers (body parsing)
