@@ -31,6 +31,7 @@ export function setUpDocs(app: INestApplication, config: AppConfig): void {
       .build(),
   );
   document.info.contact = { name: 'toolbox-metrics maintainers' };
+  documentDashboardPage(document);
   documentRateLimits(document);
   finalizeContract(document, { loginExampleEmail: config.demoData ? DEMO_EMAIL : undefined });
   documents.set(app, document);
@@ -42,6 +43,22 @@ export function setUpDocs(app: INestApplication, config: AppConfig): void {
   });
   serveRedoc(app);
   serveFavicon(app);
+}
+
+/** GET / is served by Express (src/dashboard-page), outside Nest's controllers: documented here so that clients know it. */
+function documentDashboardPage(document: OpenAPIObject): void {
+  document.paths['/'] = {
+    get: {
+      operationId: 'DashboardPage_get',
+      tags: ['dashboard'],
+      summary: 'The organization’s dashboard page (HTML)',
+      description: 'An HTML page that logs in and reads the metrics endpoints with the token; its scripts and styles are served under /dashboard/.',
+      responses: {
+        '200': { description: 'The page', content: { 'text/html': { schema: { type: 'string' } } } },
+        '304': { description: 'Not modified since the copy the browser holds' },
+      },
+    },
+  };
 }
 
 /** ReDoc at /redoc from the installed package, its one remote image (the vendor logo) pointed at a local copy. */

@@ -15,6 +15,7 @@ const TAG_DESCRIPTIONS: Record<string, string> = {
   metrics: "The organization's dashboard figures, activity, statistics and exports, cached per organization",
   health: 'Liveness and readiness probes',
   operations: 'Prometheus scrape endpoint for operators',
+  dashboard: 'The dashboard page for people in a browser',
 };
 
 /**

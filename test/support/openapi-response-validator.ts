@@ -20,8 +20,11 @@ interface Route {
   operations: Record<string, Operation>;
 }
 
-/** Served by the docs pages themselves, outside the document they serve (Swagger UI assets, ReDoc, the favicon). */
-const DOCUMENTATION_ASSETS = /^\/(docs(\/.*)?|docs-json|docs-yaml|openapi\.json|redoc(\/.*)?|favicon\.ico|swagger-ui[\w.-]*\.(js|css)|favicon-\d+x\d+\.png)$/;
+/**
+ * Static files of the pages, outside the document (Swagger UI and ReDoc assets, the favicon, the dashboard page's
+ * scripts and styles). The pages themselves (GET /) are documented operations.
+ */
+const DOCUMENTATION_ASSETS = /^\/(docs(\/.*)?|docs-json|docs-yaml|openapi\.json|redoc(\/.*)?|favicon\.ico|swagger-ui[\w.-]*\.(js|css)|favicon-\d+x\d+\.png|dashboard\/[\w.-]+\.(js|css|svg|png|ico|woff2?))$/;
 const JSON_TYPES = new Set(['application/json', 'application/problem+json']);
 const MAX_CAPTURED_BYTES = 8 * 1024 * 1024;
 
