@@ -3,7 +3,7 @@ import { Clock } from '../common/clock.js';
 import { AuthRepository } from './auth.repository.js';
 import type { Principal } from './principal.js';
 
-/** Deactivation, role and tier changes reach every instance within this time (SPEC §4 asks for 60 s). */
+/** Deactivation, role and tier changes reach every instance within this time (the contract says 60 s). */
 export const PRINCIPAL_TTL_MS = 30_000;
 const MAX_ENTRIES = 10_000;
 

@@ -30,7 +30,7 @@ export class MetricsController {
 
   @Get('dashboard')
   @CachedMetric(DASHBOARD_CACHE.ttlSeconds, DASHBOARD_CACHE.queryDefaults)
-  @ApiOperation({ summary: 'User, content, engagement and system figures with 7-day trends (SPEC §6)' })
+  @ApiOperation({ summary: 'User, content, engagement and system figures with 7-day trends' })
   @ApiOkResponse({ type: DashboardResponse })
   @ApiValidation()
   // force_refresh is read by the metrics cache; the figures themselves are always computed fresh here.

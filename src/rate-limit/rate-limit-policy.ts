@@ -19,7 +19,7 @@ export const TIER_MULTIPLIERS: Readonly<Record<Tier, number>> = { free: 1, basic
 export const LOGIN_ROUTE = 'POST /api/v1/auth/login';
 export const DEFAULT_RULE: RateLimitRule = { limit: 100, windowMs: MINUTE_MS, tierScaled: true };
 
-/** SPEC §5, keyed by "METHOD route template"; null means never limited. Routes not listed get DEFAULT_RULE. */
+/** The limits per endpoint, keyed by "METHOD route template"; null means never limited. Routes not listed get DEFAULT_RULE. */
 export const RATE_LIMIT_RULES: Readonly<Record<string, RateLimitRule | null>> = {
   'GET /api/v1/metrics/dashboard': { limit: 10, windowMs: MINUTE_MS, tierScaled: true },
   'GET /api/v1/metrics/activity': { limit: 20, windowMs: MINUTE_MS, tierScaled: true },

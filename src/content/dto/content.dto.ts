@@ -46,7 +46,7 @@ export class CreateContentRequest {
   @IsIn(CONTENT_STATUSES)
   status?: ContentStatus;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: 86400000, description: 'How long the content took to generate, in ms' })
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: 86400000, description: 'How long the content took to generate, in ms' })
   @IsOptional()
   @IsInt()
   @Min(0)
@@ -79,7 +79,7 @@ export class ListContentQuery {
   @IsIn(CONTENT_STATUSES)
   status?: ContentStatus;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 50 })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, default: 50, description: 'At most this many items' })
   @IsOptional()
   @Type(() => Number)
   @IsInt()

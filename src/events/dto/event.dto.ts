@@ -80,14 +80,14 @@ export class EventInput {
   @WithField('content_external_id', true, 'content_title goes with content_external_id')
   content_title?: string;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: 86400, description: 'Required for session events' })
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: 86400, description: 'Required for session events' })
   @IsOptional()
   @IsInt()
   @Min(0)
   @Max(86400)
   duration_seconds?: number;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: 100 })
+  @ApiPropertyOptional({ type: Number, minimum: 0, maximum: 100, description: 'Assessment score' })
   @IsOptional()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0)

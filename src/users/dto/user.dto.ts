@@ -95,7 +95,7 @@ export class ListUsersQuery {
   @IsIn(ROLES)
   role?: Role;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 50 })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, default: 50, description: 'At most this many items' })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
