@@ -69,6 +69,9 @@ function clientCalls(document: Json): string {
       const params: Json = {};
       if (parameters.some((p) => p.in === 'query')) params.query = group('query');
       if (parameters.some((p) => p.in === 'path')) params.path = group('path');
+      // Required headers (the xAPI version) are part of the call a client must write.
+      const headers = parameters.filter((p) => p.in === 'header' && p.required);
+      if (headers.length > 0) params.header = Object.fromEntries(headers.map((p) => [p.name, sample(p.schema, document)]));
       if (Object.keys(params).length > 0) options.params = params;
       const body = operation.requestBody?.content?.['application/json']?.schema;
       if (body) options.body = sample(body, document);

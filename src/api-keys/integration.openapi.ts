@@ -35,7 +35,7 @@ export function documentIntegration(document: OpenAPIObject): void {
         external_id: { type: 'string', nullable: true, minLength: 1, maxLength: 255 },
         email: { type: 'string', nullable: true, format: 'email', maxLength: 254 },
         name: { type: 'string', minLength: 1, maxLength: 200 },
-        role: { type: 'string', nullable: true, enum: ['admin', 'teacher', 'student', null] },
+        role: { type: 'string', nullable: true, enum: ['admin', 'teacher', 'student'] },
         is_active: { type: 'boolean', nullable: true },
         created_at: { type: 'string', nullable: true, format: 'date-time' },
       },
