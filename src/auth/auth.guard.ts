@@ -4,35 +4,37 @@ import type { Request } from 'express';
 import { ClsService } from 'nestjs-cls';
 import { RequestContext } from '../correlation/request-context.js';
 import { IS_PUBLIC } from './auth.decorators.js';
-import { PrincipalCache } from './principal-cache.js';
+import { type Authenticated, Authenticator } from './authenticator.js';
 import type { Principal } from './principal.js';
-import { bearerToken, TokenVerifier } from './token-verifier.js';
+import { bearerToken } from './token-verifier.js';
+
+export type AuthenticatedRequest = Request & { principal?: Principal; accessToken?: Authenticated['token'] };
 
 /**
- * The first global guard: resolves the bearer token to a principal (user, organization, role, tier)
- * and puts it into the request context, so the roles and rate-limit guards after it can use it.
+ * The first global guard: resolves the bearer token to a principal (user, organization, role, tier) through the one
+ * Authenticator and puts it into the request context, so the roles and rate-limit guards after it can use it.
+ * Another kind of credential is one more branch here, resolving to a Principal the same way.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
-    private readonly tokens: TokenVerifier,
-    private readonly principals: PrincipalCache,
+    private readonly authenticator: Authenticator,
     private readonly cls: ClsService<RequestContext>,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
-    const request = context.switchToHttp().getRequest<Request & { principal?: Principal }>();
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const header = request.headers.authorization;
     const token = bearerToken(header);
     if (!token) throw new UnauthorizedException(header ? 'The Authorization header is not a bearer token' : 'A bearer token is required');
-    const claims = this.tokens.verify(token);
-    if (!claims) throw new UnauthorizedException('The access token is invalid or expired');
-    const principal = await this.principals.resolve(claims.org, claims.sub);
-    if (!principal) throw new UnauthorizedException('The access token is invalid or expired');
+    const authenticated = await this.authenticator.authenticate(token);
+    if (!authenticated) throw new UnauthorizedException('The access token is invalid or expired');
 
+    const { principal } = authenticated;
     request.principal = principal;
+    request.accessToken = authenticated.token;
     this.cls.set('organizationId', principal.organizationId);
     this.cls.set('userId', principal.userId);
     this.cls.set('role', principal.role);

@@ -14,5 +14,5 @@ export class ProblemResponse {
   @ApiProperty({ example: '/api/v1/events' }) instance: string;
   @ApiProperty({ nullable: true, type: String }) correlation_id: string | null;
   @ApiPropertyOptional({ type: [FieldErrorResponse] }) errors?: FieldErrorResponse[];
-  @ApiPropertyOptional({ description: 'Seconds to wait (429 only)' }) retry_after?: number;
+  @ApiPropertyOptional({ description: 'Seconds to wait before retrying (429, and 503 when the service is briefly saturated)', type: 'integer', minimum: 1 }) retry_after?: number;
 }
