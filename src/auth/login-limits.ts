@@ -32,6 +32,8 @@ export interface LoginClient {
 /** What an admitted attempt reserved: given back when the password is right. */
 export interface LoginAdmission {
   reserved: string[];
+  /** The IP budget this attempt spent, given back too when the password is right. */
+  ipKey?: string;
 }
 
 /**
@@ -39,8 +41,9 @@ export interface LoginAdmission {
  * by every successful login); its attempts count against its own budget only (5 failures a minute), so what other
  * clients did — on the same IP or anywhere — never refuses it. Every other attempt spends the IP's budget (30 a
  * minute across e-mails, progressive penalty), and may fail at most 5 times a minute per IP and account and 100
- * times an hour per account; past those it is refused without the password being checked. Failures are reserved
- * before the check and given back when the password is right, so only failures count.
+ * times an hour per account; past those it is refused without the password being checked. Every count is reserved
+ * before the check and given back when the password is right, so a school's NAT full of successful logins spends
+ * nothing, and concurrent attempts cannot slip past a limit between check and count.
  */
 @Injectable()
 export class LoginLimits {
@@ -68,8 +71,9 @@ export class LoginLimits {
     }
 
     const ip = normalizeIp(client.ip || 'unknown', 64);
+    const ipKey = budgetKey(`ip:${ip}`, LOGIN_ROUTE);
     const decision = await spendBudget(this.storage, this.stats, {
-      key: budgetKey(`ip:${ip}`, LOGIN_ROUTE),
+      key: ipKey,
       endpoint: LOGIN_ROUTE,
       limit: LOGIN_IP_LIMIT,
       windowMs: MINUTE_MS,
@@ -87,12 +91,12 @@ export class LoginLimits {
       HOUR_MS,
       'Too many failed logins for this e-mail; a device that has logged in to it before (device_token) can still log in',
     );
-    return { reserved: [pair, whole] };
+    return { reserved: [pair, whole], ipKey };
   }
 
   /** The password was right: the attempt was no failure. */
   async succeeded(admission: LoginAdmission): Promise<void> {
-    await Promise.all(admission.reserved.map((key) => this.counters.refund(key)));
+    await Promise.all([...admission.reserved.map((key) => this.counters.refund(key)), admission.ipKey ? this.storage.refund(admission.ipKey) : undefined]);
   }
 
   /** A token binding this client to the account, proof of an earlier successful login. */
@@ -123,7 +127,8 @@ export class LoginLimits {
   private async reserveOrRefuse(reserved: string[], key: string, limit: number, windowMs: number, reason: string): Promise<void> {
     const reservation = await this.counters.reserve(key, windowMs);
     if (reservation.count <= limit) return;
-    // A refused attempt checks no password: it is no failure, so nothing it reserved stays counted.
+    // A refused attempt checks no password: it is no failure of the account's, so its reservations are given back;
+    // it still spent the IP's budget (30 attempts a minute across e-mails).
     await Promise.all([...reserved, key].map((reservedKey) => this.counters.refund(reservedKey)));
     this.stats.recordRejection(LOGIN_ROUTE);
     const retryAfter = Math.max(1, Math.ceil((reservation.resetAt - this.clock.now()) / 1000));
