@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { loadConfig } from '../src/config/app-config';
 import { HTML_CONTENT_SECURITY_POLICY } from '../src/http-security/security-headers';
 import { PINO_LOGGER } from '../src/observability/observability.module';
 import { http, signup, uniqueEmail } from './support/factories';
@@ -108,7 +109,6 @@ describe('CORS_ORIGINS', () => {
   });
 
   it('refuses a malformed CORS_ORIGINS at start-up, naming the variable', async () => {
-    const { loadConfig } = await import('../src/config/app-config');
     expect(() => loadConfig({ CORS_ORIGINS: '*' })).toThrow(/CORS_ORIGINS: CORS_ORIGINS must be empty or a comma-separated list of origins/);
     expect(loadConfig({ CORS_ORIGINS: ' https://a.test , http://b.test:8080 ' }).corsOrigins).toEqual(['https://a.test', 'http://b.test:8080']);
   });
