@@ -48,8 +48,11 @@ export class Authenticator {
     return principal && principal.tokenVersion === claims.ver ? principal : null;
   }
 
-  /** Calls back on every revocation or user change anywhere, so a long-lived response can re-check its token. */
-  onRevocation(callback: () => void): void {
-    this.revocations.listen({ tokenRevoked: callback, principalChanged: callback, lost: callback });
+  /**
+   * Calls back on every revocation or user change anywhere (and when such news may have been missed), so a long-lived
+   * response can re-check its token with authenticate; the returned function stops the callbacks.
+   */
+  onRevocation(callback: () => void): () => void {
+    return this.revocations.listen({ tokenRevoked: callback, principalChanged: callback, lost: callback });
   }
 }

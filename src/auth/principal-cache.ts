@@ -22,7 +22,8 @@ export class PrincipalCache {
     private readonly clock: Clock,
     revocations: RevocationChannel,
   ) {
-    revocations.listen({ principalChanged: (organizationId, userId) => this.forget(organizationId, userId), lost: () => this.entries.clear() });
+    // A lost message costs nothing more than the TTL: entries are not cleared when the channel drops.
+    revocations.listen({ principalChanged: (organizationId, userId) => this.forget(organizationId, userId) });
   }
 
   async resolve(organizationId: string, userId: string): Promise<Principal | null> {

@@ -67,8 +67,13 @@ export class RevocationChannel implements OnModuleInit, OnApplicationShutdown {
     return !this.redis.enabled || (this.healthy && this.redis.isReady);
   }
 
-  listen(listener: RevocationListener): void {
+  /** Registers a listener; the returned function removes it (a stream that ends must not stay registered). */
+  listen(listener: RevocationListener): () => void {
     this.listeners.push(listener);
+    return () => {
+      const index = this.listeners.indexOf(listener);
+      if (index >= 0) this.listeners.splice(index, 1);
+    };
   }
 
   /** Whether this instance knows the token id to be revoked, without I/O. */
