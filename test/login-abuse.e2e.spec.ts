@@ -153,4 +153,18 @@ describe('login against abuse', () => {
     expect(upgraded.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
     await login(newIp(), { email: account.user.email, password: PASSWORD }).expect(200);
   });
+
+  it('documents the login, its device token, its limits and its 503 in the OpenAPI document', async () => {
+    const document = (await http(app).get('/openapi.json').expect(200)).body;
+    const login = document.paths['/api/v1/auth/login'].post;
+    expect(Object.keys(login.responses).sort()).toEqual(['200', '400', '401', '429', '500', '503']);
+    expect(login.responses['503'].headers['Retry-After']).toBeDefined();
+    expect(login.responses['503'].content['application/problem+json'].schema).toEqual({ $ref: '#/components/schemas/ProblemResponse' });
+    expect(document.components.schemas.LoginRequest.required).toEqual(['email', 'password']);
+    expect(document.components.schemas.LoginRequest.properties.device_token).toMatchObject({ type: 'string', maxLength: 512 });
+    expect(document.components.schemas.LoginResponse.required).toEqual(expect.arrayContaining(['access_token', 'token_type', 'expires_in', 'device_token']));
+    const logout = document.paths['/api/v1/auth/logout'].post;
+    expect(Object.keys(logout.responses)).toEqual(expect.arrayContaining(['204', '401']));
+    expect(logout.security).toEqual([{ bearer: [] }]);
+  });
 });

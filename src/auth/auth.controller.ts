@@ -18,6 +18,13 @@ import { AuthService } from './auth.service.js';
 import { LoginRequest, LoginResponse, MeResponse, SignupRequest, SignupResponse } from './dto/auth.dto.js';
 import type { Principal } from './principal.js';
 
+/** 503 from the bounded password-hash queue: a problem body and Retry-After, like every error of the service. */
+const HASH_QUEUE_FULL = (what: string) => ({
+  description: `Too many ${what} are waiting (4 run at once, 64 wait); retry after Retry-After (1 s). Also: the database is unreachable.`,
+  headers: { 'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' as const } } },
+  content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/ProblemResponse' } } },
+});
+
 @ApiTags('auth')
 @Controller('auth')
 export class AuthController {
@@ -30,7 +37,7 @@ export class AuthController {
   @ApiCreatedResponse({ type: SignupResponse })
   @ApiValidation()
   @ApiConflictResponse({ description: 'The e-mail is taken', type: ProblemResponse })
-  @ApiServiceUnavailableResponse({ description: 'Too many password hashes are waiting; retry after Retry-After (1 s)', type: ProblemResponse })
+  @ApiServiceUnavailableResponse(HASH_QUEUE_FULL('password hashes'))
   signup(@Body() body: SignupRequest): Promise<SignupResponse> {
     return this.auth.signup(body);
   }
@@ -51,7 +58,7 @@ export class AuthController {
   @ApiValidation()
   @ApiUnauthorizedResponse({ description: 'Wrong e-mail or password (one generic message, the same time either way)', type: ProblemResponse })
   @ApiTooManyRequestsResponse({ description: 'A failed-login limit is reached; see Retry-After', type: ProblemResponse })
-  @ApiServiceUnavailableResponse({ description: 'Too many password checks are waiting; retry after Retry-After (1 s)', type: ProblemResponse })
+  @ApiServiceUnavailableResponse(HASH_QUEUE_FULL('password checks'))
   login(@Body() body: LoginRequest, @Req() request: Request, @Res({ passthrough: true }) response: Response): Promise<LoginResponse> {
     return this.auth.login(body.email, body.password, { ip: request.ip ?? '', deviceToken: body.device_token }, (headers) => {
       for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
