@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { RedisClientType } from '@redis/client';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Clock } from '../common/clock.js';
 import { AppConfig } from '../config/app-config.js';
@@ -9,6 +10,8 @@ const HEARTBEAT_MS = 1_000;
 const HEARTBEAT_TIMEOUT_MS = 250;
 const SETTLE_BEFORE_CLOSE_MS = 1_000;
 const REDIS_TIMEOUT_MS = 500;
+/** After a failed check, requests skip Redis this long, so a hung Redis costs one timeout, not one per request. */
+const RETRY_REDIS_AFTER_MS = 1_000;
 /** Revoked token ids kept in process memory at most (each until its token would have expired anyway). */
 const MAX_LOCAL_REVOKED = 200_000;
 
@@ -47,6 +50,7 @@ export class RevocationChannel implements OnModuleInit, OnApplicationShutdown {
   private closing = false;
   private connecting?: Promise<void>;
   private epoch = 0;
+  private skipRedisUntil = 0;
 
   constructor(
     private readonly redis: RedisConnection,
@@ -88,11 +92,13 @@ export class RevocationChannel implements OnModuleInit, OnApplicationShutdown {
   /** Whether the token id is revoked: from memory while live, else from Redis (memory again if Redis fails). */
   async isRevoked(tokenId: string): Promise<boolean> {
     if (this.isRevokedLocally(tokenId)) return true;
-    if (this.live) return false;
+    // Redis down or failing: memory is all there is, and requests must not wait on Redis one by one.
+    if (this.live || !this.redis.isReady || performance.now() < this.skipRedisUntil) return false;
     try {
-      const score = await withTimeout(this.redis.client!.zScore(this.setKey, tokenId), REDIS_TIMEOUT_MS);
+      const score = await withTimeout(this.redis.client!.zScore(this.setKey, tokenId), this.config.RATE_LIMIT_REDIS_TIMEOUT_MS);
       return score !== null && score > this.clock.now();
     } catch {
+      this.skipRedisUntil = performance.now() + RETRY_REDIS_AFTER_MS;
       return false;
     }
   }
