@@ -106,5 +106,6 @@ describe('account commands of the operations CLI', () => {
     // A password given as an argument is a usage error: it would sit in the shell history.
     const argv = cli();
     expect(await argv.run('user:set-password', admin.user.email, 'on the command line')).not.toBe(0);
-  });
+    // Four CLI contexts and four password hashes.
+  }, 120_000);
 });

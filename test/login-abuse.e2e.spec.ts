@@ -95,7 +95,8 @@ describe('login against abuse', () => {
     expect(refused.body.detail).toMatch(/^Too many failed logins for this e-mail; a device that has logged in to it before \(device_token\) can still log in; try again in \d+ s$/);
     expect(Number(refused.headers['retry-after'])).toBeGreaterThan(3000);
     await login(newIp(), { email: account.user.email, password: PASSWORD, device_token: deviceToken }).expect(200);
-  });
+    // 100 password checks one after another: minutes on a busy 2-core host.
+  }, 300_000);
 
   it('answers an address that is not an e-mail like an unknown one, checking a dummy hash for both', async () => {
     const queue = app.get(HashQueue);
