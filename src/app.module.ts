@@ -9,10 +9,12 @@ import { DemoModule } from './demo/demo.module.js';
 import { EventsModule } from './events/events.module.js';
 import { FastPathModule } from './fast-path/fast-path.module.js';
 import { HealthModule } from './health/health.module.js';
+import { InsightsModule } from './insights/insights.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { ObservabilityModule } from './observability/observability.module.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 import { RedisModule } from './redis/redis.module.js';
+import { StreamModule } from './stream/stream.module.js';
 import { TenancyModule } from './tenancy/tenancy.module.js';
 import { UsersModule } from './users/users.module.js';
 
@@ -32,6 +34,8 @@ import { UsersModule } from './users/users.module.js';
     ContentModule,
     EventsModule,
     MetricsModule,
+    InsightsModule,
+    StreamModule,
     MetricsCacheModule,
     HealthModule,
     DemoModule,

@@ -62,7 +62,7 @@ describe('cached hits served ahead of Express and Nest', () => {
   afterAll(() => app.close());
 
   it('discovers the @CachedMetric routes from their metadata', () => {
-    expect(app.get(CachedHitFastPath).templates.sort()).toEqual(['/api/v1/metrics/activity', '/api/v1/metrics/dashboard', '/api/v1/metrics/statistics']);
+    expect(app.get(CachedHitFastPath).templates.sort()).toEqual(['/api/v1/metrics/activity', '/api/v1/metrics/dashboard', '/api/v1/metrics/insights', '/api/v1/metrics/statistics']);
   });
 
   it('answers a hit with the bytes and headers the Nest path sends for the same hit', async () => {

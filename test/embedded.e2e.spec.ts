@@ -22,7 +22,7 @@ describe('embedded mode', () => {
     const migrations = await app.dataSource.query(`SELECT name FROM typeorm_migrations ORDER BY id`);
     expect(migrations[0]).toEqual({ name: 'InitialSchema1764100000000' });
     const ready = await http(app).get('/health/ready').expect(200);
-    expect(ready.body).toEqual({ status: 'ok', checks: { database: 'up', redis: 'disabled' } });
+    expect(ready.body).toEqual({ status: 'ok', checks: { database: 'up', redis: 'disabled' }, replicas: [] });
   });
 
   it('serves a signup and /auth/me', async () => {

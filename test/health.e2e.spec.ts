@@ -11,6 +11,6 @@ describe('health', () => {
   it('reports live and ready with PostgreSQL and Redis up', async () => {
     await http(app).get('/health/live').expect(200, { status: 'ok' });
     const ready = await http(app).get('/health/ready').expect(200);
-    expect(ready.body).toEqual({ status: 'ok', checks: { database: 'up', redis: 'up' } });
+    expect(ready.body).toEqual({ status: 'ok', checks: { database: 'up', redis: 'up' }, replicas: [] });
   });
 });

@@ -1,8 +1,9 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
+import { ReadReplicas } from '../database/read-replicas.js';
 import { RedisConnection } from '../redis/redis-connection.js';
 import { ChangeNotifier } from '../tenancy/change-notifier.js';
-import { generationKey } from './cache-keys.js';
+import { generationKey, lastWriteKey } from './cache-keys.js';
 import { GenerationChannel } from './generation-channel.js';
 import { RedisCircuit } from './redis-circuit.js';
 
@@ -10,6 +11,11 @@ export interface Generation {
   value: number;
   /** False when Redis could not be asked: the cache must not be read or written for this organization now. */
   known: boolean;
+  /**
+   * The primary's WAL position (decimal bytes) after the organization's last write, when read replicas are in use and
+   * one is recorded: a result computed on a replica that has not replayed it must not be stored under this generation.
+   */
+  lastWrite: string | null;
 }
 
 /** At most this many organizations' current generations are kept in process memory (oldest learnt forgotten first). */
@@ -25,6 +31,8 @@ export class CacheGenerations implements OnModuleInit {
   private readonly logger = new Logger('MetricsCache');
   /** The embedded mode's counters; with Redis, the last value read (named in cache_key while Redis is away). */
   private readonly memory = new Map<string, number>();
+  /** The embedded-Redis mode's last write positions (replicas with no Redis: one instance). */
+  private readonly memoryWrites = new Map<string, string>();
   /** Organizations whose move failed while Redis was away: retried before their next read and on reconnect. */
   private readonly pending = new Set<string>();
   /** With Redis: generations known to be current, learnt while the channel was live (cleared when it is not). */
@@ -36,11 +44,12 @@ export class CacheGenerations implements OnModuleInit {
     private readonly config: AppConfig,
     private readonly changes: ChangeNotifier,
     private readonly channel: GenerationChannel,
+    private readonly replicas: ReadReplicas,
   ) {}
 
   onModuleInit(): void {
     this.changes.subscribe(async (organizationId) => void (await this.move(organizationId)));
-    this.redis.client?.on('ready', () => void this.retryPending());
+    this.redis.onReady(() => void this.retryPending());
     this.channel.listen({
       moved: (organizationId, generation) => this.learn(organizationId, generation, this.channel.epoch),
       lost: () => this.fresh.clear(),
@@ -58,16 +67,22 @@ export class CacheGenerations implements OnModuleInit {
   }
 
   async current(organizationId: string): Promise<Generation> {
-    if (!this.circuit.enabled) return { value: this.memory.get(organizationId) ?? 0, known: true };
-    const lastSeen = { value: this.memory.get(organizationId) ?? 0, known: false };
+    if (!this.circuit.enabled) {
+      return { value: this.memory.get(organizationId) ?? 0, known: true, lastWrite: this.memoryWrites.get(organizationId) ?? null };
+    }
+    const lastSeen = { value: this.memory.get(organizationId) ?? 0, known: false, lastWrite: null };
     if (this.pending.has(organizationId) && !(await this.move(organizationId))) return lastSeen;
     const epoch = this.channel.epoch;
+    const prefix = this.config.REDIS_KEY_PREFIX;
     try {
-      const stored = await this.circuit.run(() => this.redis.client!.get(generationKey(this.config.REDIS_KEY_PREFIX, organizationId)));
+      // One round trip for both (same hash tag, so one slot in a Redis Cluster too).
+      const [stored, lastWrite] = await this.circuit.run(() =>
+        this.redis.client!.mGet([generationKey(prefix, organizationId), lastWriteKey(prefix, organizationId)]),
+      );
       const value = stored === null ? 0 : Number(stored);
       this.memory.set(organizationId, value);
       this.learn(organizationId, value, epoch);
-      return { value, known: true };
+      return { value, known: true, lastWrite: lastWrite ?? null };
     } catch {
       return lastSeen;
     }
@@ -75,16 +90,15 @@ export class CacheGenerations implements OnModuleInit {
 
   /** Moves the organization's generation; never throws (writes call it after commit). True when it moved. */
   async move(organizationId: string): Promise<boolean> {
-    if (!this.circuit.enabled) {
-      this.memory.set(organizationId, (this.memory.get(organizationId) ?? 0) + 1);
-      return true;
-    }
+    if (!this.circuit.enabled) return this.moveInMemory(organizationId);
     // Until the move is known to have happened, this instance must not serve the organization from process memory.
     this.fresh.delete(organizationId);
     const epoch = this.channel.epoch;
     try {
+      // Taken after the write committed (writes notify after commit): a replica that replayed it has the write.
+      const writePosition = await this.replicas.primaryPosition();
       // Resolves once Redis has published the move to every subscribed instance (see docs/caching.md).
-      const value = await this.circuit.run(() => this.channel.move(organizationId));
+      const value = await this.circuit.run(() => this.channel.move(organizationId, writePosition));
       this.pending.delete(organizationId);
       this.learn(organizationId, value, epoch);
       return true;
@@ -96,6 +110,22 @@ export class CacheGenerations implements OnModuleInit {
       this.pending.add(organizationId);
       return false;
     }
+  }
+
+  private async moveInMemory(organizationId: string): Promise<boolean> {
+    const value = (this.memory.get(organizationId) ?? 0) + 1;
+    this.memory.set(organizationId, value);
+    try {
+      const writePosition = await this.replicas.primaryPosition();
+      const known = this.memoryWrites.get(organizationId);
+      if (writePosition !== null && (known === undefined || BigInt(writePosition) > BigInt(known))) this.memoryWrites.set(organizationId, writePosition);
+    } catch {
+      // The primary could not say where it is: no replica may serve this organization until its next write.
+      this.memoryWrites.set(organizationId, String(Number.MAX_SAFE_INTEGER));
+    }
+    // Without Redis the only listeners (live streams) are in this process; told once the write position is known.
+    this.channel.announceLocal(organizationId, value);
+    return true;
   }
 
   /**

@@ -11,6 +11,11 @@ export function generationKey(prefix: string, organizationId: string): string {
   return `${prefix}:metrics:${organizationTag(organizationId)}:generation`;
 }
 
+/** Where the primary's WAL position after the organization's last write lives (read replicas must have replayed it). */
+export function lastWriteKey(prefix: string, organizationId: string): string {
+  return `${prefix}:metrics:${organizationTag(organizationId)}:last-write`;
+}
+
 /** The key of one cached result: prefix, organization, its generation, route and normalized query. */
 export function entryKey(prefix: string, organizationId: string, generation: number, route: string, normalizedQuery: string): string {
   const query = normalizedQuery ? `?${normalizedQuery}` : '';

@@ -28,6 +28,6 @@ import { RedisCircuit } from './redis-circuit.js';
     MetricsCacheInterceptor,
     { provide: CACHE_HIT_RATE_SOURCE, useExisting: CacheStats },
   ],
-  exports: [CacheStats, CacheGenerations, MetricsCache, MetricsCacheInterceptor, CACHE_HIT_RATE_SOURCE],
+  exports: [CacheStats, CacheGenerations, GenerationChannel, MetricsCache, MetricsCacheInterceptor, CACHE_HIT_RATE_SOURCE],
 })
 export class MetricsCacheModule {}

@@ -3,6 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Cache } from 'cache-manager';
 import { Clock } from '../common/clock.js';
 import { AppConfig } from '../config/app-config.js';
+import { withReadRequirement } from '../database/read-replicas.js';
 import { CacheGenerations } from './cache-generations.js';
 import { entryKey } from './cache-keys.js';
 import { CacheStats } from './cache-stats.js';
@@ -100,7 +101,9 @@ export class MetricsCache {
     }
     const fresh = await this.flights.run(key, async () => {
       const startedAt = this.clock.date().toISOString();
-      const body = await compute();
+      // Read-your-writes: a replica may compute these figures only once it has replayed the organization's last write;
+      // without a known generation nothing is stored, but the figures still come from the primary, fresh.
+      const body = await withReadRequirement(generation.known ? { replayed: generation.lastWrite } : 'primary', compute);
       const entry = { body, generated_at: computedAt(body) ?? startedAt };
       if (generation.known) {
         const invalidationsBefore = this.invalidations;

@@ -22,7 +22,7 @@ export class RedisCircuit {
 
   constructor(private readonly redis: RedisConnection) {
     // A reconnected client is worth trying at once.
-    redis.client?.on('ready', () => (this.skipUntil = 0));
+    redis.onReady(() => (this.skipUntil = 0));
   }
 
   /** False in the embedded mode: the cache lives in process memory and never fails. */

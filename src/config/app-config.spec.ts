@@ -72,6 +72,10 @@ describe('loadConfig', () => {
     expect(config.demoData).toBe(false);
     expect(config.readUrls).toEqual(['postgres://app@r1/metrics', 'postgresql://app@r2/metrics']);
     expect(config.jwtSecret).toBe('s'.repeat(32));
+    expect(config.REPLICA_MAX_LAG_SECONDS).toBe(30);
+    expect([config.REPLICA_CONNECT_TIMEOUT_MS, config.REPLICA_STATEMENT_TIMEOUT_MS, config.REPLICA_CHECK_INTERVAL_MS]).toEqual([2000, 3000, 1000]);
+    expect(load({ REDIS_CLUSTER_URLS: 'redis://a:7000, rediss://u:p@b:7001' }).redisClusterUrls).toEqual(['redis://a:7000', 'rediss://u:p@b:7001']);
+    expect(load({ REPLICA_MAX_LAG_SECONDS: '5' }).REPLICA_MAX_LAG_SECONDS).toBe(5);
     expect(load({ DATABASE_URL: 'postgres://x/y' }).migrationsRun).toBe(false);
     expect(load({ DATABASE_URL: '' }).embeddedDatabase).toBe(true);
   });
@@ -82,6 +86,10 @@ describe('loadConfig', () => {
     [{ REDIS_URL: 'http://x' }, 'REDIS_URL: REDIS_URL must be a redis:// or rediss:// URL'],
     [{ DATABASE_URL: 'mysql://db/x' }, 'DATABASE_URL: DATABASE_URL must be a postgres:// URL'],
     [{ DATABASE_READ_URLS: 'postgres://a/b,http://c' }, 'DATABASE_READ_URLS: DATABASE_READ_URLS must be a comma-separated list of postgres:// URLs'],
+    [{ REDIS_CLUSTER_URLS: 'redis://a:7000,http://b' }, 'REDIS_CLUSTER_URLS: REDIS_CLUSTER_URLS must be a comma-separated list of redis:// or rediss:// URLs'],
+    [{ REDIS_URL: 'redis://a', REDIS_CLUSTER_URLS: 'redis://b:7000' }, 'REDIS_CLUSTER_URLS: set either REDIS_URL or REDIS_CLUSTER_URLS, not both'],
+    [{ REPLICA_MAX_LAG_SECONDS: '0' }, 'REPLICA_MAX_LAG_SECONDS: REPLICA_MAX_LAG_SECONDS must not be less than 1'],
+    [{ REPLICA_STATEMENT_TIMEOUT_MS: '50' }, 'REPLICA_STATEMENT_TIMEOUT_MS: REPLICA_STATEMENT_TIMEOUT_MS must not be less than 100'],
     [{ NODE_ENV: 'production' }, 'JWT_SECRET: required when NODE_ENV=production'],
     [{ JWT_SECRET: 'short' }, 'JWT_SECRET: JWT_SECRET must be at least 32 characters'],
     [{ JWT_TTL: '10' }, 'JWT_TTL: JWT_TTL must not be less than 60'],

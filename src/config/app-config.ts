@@ -45,6 +45,34 @@ export class AppConfig {
   })
   DATABASE_READ_URLS?: string;
 
+  /** A replica whose replay is further behind the primary than this is skipped (its reads go to the primary). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(86400)
+  REPLICA_MAX_LAG_SECONDS = 30;
+
+  /** Longest wait for a connection to a replica before its read goes to the primary. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(60000)
+  REPLICA_CONNECT_TIMEOUT_MS = 2000;
+
+  /** Longest a statement on a replica may take (server- and client-side) before its read goes to the primary. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(600000)
+  REPLICA_STATEMENT_TIMEOUT_MS = 3000;
+
+  /** How often each replica's state and lag are checked. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(60000)
+  REPLICA_CHECK_INTERVAL_MS = 1000;
+
   @Transform(toInt)
   @IsInt()
   @Min(1)
@@ -55,6 +83,14 @@ export class AppConfig {
   @IsOptional()
   @Matches(/^rediss?:\/\//, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
   REDIS_URL?: string;
+
+  /** Comma-separated nodes of a Redis Cluster (instead of REDIS_URL); the rest of the cluster is discovered from them. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^\s*rediss?:\/\/[^,\s]+\s*(,\s*rediss?:\/\/[^,\s]+\s*)*$/, {
+    message: 'REDIS_CLUSTER_URLS must be a comma-separated list of redis:// or rediss:// URLs',
+  })
+  REDIS_CLUSTER_URLS?: string;
 
   /** Prefix of every Redis key this service writes; lets several deployments or test runs share one Redis. */
   @IsString()
@@ -167,6 +203,27 @@ export class AppConfig {
   @Max(1000)
   HEAP_GROWING_PERCENT = 50;
 
+  /** Seconds between the comment lines that keep an idle metrics stream (and the proxies on its way) open. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(300)
+  STREAM_HEARTBEAT_SECONDS = 15;
+
+  /** Seconds between checks that an open stream's token is still valid (expiry closes it at the exact second anyway). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(60)
+  STREAM_AUTH_CHECK_SECONDS = 5;
+
+  /** Open metrics streams allowed per organization across all instances; one more gets 429. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  STREAM_MAX_PER_ORGANIZATION = 20;
+
   get embeddedDatabase(): boolean {
     return !this.DATABASE_URL;
   }
@@ -195,6 +252,10 @@ export class AppConfig {
     return this.DATABASE_READ_URLS ? this.DATABASE_READ_URLS.split(',').map((url) => url.trim()) : [];
   }
 
+  get redisClusterUrls(): string[] {
+    return this.REDIS_CLUSTER_URLS ? this.REDIS_CLUSTER_URLS.split(',').map((url) => url.trim()) : [];
+  }
+
   /** A process-local secret when none is configured outside production: tokens die with the process. */
   jwtSecret!: string;
 }
@@ -202,12 +263,13 @@ export class AppConfig {
 export class ConfigValidationError extends Error {}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const known = Object.keys(new AppConfig()).concat(['DATABASE_URL', 'DATABASE_READ_URLS', 'REDIS_URL', 'JWT_SECRET', 'MIGRATIONS_RUN', 'METRICS_TOKEN', 'DEMO_DATA']);
+  const known = Object.keys(new AppConfig()).concat(['DATABASE_URL', 'DATABASE_READ_URLS', 'REDIS_URL', 'REDIS_CLUSTER_URLS', 'JWT_SECRET', 'MIGRATIONS_RUN', 'METRICS_TOKEN', 'DEMO_DATA']);
   const raw: Record<string, unknown> = {};
   for (const key of known) if (env[key] !== undefined) raw[key] = env[key];
   const config = plainToInstance(AppConfig, raw, { exposeDefaultValues: true });
   const errors = validateSync(config, { whitelist: false, forbidUnknownValues: true });
   const messages = errors.map((error) => `${error.property}: ${Object.values(error.constraints ?? {}).join('; ')}`);
+  if (config.REDIS_URL && config.REDIS_CLUSTER_URLS) messages.push('REDIS_CLUSTER_URLS: set either REDIS_URL or REDIS_CLUSTER_URLS, not both');
   if (config.NODE_ENV === 'production' && !config.JWT_SECRET) messages.push('JWT_SECRET: required when NODE_ENV=production');
   if (messages.length > 0) throw new ConfigValidationError(`Invalid configuration:\n  ${messages.join('\n  ')}`);
   config.jwtSecret = config.JWT_SECRET ?? randomSecret();

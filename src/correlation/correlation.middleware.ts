@@ -59,14 +59,26 @@ export function correlationHeaders(incoming: IncomingCorrelation, requestId: str
   return headers;
 }
 
+/** When each response's headers were written, in seconds after its request arrived. */
+const headersWrittenAfter = new WeakMap<ServerResponse, number>();
+
 /** Sets X-Request-Duration when the headers are written, whoever writes them (Nest, sendProblem, a stream). */
 export function stampDurationOnWrite(response: ServerResponse, elapsedSeconds: () => number): void {
   const writeHead = response.writeHead;
   // Node's implicit header write (end/write without writeHead) goes through this.writeHead as well.
   response.writeHead = function (this: ServerResponse, ...args: Parameters<ServerResponse['writeHead']>) {
-    if (!this.headersSent) this.setHeader('X-Request-Duration', formatDuration(elapsedSeconds()));
+    if (!this.headersSent) {
+      const elapsed = elapsedSeconds();
+      headersWrittenAfter.set(this, elapsed);
+      this.setHeader('X-Request-Duration', formatDuration(elapsed));
+    }
     return writeHead.apply(this, args);
   } as ServerResponse['writeHead'];
+}
+
+/** An event stream (GET /metrics/stream) lasts as long as its client stays: its time to open is its response time. */
+function isEventStream(response: ServerResponse): boolean {
+  return String(response.getHeader('Content-Type') ?? '').startsWith('text/event-stream');
 }
 
 /** Calls done once, when the response has been sent or the client has gone first (which never sees 'finish'). */
@@ -91,12 +103,22 @@ export function recordCompletion(
   response: ServerResponse,
   elapsedSeconds: number,
 ): void {
-  const aborted = !response.writableFinished;
-  const durationMs = Math.round(elapsedSeconds * 1e6) / 1e3;
+  const stream = isEventStream(response) && headersWrittenAfter.has(response);
+  // A stream's client always leaves first: that is how it ends, not an abort.
+  const aborted = !response.writableFinished && !stream;
+  const durationMs = Math.round((stream ? (headersWrittenAfter.get(response) as number) : elapsedSeconds) * 1e6) / 1e3;
   // No status was ever sent to a client that left early: count it as 499, as nginx does.
   const status = aborted && !response.headersSent ? 499 : response.statusCode;
   metrics.record(route, method, status, durationMs);
-  const fields = { ...logFieldsOf(ids), method, route, status, duration_ms: durationMs, ...(aborted ? { aborted: true } : {}) };
+  const fields = {
+    ...logFieldsOf(ids),
+    method,
+    route,
+    status,
+    duration_ms: durationMs,
+    ...(stream ? { stream_seconds: Math.round(elapsedSeconds * 1e3) / 1e3 } : {}),
+    ...(aborted ? { aborted: true } : {}),
+  };
   logger.info(fields, aborted ? 'request aborted by the client' : 'request completed');
 }
 

@@ -29,14 +29,8 @@ function baseOptions(config: AppConfig): Partial<DataSourceOptions> {
 export async function openDatabase(config: AppConfig): Promise<Database> {
   if (config.DATABASE_URL) {
     const poolOptions = { max: config.DATABASE_POOL_SIZE, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30000 };
-    const replicas = config.readUrls;
-    const options = {
-      ...baseOptions(config),
-      ...(replicas.length > 0
-        ? { replication: { master: { url: config.DATABASE_URL }, slaves: replicas.map((url) => ({ url })) } }
-        : { url: config.DATABASE_URL }),
-      extra: poolOptions,
-    } as DataSourceOptions;
+    // The primary only: read replicas have pools of their own (ReadReplicas), so one that is down never stops start-up.
+    const options = { ...baseOptions(config), url: config.DATABASE_URL, extra: poolOptions } as DataSourceOptions;
     return { dataSource: await new DataSource(options).initialize() };
   }
 

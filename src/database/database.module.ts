@@ -2,6 +2,7 @@ import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/c
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
 import { closeDatabase, Database, openDatabase } from './data-source.factory.js';
+import { ReadReplicas } from './read-replicas.js';
 import { TenantTransactions } from './tenant-transactions.js';
 
 export const DATABASE = Symbol('DATABASE');
@@ -26,9 +27,10 @@ export const DATABASE = Symbol('DATABASE');
       },
     },
     { provide: DataSource, inject: [DATABASE], useFactory: (database: Database) => database.dataSource },
+    ReadReplicas,
     TenantTransactions,
   ],
-  exports: [DataSource, TenantTransactions, DATABASE],
+  exports: [DataSource, ReadReplicas, TenantTransactions, DATABASE],
 })
 export class DatabaseModule implements OnApplicationShutdown {
   constructor(@Inject(DATABASE) private readonly database: Database) {}

@@ -5,10 +5,11 @@ import { TenantTransactions } from '../database/tenant-transactions.js';
 import { ValidationFailedException } from '../errors/api-errors.js';
 import { isForeignKeyViolation } from '../errors/database-errors.js';
 import type { FieldError } from '../errors/problem.js';
+import { ActivityChannel } from '../stream/activity-channel.js';
 import { ChangeNotifier } from '../tenancy/change-notifier.js';
 import { UsersRepository } from '../users/users.repository.js';
 import type { EventInput, IngestEventsResponse } from './dto/event.dto.js';
-import { EventsRepository, NewEvent } from './events.repository.js';
+import { EventsRepository, NewEvent, StoredBatch } from './events.repository.js';
 
 @Injectable()
 export class EventsService {
@@ -18,6 +19,7 @@ export class EventsService {
     private readonly users: UsersRepository,
     private readonly content: ContentRepository,
     private readonly changes: ChangeNotifier,
+    private readonly activity: ActivityChannel,
   ) {}
 
   /**
@@ -26,19 +28,20 @@ export class EventsService {
    * with errors is examined event by event, every rule for every event, so that one 400 names every bad event.
    */
   async ingest(organizationId: string, batch: EventInput[], eventErrors: FieldError[] = []): Promise<IngestEventsResponse> {
-    let accepted: number | null = null;
+    let stored: StoredBatch | null = null;
     if (eventErrors.length === 0 && !batch.some(lacksDuration)) {
-      accepted = await this.events.insertBatch(organizationId, batch.map(toNewEvent)).catch((error: unknown) => {
+      stored = await this.events.insertBatch(organizationId, batch.map(toNewEvent)).catch((error: unknown) => {
         if (isForeignKeyViolation(error)) return null;
         throw error;
       });
     }
-    accepted ??= await this.checkEachAndInsert(organizationId, batch, eventErrors);
+    stored ??= await this.checkEachAndInsert(organizationId, batch, eventErrors);
     await this.changes.notify(organizationId);
-    return { accepted, duplicates: batch.length - accepted };
+    await this.activity.publish(organizationId, stored.byType);
+    return { accepted: stored.accepted, duplicates: batch.length - stored.accepted };
   }
 
-  private checkEachAndInsert(organizationId: string, batch: EventInput[], eventErrors: FieldError[]): Promise<number> {
+  private checkEachAndInsert(organizationId: string, batch: EventInput[], eventErrors: FieldError[]): Promise<StoredBatch> {
     return this.tx.run(organizationId, async () => {
       // Ids the pipe already refused (not UUIDs) are not looked up.
       const refused = new Set(eventErrors.map((error) => error.field));

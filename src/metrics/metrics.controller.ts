@@ -12,6 +12,9 @@ import { StatisticsResponse } from './dto/statistics.response.js';
 import { ExportService } from './export/export.service.js';
 import { MetricsService } from './metrics.service.js';
 
+/** How the dashboard is cached; the live stream reads the same entries (src/stream). */
+export const DASHBOARD_CACHE = { ttlSeconds: 900, queryDefaults: { force_refresh: 'false' } };
+
 @ApiTags('metrics')
 @ApiAuthenticated()
 @Roles('admin', 'teacher')
@@ -23,7 +26,7 @@ export class MetricsController {
   ) {}
 
   @Get('dashboard')
-  @CachedMetric(900, { force_refresh: 'false' })
+  @CachedMetric(DASHBOARD_CACHE.ttlSeconds, DASHBOARD_CACHE.queryDefaults)
   @ApiOperation({ summary: 'User, content, engagement and system figures with 7-day trends (SPEC §6)' })
   @ApiOkResponse({ type: DashboardResponse })
   @ApiValidation()

@@ -6,7 +6,7 @@ import type { DashboardResponse } from './dto/dashboard.response.js';
 import type { StatisticsResponse } from './dto/statistics.response.js';
 import { engagementScore } from './engagement-score.js';
 import { EngagementDay, MetricsRepository, SeriesBucket } from './metrics.repository.js';
-import { hoursWindow, Period, periodWindow, startOfUtcDay } from './periods.js';
+import { daysBefore, hoursWindow, Period, periodWindow, startOfUtcDay } from './periods.js';
 import { percent, round2, summarize } from './statistics.js';
 import { SystemMetricsReader } from './system-metrics.reader.js';
 import { RollupsRepository } from '../rollups/rollups.repository.js';
@@ -15,7 +15,7 @@ const TREND_DAYS = 7;
 const TOP_CONTENT = 5;
 
 /** The statistics endpoint's six series, by the column of the activity series each one reads. */
-const STATISTICS_SERIES = {
+export const STATISTICS_SERIES = {
   daily_active_users: 'active_users',
   new_users: 'new_users',
   content_created: 'content_created',
@@ -23,6 +23,14 @@ const STATISTICS_SERIES = {
   assessments_submitted: 'assessments_submitted',
   avg_score: 'avg_score',
 } as const satisfies Record<string, keyof SeriesBucket>;
+export type StatisticsSeriesName = keyof typeof STATISTICS_SERIES;
+
+/** The statistics series per UTC day, as the statistics endpoint reports them (avg_score to two decimals, null without assessments). */
+export interface DailySeries {
+  /** YYYY-MM-DD, oldest first; the last one is today, still under way. */
+  days: string[];
+  series: Record<StatisticsSeriesName, (number | null)[]>;
+}
 
 @Injectable()
 export class MetricsService {
@@ -109,6 +117,16 @@ export class MetricsService {
         content: row.content_id === null ? null : { id: row.content_id, title: row.content_title ?? '' },
       })),
     };
+  }
+
+  /** The statistics series over the `days` UTC days ending today (insights look further back than a period). */
+  async dailySeries(organizationId: string, days: number): Promise<DailySeries> {
+    const now = this.clock.date();
+    const buckets = await this.metrics.activitySeries(organizationId, { since: daysBefore(startOfUtcDay(now), days - 1), bucketSeconds: 86400, buckets: days, now });
+    const series = Object.fromEntries(
+      Object.entries(STATISTICS_SERIES).map(([name, column]) => [name, buckets.map((bucket) => (column === 'avg_score' ? round2(bucket.avg_score) : bucket[column]))]),
+    ) as DailySeries['series'];
+    return { days: buckets.map((bucket) => bucket.bucket_start.toISOString().slice(0, 10)), series };
   }
 
   async statistics(organizationId: string, period: Period): Promise<StatisticsResponse> {

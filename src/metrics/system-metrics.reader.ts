@@ -1,5 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { ReadReplicas } from '../database/read-replicas.js';
 import { databasePoolState } from '../observability/database-pool-state.js';
 import { RequestMetrics } from '../observability/request-metrics.js';
 import { RedisConnection, withTimeout } from '../redis/redis-connection.js';
@@ -32,6 +33,7 @@ export class SystemMetricsReader {
     private readonly dataSource: DataSource,
     private readonly redis: RedisConnection,
     @Optional() @Inject(CACHE_HIT_RATE_SOURCE) private readonly cacheHitRate?: CacheHitRateSource,
+    @Optional() private readonly replicas?: ReadReplicas,
   ) {}
 
   async read(): Promise<SystemFigures> {
@@ -48,17 +50,17 @@ export class SystemMetricsReader {
 
   /** Open connections of the pg pools (primary and replicas), as the Prometheus gauges report them. */
   databaseConnections(): number {
-    return databasePoolState(this.dataSource).reduce((total, pool) => total + pool.total, 0);
+    return databasePoolState(this.dataSource, this.replicas).reduce((total, pool) => total + pool.total, 0);
   }
 
-  /** used_memory of INFO memory in MB (two decimals); null without Redis, while it is down or slow. */
+  /** used_memory of INFO memory in MB (two decimals; summed over a cluster's masters); null without Redis, while it is down or slow. */
   async redisMemoryMb(): Promise<number | null> {
-    const client = this.redis.client;
-    if (!client?.isReady) return null;
+    if (!this.redis.isReady) return null;
     try {
-      const info = await withTimeout(client.info('memory'), REDIS_INFO_TIMEOUT_MS);
-      const match = /^used_memory:(\d+)\r?$/m.exec(info);
-      return match ? round2(Number(match[1]) / 1024 / 1024) : null;
+      const infos = await withTimeout(Promise.all(this.redis.nodeClients().map((client) => client.info('memory'))), REDIS_INFO_TIMEOUT_MS);
+      const bytes = infos.map((info) => /^used_memory:(\d+)\r?$/m.exec(info));
+      if (bytes.length === 0 || bytes.some((match) => match === null)) return null;
+      return round2(bytes.reduce((total, match) => total + Number(match![1]), 0) / 1024 / 1024);
     } catch {
       return null;
     }

@@ -2,6 +2,7 @@ import { Injectable, OnModuleDestroy, Optional } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { CacheStats } from '../cache/cache-stats.js';
+import { ReadReplicas } from '../database/read-replicas.js';
 import { RateLimitStats } from '../rate-limit/rate-limit-stats.js';
 import { RedisConnection } from '../redis/redis-connection.js';
 import { databasePoolState, PoolState } from './database-pool-state.js';
@@ -23,6 +24,7 @@ export class PrometheusExporter implements OnModuleDestroy {
     requestMetrics: RequestMetrics,
     dataSource: DataSource,
     redis: RedisConnection,
+    replicas: ReadReplicas,
     // Optional: an app built without the cache or the rate limiter still exports everything else.
     @Optional() cache?: CacheStats,
     @Optional() rateLimits?: RateLimitStats,
@@ -38,7 +40,7 @@ export class PrometheusExporter implements OnModuleDestroy {
     });
     requestMetrics.onRecord((route, method, status, durationMs) => durations.observe({ method, route, status: String(status) }, durationMs / 1000));
 
-    const pools = () => databasePoolState(dataSource);
+    const pools = () => databasePoolState(dataSource, replicas);
     this.poolGauge('toolbox_db_pool_connections', 'Open connections in the database pool', pools, (state) => state.total);
     this.poolGauge('toolbox_db_pool_idle_connections', 'Idle connections in the database pool', pools, (state) => state.idle);
     this.poolGauge('toolbox_db_pool_waiting_requests', 'Queries waiting for a database connection', pools, (state) => state.waiting);
@@ -52,6 +54,7 @@ export class PrometheusExporter implements OnModuleDestroy {
       },
     });
 
+    this.replicaSeries(replicas);
     if (cache) this.cacheSeries(cache);
     if (rateLimits) this.rateLimitSeries(rateLimits);
   }
@@ -63,6 +66,32 @@ export class PrometheusExporter implements OnModuleDestroy {
 
   onModuleDestroy(): void {
     this.registry.clear();
+  }
+
+  /** Each read replica's state as of its last check (one series per state, 1 for the current one) and its lag. */
+  private replicaSeries(replicas: ReadReplicas): void {
+    new Gauge({
+      name: 'toolbox_db_replica_state',
+      help: 'Read replica state at the last check: 1 on the series of the current state (up, lagging, down), 0 on the others',
+      labelNames: ['replica', 'state'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const status of replicas.statuses()) {
+          for (const state of ['up', 'lagging', 'down'] as const) this.set({ replica: status.name, state }, status.state === state ? 1 : 0);
+        }
+      },
+    });
+    new Gauge({
+      name: 'toolbox_db_replica_lag_seconds',
+      help: 'Read replica replay lag at the last check, in seconds (absent while the replica is down)',
+      labelNames: ['replica'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const status of replicas.statuses()) if (status.lag_seconds !== null) this.set({ replica: status.name }, status.lag_seconds);
+      },
+    });
   }
 
   /** Lookups of the metric caches: the same records that system_metrics' cache_hit_rate reads. */

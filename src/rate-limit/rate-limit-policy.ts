@@ -23,6 +23,9 @@ export const RATE_LIMIT_RULES: Readonly<Record<string, RateLimitRule | null>> = 
   'GET /api/v1/metrics/activity': { limit: 20, windowMs: MINUTE_MS, tierScaled: true },
   'GET /api/v1/metrics/statistics': { limit: 30, windowMs: MINUTE_MS, tierScaled: true },
   'POST /api/v1/metrics/export': { limit: 10, windowMs: HOUR_MS, tierScaled: true },
+  'GET /api/v1/metrics/insights': { limit: 30, windowMs: MINUTE_MS, tierScaled: true },
+  // Opening a stream is counted; what it sends afterwards is not a request.
+  'GET /api/v1/metrics/stream': { limit: 10, windowMs: MINUTE_MS, tierScaled: true },
   'POST /api/v1/events': { limit: 600, windowMs: MINUTE_MS, tierScaled: true },
   'POST /api/v1/metrics/invalidate-cache': null,
   // Login's budget per client IP across e-mails (the X-RateLimit-* headers); LoginLimits spends it with the failed-login limits.

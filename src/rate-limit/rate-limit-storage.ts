@@ -24,6 +24,7 @@ export class RateLimitStorage implements ThrottlerStorage {
   private readonly memory = new MemoryRateLimitStore();
   private skipRedisUntil = 0;
   private ready?: Promise<void>;
+  private resolveReady?: () => void;
 
   constructor(
     private readonly redis: RedisConnection,
@@ -32,7 +33,11 @@ export class RateLimitStorage implements ThrottlerStorage {
     private readonly stats: RateLimitStats,
   ) {
     // A reconnected client is worth asking at once, whatever the last failure was.
-    redis.client?.on('ready', () => (this.skipRedisUntil = 0));
+    redis.onReady(() => {
+      this.skipRedisUntil = 0;
+      this.resolveReady?.();
+      this.ready = this.resolveReady = undefined;
+    });
   }
 
   /** key: "{subject}:endpoint" from the guard; ttl, the window, and blockDuration, the first penalty, in ms. */
@@ -92,15 +97,9 @@ export class RateLimitStorage implements ThrottlerStorage {
   }
 
   private whenReady(): Promise<void> {
-    const client = this.redis.client!;
-    if (client.isReady) return Promise.resolve();
-    // One shared listener however many requests wait.
-    this.ready ??= new Promise<void>((resolve) =>
-      client.once('ready', () => {
-        this.ready = undefined;
-        resolve();
-      }),
-    );
+    if (this.redis.isReady) return Promise.resolve();
+    // One shared promise however many requests wait.
+    this.ready ??= new Promise<void>((resolve) => (this.resolveReady = resolve));
     return this.ready;
   }
 
@@ -114,10 +113,10 @@ export class RateLimitStorage implements ThrottlerStorage {
     try {
       return (await client.evalSha(RATE_LIMIT_SCRIPT_SHA, options)) as HitOutcome;
     } catch (error) {
-      // A fresh or restarted Redis has no script cache: load the script once, then run it by hash again.
+      // A fresh or restarted Redis has no script cache: EVAL runs the script and caches it, on the node that owns the keys
+      // (SCRIPT LOAD would go to an arbitrary node of a cluster).
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      await client.scriptLoad(RATE_LIMIT_SCRIPT);
-      return (await client.evalSha(RATE_LIMIT_SCRIPT_SHA, options)) as HitOutcome;
+      return (await client.eval(RATE_LIMIT_SCRIPT, options)) as HitOutcome;
     }
   }
 }

@@ -1,0 +1,311 @@
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { RedisConnection } from '../src/redis/redis-connection';
+import { LiveDashboards } from '../src/stream/live-dashboards';
+import { StreamSlots } from '../src/stream/stream-slots';
+import { createContent, createUser, event, http, signup, userWithRole } from './support/factories';
+import { freePort, startRedis, stopRedis, waitFor } from './support/private-redis';
+import { openStream, OpenStream } from './support/sse-client';
+import { createTestApp, TEST_JWT_SECRET, TestApp } from './support/test-app';
+
+const base64url = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+function signedToken(payload: object): string {
+  const unsigned = `${base64url({ alg: 'HS256', typ: 'JWT' })}.${base64url(payload)}`;
+  return `${unsigned}.${createHmac('sha256', TEST_JWT_SECRET).update(unsigned).digest('base64url')}`;
+}
+
+const pushEvents = (app: TestApp, token: string, events: object[]) => http(app).post('/api/v1/events').set('Authorization', `Bearer ${token}`).send({ events }).expect(202);
+
+/** Two instances of the service on one database and one Redis (same key prefix): A streams, B takes the writes. */
+// Two apps and real waits: more than the default 30 s on a busy host.
+jest.setTimeout(60_000);
+
+describe('GET /metrics/stream across instances', () => {
+  let a: TestApp;
+  let b: TestApp;
+  const open: OpenStream[] = [];
+  const stream = async (app: TestApp, token: string, headers?: Record<string, string>) => {
+    const opened = await openStream(app, token, headers);
+    open.push(opened);
+    return opened;
+  };
+
+  beforeAll(async () => {
+    const shared = { REDIS_KEY_PREFIX: `t${randomBytes(4).toString('hex')}`, STREAM_AUTH_CHECK_SECONDS: '1' };
+    a = await createTestApp({ env: shared });
+    b = await createTestApp({ env: shared });
+  }, 120_000);
+  afterEach(() => {
+    for (const opened of open.splice(0)) opened.close();
+  });
+  afterAll(async () => {
+    await a.close();
+    await b.close();
+  });
+
+  it('sends the dashboard on connect, then a dashboard event with the new figures and an activity event after a write on another instance', async () => {
+    const admin = await signup(a);
+    const learner = await createUser(b, admin.token);
+    const lesson = await createContent(b, admin.token);
+    const live = await stream(a, admin.token);
+    expect(live.status).toBe(200);
+    expect(live.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    expect(live.headers['cache-control']).toBe('no-cache, no-transform');
+    expect(live.headers['x-accel-buffering']).toBe('no');
+    expect(live.headers['x-ratelimit-limit']).toBe('10');
+    expect(live.headers['x-correlation-id']).toBeDefined();
+
+    const init = await live.next((e) => e.event === 'init');
+    expect(live.retry).toBe(3000);
+    const dashboard = (await http(a).get('/api/v1/metrics/dashboard').set('Authorization', `Bearer ${admin.token}`).expect(200)).body;
+    // Same body as GET /metrics/dashboard: the same cache entry.
+    expect(init.data).toEqual({ ...dashboard, cache_metadata: { ...dashboard.cache_metadata, cache_hit: init.data.cache_metadata.cache_hit } });
+    expect(init.data.user_metrics.total_users).toBe(2);
+    expect(init.data.engagement_metrics.total_lessons_completed).toBe(0);
+    expect(init.id).toBe(String(Date.parse(init.data.cache_metadata.generated_at)));
+
+    const before = a.get(LiveDashboards).recomputations;
+    const written = Date.now();
+    await pushEvents(b, admin.token, [
+      event(learner.id),
+      event(learner.id),
+      event(learner.id, { type: 'lesson_completed', content_id: lesson.id, score: 90 }),
+    ]);
+    const activity = await live.next((e) => e.event === 'activity');
+    expect(activity.data).toEqual({
+      organization_id: admin.organization.id,
+      accepted: 3,
+      by_type: { login: 2, session: 0, lesson_completed: 1, assessment_submitted: 0 },
+      at: expect.any(String),
+    });
+    expect(activity.id).toBeUndefined();
+    const fresh = await live.next((e) => e.event === 'dashboard' && e.data.engagement_metrics.total_lessons_completed === 1, 2_000 - (Date.now() - written));
+    expect(fresh.data.engagement_metrics.daily_active_users).toBe(1);
+    expect(fresh.data.user_metrics.active_users).toBe(1);
+    expect(fresh.data.organization_id).toBe(admin.organization.id);
+    expect(Number(fresh.id)).toBeGreaterThan(Number(init.id));
+    expect(a.get(LiveDashboards).recomputations - before).toBe(1);
+
+    // A duplicate-only batch stores nothing: no activity event for it.
+    const duplicate = event(learner.id);
+    await pushEvents(b, admin.token, [duplicate]);
+    await live.next((e) => e.event === 'activity' && e.data.accepted === 1);
+    await pushEvents(b, admin.token, [duplicate]);
+    await new Promise((done) => setTimeout(done, 500));
+    expect(live.events.filter((e) => e.event === 'activity')).toHaveLength(2);
+  });
+
+  it('recomputes once per organization and instance however many streams listen, at most once a second', async () => {
+    const admin = await signup(a);
+    const teacher = await userWithRole(a, admin, 'teacher');
+    const learner = await createUser(b, admin.token);
+    const streams = [await stream(a, admin.token), await stream(a, admin.token), await stream(a, teacher.token)];
+    await Promise.all(streams.map((s) => s.next((e) => e.event === 'init')));
+
+    const live = a.get(LiveDashboards);
+    const exposition = (await http(a).get('/metrics').expect(200)).text;
+    expect(Number(/^toolbox_metrics_streams_open (\d+)$/m.exec(exposition)?.[1])).toBeGreaterThanOrEqual(3);
+    expect(Number(/^toolbox_metrics_stream_recomputations_total (\d+)$/m.exec(exposition)?.[1])).toBe(live.recomputations);
+    const before = live.recomputations;
+    await pushEvents(b, admin.token, [event(learner.id)]);
+    const updates = await Promise.all(streams.map((s) => s.next((e) => e.event === 'dashboard')));
+    expect(new Set(updates.map((u) => u.id)).size).toBe(1);
+    expect(updates.map((u) => u.data.engagement_metrics.daily_active_users)).toEqual([1, 1, 1]);
+    expect(live.recomputations - before).toBe(1);
+
+    // Five writes in quick succession: one recomputation at once, one a second later with all of them.
+    const burst = live.recomputations;
+    for (let i = 0; i < 5; i++) await pushEvents(b, admin.token, [event(learner.id, { type: 'lesson_completed' })]);
+    const last = await streams[0].next((e) => e.event === 'dashboard' && e.data.engagement_metrics.total_lessons_completed === 5, 3_000);
+    expect(last.data.engagement_metrics.total_lessons_completed).toBe(5);
+    expect(live.recomputations - burst).toBeLessThanOrEqual(3);
+    expect(streams[0].events.filter((e) => e.event === 'activity')).toHaveLength(6);
+  });
+
+  it('allows 20 open streams per organization across instances: the 21st gets 429 until one closes', async () => {
+    const admin = await signup(a);
+    // Opening counts against the 10-a-minute budget of each user: three teachers and the admin share the 20.
+    const teachers = [await userWithRole(a, admin, 'teacher'), await userWithRole(a, admin, 'teacher')];
+    const openers = [admin.token, admin.token, admin.token, admin.token, teachers[0].token, teachers[0].token, teachers[0].token, teachers[0].token];
+    const held: OpenStream[] = [];
+    for (let i = 0; i < 20; i++) {
+      const token = i < 8 ? openers[i] : i < 16 ? teachers[1].token : teachers[0].token;
+      const opened = await stream(i % 2 ? a : b, token);
+      expect(opened.status).toBe(200);
+      held.push(opened);
+    }
+    const refused = await stream(a, admin.token);
+    expect(refused.status).toBe(429);
+    expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(refused.headers['retry-after']).toBe('10');
+    expect(refused.body).toMatchObject({ status: 429, retry_after: 10, detail: 'This organization already has 20 open metrics streams, the most allowed; close one first' });
+    // Another organization is not affected.
+    const other = await signup(b);
+    expect((await stream(b, other.token)).status).toBe(200);
+
+    held[3].close();
+    await held[3].ended;
+    let reopened: OpenStream | undefined;
+    for (let attempt = 0; attempt < 20 && reopened?.status !== 200; attempt++) {
+      await new Promise((done) => setTimeout(done, 100));
+      reopened = await stream(b, admin.token);
+    }
+    expect(reopened?.status).toBe(200);
+  });
+
+  it('counts opening a stream against the 10-a-minute budget, not what it sends', async () => {
+    const admin = await signup(a);
+    for (let i = 0; i < 10; i++) expect((await stream(a, admin.token)).status).toBe(200);
+    const refused = await stream(a, admin.token);
+    expect(refused.status).toBe(429);
+    expect(refused.headers['x-ratelimit-remaining']).toBe('0');
+  });
+
+  it('ends the stream when the user is deactivated or loses the role on another instance, and when the token expires', async () => {
+    const admin = await signup(a);
+    const teacher = await userWithRole(a, admin, 'teacher');
+    const other = await userWithRole(a, admin, 'teacher');
+    const deactivated = await stream(a, teacher.token);
+    const demoted = await stream(a, other.token);
+    await deactivated.next((e) => e.event === 'init');
+    await demoted.next((e) => e.event === 'init');
+
+    await http(b).patch(`/api/v1/users/${teacher.id}`).set('Authorization', `Bearer ${admin.token}`).send({ is_active: false }).expect(200);
+    expect((await deactivated.next((e) => e.event === 'end', 3_000)).data).toEqual({ reason: 'token_revoked' });
+    await deactivated.ended;
+    await http(b).patch(`/api/v1/users/${other.id}`).set('Authorization', `Bearer ${admin.token}`).send({ role: 'student' }).expect(200);
+    expect((await demoted.next((e) => e.event === 'end', 3_000)).data).toEqual({ reason: 'forbidden' });
+    await demoted.ended;
+
+    const now = Math.floor(Date.now() / 1000);
+    const shortLived = signedToken({ sub: admin.user.id, org: admin.organization.id, role: 'admin', iat: now, exp: now + 2 });
+    const expiring = await stream(a, shortLived);
+    expect(expiring.status).toBe(200);
+    await expiring.next((e) => e.event === 'init');
+    expect((await expiring.next((e) => e.event === 'end', 4_000)).data).toEqual({ reason: 'token_expired' });
+    await expiring.ended;
+    expect(Date.now()).toBeGreaterThanOrEqual((now + 2) * 1000);
+  });
+
+  it('refuses students and missing tokens with problem+json', async () => {
+    const admin = await signup(a);
+    const student = await userWithRole(a, admin, 'student');
+    const refused = await stream(a, student.token);
+    expect(refused.status).toBe(403);
+    expect(refused.body.status).toBe(403);
+    await http(a).get('/api/v1/metrics/stream').expect(401);
+  });
+
+  it('gives a reconnecting client (Last-Event-ID) the latest state first', async () => {
+    const admin = await signup(a);
+    const learner = await createUser(a, admin.token);
+    const first = await stream(a, admin.token);
+    const init = await first.next((e) => e.event === 'init');
+    first.close();
+    await pushEvents(b, admin.token, [event(learner.id, { type: 'assessment_submitted', score: 70 })]);
+
+    const again = await stream(a, admin.token, { 'Last-Event-ID': init.id as string });
+    const resumed = await again.next((e) => e.event === 'init');
+    expect(again.events[0]).toBe(resumed);
+    expect(resumed.data.engagement_metrics.total_assessments).toBe(1);
+    expect(Number(resumed.id)).toBeGreaterThan(Number(init.id));
+  });
+
+  it('holds no transaction open while streaming, and an idle stream costs no database work', async () => {
+    const admin = await signup(a);
+    const live = await stream(a, admin.token);
+    await live.next((e) => e.event === 'init');
+    const dataSource = a.get(DataSource);
+    const runners = jest.spyOn(dataSource, 'createQueryRunner');
+    const observer = b.get(DataSource);
+    const [inTransaction] = await observer.query(
+      `SELECT count(*)::int AS count FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'`,
+    );
+    expect(inTransaction.count).toBe(0);
+    // Token checks every second (this suite's setting), slot renewals: none of them touches the database.
+    await new Promise((done) => setTimeout(done, 2_500));
+    expect(runners).not.toHaveBeenCalled();
+    runners.mockRestore();
+  });
+});
+
+describe('GET /metrics/stream heartbeat and the embedded mode', () => {
+  it('sends a comment heartbeat at the configured interval and works without Redis', async () => {
+    const app = await createTestApp({ redis: false, env: { STREAM_HEARTBEAT_SECONDS: '1' } });
+    try {
+      const admin = await signup(app);
+      const learner = await createUser(app, admin.token);
+      const live = await openStream(app, admin.token);
+      await live.next((e) => e.event === 'init');
+      await new Promise((done) => setTimeout(done, 1_500));
+      expect(live.comments).toContain('heartbeat');
+
+      await pushEvents(app, admin.token, [event(learner.id, { type: 'session', duration_seconds: 600 })]);
+      expect((await live.next((e) => e.event === 'activity')).data.by_type.session).toBe(1);
+      const fresh = await live.next((e) => e.event === 'dashboard');
+      expect(fresh.data.engagement_metrics.avg_session_duration).toBe(10);
+      live.close();
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('stream slots in Redis', () => {
+  it('lets a slot whose instance stopped renewing it lapse, and frees a slot on close', async () => {
+    const app = await createTestApp({ env: { STREAM_MAX_PER_ORGANIZATION: '1' } });
+    try {
+      const slots = app.get(StreamSlots);
+      const redis = app.get(RedisConnection).client!;
+      const organizationId = randomUUID();
+      expect(await slots.acquire(organizationId, 'crashed')).toBe(true);
+      expect(await slots.acquire(organizationId, 'second')).toBe(false);
+      // The instance holding "crashed" died: its lease (score) is no longer renewed and runs out.
+      await redis.zAdd(slots.key(organizationId), { score: 1, value: 'crashed' });
+      expect(await slots.acquire(organizationId, 'second')).toBe(true);
+      expect(await redis.zRange(slots.key(organizationId), 0, -1)).toEqual(['second']);
+      const lease = Number(await redis.zScore(slots.key(organizationId), 'second'));
+      expect(lease - Date.now()).toBeGreaterThan(25_000);
+      expect(await redis.pTTL(slots.key(organizationId))).toBeGreaterThan(25_000);
+      await slots.release(organizationId, 'second');
+      expect(await redis.zCard(slots.key(organizationId))).toBe(0);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('GET /metrics/stream through a Redis outage', () => {
+  it('keeps streams open, opens new ones on local slots, and catches up with the writes made meanwhile once Redis returns', async () => {
+    const port = await freePort();
+    let server = await startRedis(port);
+    const app = await createTestApp({ env: { REDIS_URL: `redis://127.0.0.1:${port}`, RATE_LIMIT_ENABLED: 'false', STREAM_AUTH_CHECK_SECONDS: '1' } });
+    const redisReady = () => app.get(RedisConnection).isReady;
+    try {
+      await waitFor(redisReady, 'the app to connect to the private Redis');
+      const admin = await signup(app);
+      const live = await openStream(app, admin.token);
+      expect((await live.next((e) => e.event === 'init')).data.user_metrics.total_users).toBe(1);
+
+      await stopRedis(server);
+      await waitFor(() => !redisReady(), 'the app to notice Redis is gone');
+      const during = await openStream(app, admin.token);
+      expect(during.status).toBe(200);
+      await during.next((e) => e.event === 'init');
+      await createUser(app, admin.token);
+
+      server = await startRedis(port);
+      await waitFor(redisReady, 'the app to reconnect by itself', 20_000);
+      // Moves made while the channel was down were never heard: every open organization recomputes once it is live again.
+      for (const stream of [live, during]) {
+        const fresh = await stream.next((e) => e.event === 'dashboard' && e.data.user_metrics.total_users === 2, 10_000);
+        expect(fresh.data.organization_id).toBe(admin.organization.id);
+      }
+      live.close();
+      during.close();
+    } finally {
+      await app.close();
+      await stopRedis(server);
+    }
+  });
+});

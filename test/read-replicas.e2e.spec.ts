@@ -1,0 +1,198 @@
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { ReadReplicas } from '../src/database/read-replicas';
+import { createUser, http, signup, SignedUp, uniqueEmail } from './support/factories';
+import { ReplicatedPostgres } from './support/pg-replication';
+import { waitFor } from './support/private-redis';
+import { createTestApp, TestApp } from './support/test-app';
+
+const DASHBOARD = '/api/v1/metrics/dashboard';
+const USERS = '/api/v1/users?limit=100';
+
+/**
+ * Read replicas against a real primary and streaming standby started here (initdb + pg_basebackup on free ports):
+ * where reads go, read-your-writes for the cache with replay paused, and a replica that is down, hung or lagging.
+ */
+describe('read replicas', () => {
+  let pg: ReplicatedPostgres;
+  let app: TestApp;
+  let admin: SignedUp;
+  const prefix = `t${randomBytes(4).toString('hex')}`;
+
+  const replicaEnv = (overrides: Record<string, string> = {}) => ({
+    DATABASE_URL: pg.primaryUrl('metrics'),
+    DATABASE_READ_URLS: pg.standbyUrl('metrics'),
+    RATE_LIMIT_ENABLED: 'false',
+    REPLICA_MAX_LAG_SECONDS: '3600',
+    REPLICA_CHECK_INTERVAL_MS: '200',
+    REPLICA_CONNECT_TIMEOUT_MS: '1000',
+    REPLICA_STATEMENT_TIMEOUT_MS: '1000',
+    ...overrides,
+  });
+  const get = (target: TestApp, path: string) => http(target).get(path).set('Authorization', `Bearer ${admin.token}`);
+  const ready = async (target: TestApp) => (await http(target).get('/health/ready')).body as { replicas: { name: string; state: string; lag_seconds: number | null }[] };
+  const replicaState = async (target: TestApp) => (await ready(target)).replicas[0]?.state;
+  const insertDirectly = async () => {
+    const email = uniqueEmail('direct');
+    // Straight into the primary, behind the service's back: only a read from the primary can see this user.
+    await pg.query('primary', `INSERT INTO users (organization_id, email, name, role) VALUES ($1, $2, 'Direct', 'student')`, [admin.organization.id, email], 'metrics');
+    return email;
+  };
+  const listedEmails = async (target: TestApp) => ((await get(target, USERS).expect(200)).body.items as { email: string }[]).map((user) => user.email);
+
+  beforeAll(async () => {
+    pg = await ReplicatedPostgres.start();
+    await pg.query('primary', 'CREATE DATABASE metrics');
+    app = await createTestApp({ env: { ...replicaEnv(), MIGRATIONS_RUN: 'true', REDIS_KEY_PREFIX: prefix } });
+    admin = await signup(app);
+    await createUser(app, admin.token);
+    await pg.waitForReplay();
+    await waitFor(async () => (await replicaState(app)) === 'up', 'the replica to be up');
+  }, 120_000);
+
+  afterAll(async () => {
+    await app?.close();
+    await pg?.stop();
+  }, 60_000);
+
+  it('sends read-only queries to the replica (under the application role and row-level security there too)', async () => {
+    const onPrimaryAndReplica = await listedEmails(app);
+    expect(onPrimaryAndReplica).toHaveLength(2);
+    await pg.pauseReplay();
+    try {
+      const direct = await insertDirectly();
+      // The list and the dashboard do not see the row the primary has: they were read on the paused replica.
+      expect(await listedEmails(app)).toEqual(onPrimaryAndReplica);
+      const dashboard = await get(app, `${DASHBOARD}?force_refresh=true`).expect(200);
+      expect(dashboard.body.user_metrics.total_users).toBe(2);
+      const [{ count }] = await pg.query<{ count: number }>('primary', 'SELECT count(*)::int AS count FROM users WHERE organization_id = $1', [admin.organization.id], 'metrics');
+      expect(count).toBe(3);
+      // The replica's connections are the service's, named after it.
+      const sessions = await pg.query<{ count: number }>('standby', `SELECT count(*)::int AS count FROM pg_stat_activity WHERE application_name = 'toolbox-metrics-replica-1'`);
+      expect(sessions[0].count).toBeGreaterThan(0);
+      // Row-level security holds on the replica: another organization's admin sees only its own users there.
+      const other = await signup(app);
+      await pg.resumeReplay();
+      await pg.waitForReplay();
+      const theirs = await http(app).get(USERS).set('Authorization', `Bearer ${other.token}`).expect(200);
+      expect(theirs.body.items.map((user: { email: string }) => user.email)).toEqual([other.user.email]);
+      expect(await listedEmails(app)).toEqual(expect.arrayContaining([...onPrimaryAndReplica, direct]));
+    } finally {
+      await pg.resumeReplay();
+    }
+  });
+
+  it('never caches figures from a replica that has not replayed the last write: the next read is fresh, and so is every instance’s hit', async () => {
+    const primaryOnly = await createTestApp({ env: { DATABASE_URL: pg.primaryUrl('metrics'), RATE_LIMIT_ENABLED: 'false', REDIS_KEY_PREFIX: prefix } });
+    try {
+      await pg.waitForReplay();
+      const before = (await get(app, DASHBOARD).expect(200)).body;
+      const users = before.user_metrics.total_users as number;
+      expect((await get(app, DASHBOARD).expect(200)).body.cache_metadata.cache_hit).toBe(true);
+
+      await pg.pauseReplay();
+      await createUser(app, admin.token);
+      const after = (await get(app, DASHBOARD).expect(200)).body;
+      expect(after.cache_metadata.cache_hit).toBe(false);
+      expect(after.user_metrics.total_users).toBe(users + 1);
+      // Not because the replica was skipped for lag: it is up, only behind this organization's last write.
+      expect(await replicaState(app)).toBe('up');
+      const [{ behind }] = await pg.query<{ behind: boolean }>('standby', 'SELECT pg_last_wal_replay_lsn() < $1::pg_lsn AS behind', [
+        (await pg.query<{ lsn: string }>('primary', 'SELECT pg_current_wal_lsn()::text AS lsn'))[0].lsn,
+      ]);
+      expect(behind).toBe(true);
+
+      // What was stored is the fresh result: another instance (primary only) on the same Redis serves it as a hit.
+      const elsewhere = (await get(primaryOnly, DASHBOARD).expect(200)).body;
+      expect(elsewhere.cache_metadata.cache_hit).toBe(true);
+      expect(elsewhere.user_metrics.total_users).toBe(users + 1);
+      const again = (await get(app, DASHBOARD).expect(200)).body;
+      expect(again.cache_metadata.cache_hit).toBe(true);
+      expect(again.user_metrics.total_users).toBe(users + 1);
+    } finally {
+      await pg.resumeReplay();
+      await primaryOnly.close();
+    }
+  });
+
+  it('skips a replica lagging beyond REPLICA_MAX_LAG_SECONDS and reports it lagging, in /health/ready and Prometheus', async () => {
+    const strict = await createTestApp({ env: { ...replicaEnv({ REPLICA_MAX_LAG_SECONDS: '1' }), REDIS_KEY_PREFIX: prefix } });
+    try {
+      await pg.waitForReplay();
+      await waitFor(async () => (await replicaState(strict)) === 'up', 'the replica to be up');
+      await pg.pauseReplay();
+      const direct = await insertDirectly();
+      await waitFor(async () => (await replicaState(strict)) === 'lagging', 'the replica to be reported lagging');
+      const report = await http(strict).get('/health/ready').expect(200);
+      expect(report.body.replicas).toEqual([{ name: 'replica-1', state: 'lagging', lag_seconds: expect.any(Number) }]);
+      expect(report.body.replicas[0].lag_seconds).toBeGreaterThan(1);
+      // Skipped: the read comes from the primary, which has the row the paused replica lacks.
+      expect(await listedEmails(strict)).toContain(direct);
+      const metrics = (await http(strict).get('/metrics').expect(200)).text;
+      expect(metrics).toContain('toolbox_db_replica_state{replica="replica-1",state="lagging"} 1');
+      expect(metrics).toContain('toolbox_db_replica_state{replica="replica-1",state="up"} 0');
+      const lag = Number(/^toolbox_db_replica_lag_seconds\{replica="replica-1"\} (\S+)$/m.exec(metrics)?.[1]);
+      expect(lag).toBeGreaterThan(1);
+
+      await pg.resumeReplay();
+      await waitFor(async () => (await replicaState(strict)) === 'up', 'the replica to be up again');
+    } finally {
+      await pg.resumeReplay();
+      await strict.close();
+    }
+  });
+
+  it('answers from the primary within the timeouts while the replica hangs, and reports it down', async () => {
+    await pg.waitForReplay();
+    await waitFor(async () => (await replicaState(app)) === 'up', 'the replica to be up');
+    await get(app, USERS).expect(200); // a pooled replica connection exists, and will hang
+    await pg.signalStandby('SIGSTOP');
+    try {
+      const direct = await insertDirectly();
+      const started = performance.now();
+      const [list, dashboard] = await Promise.all([get(app, USERS), get(app, `${DASHBOARD}?force_refresh=true`)]);
+      const elapsed = performance.now() - started;
+      expect(list.status).toBe(200);
+      expect(list.body.items.map((user: { email: string }) => user.email)).toContain(direct);
+      expect(dashboard.status).toBe(200);
+      // Connect (1 s) or statement (1.25 s) timeout, then the primary; the margin is for a loaded machine, and still far
+      // from a wait bounded by nothing (TCP keepalive: minutes).
+      expect(elapsed).toBeLessThan(8000);
+      await waitFor(async () => (await replicaState(app)) === 'down', 'the hung replica to be reported down');
+      const report = await http(app).get('/health/ready').expect(200);
+      expect(report.body.checks.database).toBe('up');
+      expect(report.body.replicas).toEqual([{ name: 'replica-1', state: 'down', lag_seconds: null }]);
+      // Once known down, reads go straight to the primary: the replica is not even asked for a connection.
+      const connect = jest.spyOn(app.get(ReadReplicas), 'connect');
+      try {
+        expect(await listedEmails(app)).toContain(direct);
+        expect(connect).not.toHaveBeenCalled();
+      } finally {
+        connect.mockRestore();
+      }
+    } finally {
+      await pg.signalStandby('SIGCONT');
+    }
+    await waitFor(async () => (await replicaState(app)) === 'up', 'the replica to be up again', 30_000);
+  });
+
+  it('answers every read from the primary while the replica is stopped; /health/ready stays 200 and reports it down', async () => {
+    await pg.stopStandby();
+    try {
+      const direct = await insertDirectly();
+      await waitFor(async () => (await replicaState(app)) === 'down', 'the stopped replica to be reported down');
+      expect(await listedEmails(app)).toContain(direct);
+      const dashboard = await get(app, `${DASHBOARD}?force_refresh=true`).expect(200);
+      const [{ count }] = await pg.query<{ count: number }>('primary', 'SELECT count(*)::int AS count FROM users WHERE organization_id = $1 AND is_active', [admin.organization.id], 'metrics');
+      expect(dashboard.body.user_metrics.total_users).toBe(count);
+      await get(app, '/api/v1/metrics/activity').expect(200);
+      const report = await http(app).get('/health/ready').expect(200);
+      expect(report.body).toEqual({ status: 'ok', checks: { database: 'up', redis: 'up' }, replicas: [{ name: 'replica-1', state: 'down', lag_seconds: null }] });
+      const metrics = (await http(app).get('/metrics').expect(200)).text;
+      expect(metrics).toContain('toolbox_db_replica_state{replica="replica-1",state="down"} 1');
+    } finally {
+      await pg.startStandby();
+    }
+    await waitFor(async () => (await replicaState(app)) === 'up', 'the restarted replica to be up', 30_000);
+  });
+});
