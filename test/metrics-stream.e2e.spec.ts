@@ -178,7 +178,7 @@ describe('GET /metrics/stream across instances', () => {
     await demoted.ended;
 
     const now = Math.floor(Date.now() / 1000);
-    const shortLived = signedToken({ sub: admin.user.id, org: admin.organization.id, role: 'admin', iat: now, exp: now + 2 });
+    const shortLived = signedToken({ sub: admin.user.id, org: admin.organization.id, role: 'admin', jti: randomUUID(), ver: 0, iat: now, exp: now + 2 });
     const expiring = await stream(a, shortLived);
     expect(expiring.status).toBe(200);
     await expiring.next((e) => e.event === 'init');
