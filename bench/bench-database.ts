@@ -16,10 +16,11 @@ export interface BenchOrganization {
 }
 
 /**
- * The bench database: created and migrated when missing, seeded with `seed --profile bench` (SPEC §12's data set,
- * fixed seed) when it holds no large organization yet. Seeding runs the built CLI with its progress bar.
+ * The bench database: created and migrated when missing, seeded with `seed --profile <seedProfile>` (the profile's
+ * data set, fixed seed) when it holds no large organization yet. Seeding runs the built CLI with its progress bar.
+ * Returns how long seeding took in seconds, or null when the data was already there.
  */
-export async function prepareBenchDatabase(databaseUrl: string, distDir: string): Promise<void> {
+export async function prepareBenchDatabase(databaseUrl: string, distDir: string, seedProfile: string): Promise<number | null> {
   const url = new URL(databaseUrl);
   const name = decodeURIComponent(url.pathname.slice(1));
   if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`BENCH_DATABASE_URL names the database "${name}": use letters, digits and underscores`);
@@ -36,12 +37,13 @@ export async function prepareBenchDatabase(databaseUrl: string, distDir: string)
   try {
     await dataSource.runMigrations({ transaction: 'each' });
     const large = await dataSource.query(`SELECT 1 FROM organizations WHERE slug LIKE 'bench-large-%'`);
-    if (large.length > 0) return;
+    if (large.length > 0) return null;
   } finally {
     await dataSource.destroy();
   }
-  process.stdout.write('Seeding the bench data set (npm run seed -- --profile bench): a few minutes\n');
-  const seeded = spawnSync(process.execPath, [join(distDir, 'src/cli/main.js'), 'seed', '--profile', 'bench'], {
+  process.stdout.write(`Seeding the bench data set (npm run seed -- --profile ${seedProfile})\n`);
+  const started = Date.now();
+  const seeded = spawnSync(process.execPath, [join(distDir, 'src/cli/main.js'), 'seed', '--profile', seedProfile], {
     stdio: 'inherit',
     env: { ...process.env, DATABASE_URL: databaseUrl },
   });
@@ -51,6 +53,7 @@ export async function prepareBenchDatabase(databaseUrl: string, distDir: string)
   // Fresh statistics and visibility maps, as a database that has been running a while would have.
   await vacuum.query('VACUUM ANALYZE');
   await vacuum.end();
+  return (Date.now() - started) / 1000;
 }
 
 /** The large organization, its first admin (the bench signs a token for it) and its users (ingestion picks from them). */

@@ -11,9 +11,10 @@ function normalizeEmail(email: string): string {
  * Accounts that hold against abuse:
  * - users.token_version: every access token carries the version it was issued under; a password change, a role change
  *   or a deactivation moves it, so the tokens issued before never work again (reactivation does not move it back);
- * - e-mails are stored normalized (one function in the service) and compared exactly, so the unique index and the
- *   login lookup use the same rule as the rate-limit keys (lower() and JavaScript disagree on U+0130);
- * - auth_find_login compares exactly and returns the token version too.
+ * - e-mails are stored normalized (one function in the service) and compared exactly, so the login lookup uses the
+ *   same rule as the rate-limit keys (lower() and JavaScript disagree on U+0130);
+ * - auth_find_login compares exactly (lower() = lower() first, so the index on lower(email) finds the row) and
+ *   returns the token version too.
  */
 export class AccountSecurity1764400000000 implements MigrationInterface {
   name = 'AccountSecurity1764400000000';
@@ -39,15 +40,15 @@ export class AccountSecurity1764400000000 implements MigrationInterface {
       seen.set(change.normalized, change.id);
       await queryRunner.query(`UPDATE users SET email = $3 WHERE organization_id = $1 AND id = $2`, [change.organization_id, change.id, change.normalized]);
     }
-    await queryRunner.query(`DROP INDEX users_email_key`);
-    await queryRunner.query(`CREATE UNIQUE INDEX users_email_key ON users (email)`);
+    // The unique index on lower(email) stays: over normalized addresses it is the same rule, and the lookup uses it.
 
     await queryRunner.query(`DROP FUNCTION auth_find_login(text)`);
     await queryRunner.query(`
       CREATE FUNCTION auth_find_login(p_email text)
       RETURNS TABLE (user_id uuid, organization_id uuid, password_hash text, is_active boolean, token_version integer)
       LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
-        SELECT u.id, u.organization_id, u.password_hash, u.is_active, u.token_version FROM users u WHERE u.email = p_email
+        SELECT u.id, u.organization_id, u.password_hash, u.is_active, u.token_version FROM users u
+         WHERE lower(u.email) = lower(p_email) AND u.email = p_email
       $$`);
     await queryRunner.query(`REVOKE ALL ON FUNCTION auth_find_login(text) FROM PUBLIC`);
     await queryRunner.query(`GRANT EXECUTE ON FUNCTION auth_find_login(text) TO toolbox_app`);
@@ -63,8 +64,6 @@ export class AccountSecurity1764400000000 implements MigrationInterface {
       $$`);
     await queryRunner.query(`REVOKE ALL ON FUNCTION auth_find_login(text) FROM PUBLIC`);
     await queryRunner.query(`GRANT EXECUTE ON FUNCTION auth_find_login(text) TO toolbox_app`);
-    await queryRunner.query(`DROP INDEX users_email_key`);
-    await queryRunner.query(`CREATE UNIQUE INDEX users_email_key ON users (lower(email))`);
     await queryRunner.query(`ALTER TABLE users DROP COLUMN token_version`);
   }
 }

@@ -12,6 +12,7 @@ import { HealthModule } from './health/health.module.js';
 import { InsightsModule } from './insights/insights.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { ObservabilityModule } from './observability/observability.module.js';
+import { PartitionsModule } from './partitions/partitions.module.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 import { RedisModule } from './redis/redis.module.js';
 import { StreamModule } from './stream/stream.module.js';
@@ -25,6 +26,7 @@ import { UsersModule } from './users/users.module.js';
     ConfigModule,
     ObservabilityModule,
     DatabaseModule,
+    PartitionsModule,
     RedisModule,
     TenancyModule,
     AuthModule,

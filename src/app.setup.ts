@@ -13,6 +13,7 @@ import { ProblemDetailsFilter } from './errors/problem-details.filter.js';
 import { corsOptions, securityHeadersMiddleware } from './http-security/security-headers.js';
 import { CachedHitFastPath } from './fast-path/cached-hit-fast-path.js';
 import { createValidationPipe } from './errors/validation.pipe.js';
+import { serveDashboardPage } from './dashboard-page/dashboard-page.js';
 import { sendProblem } from './errors/problem.js';
 import { documentServerErrors } from './errors/problem.openapi.js';
 import { PinoNestLogger } from './observability/logger.js';
@@ -55,6 +56,7 @@ export async function configureApp(app: NestExpressApplication): Promise<NestExp
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.enableShutdownHooks();
   setUpDocs(app);
+  serveDashboardPage(app.getHttpAdapter().getInstance() as import('express').Express);
   await app.init();
 
   // Appended after the routes: unknown paths and errors raised outside Nest's handlers (body parsing)

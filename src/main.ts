@@ -26,6 +26,7 @@ async function bootstrap(): Promise<void> {
   const url = `http://localhost:${config.PORT}`;
   const demo = app.get(DemoData).createdCredentials;
   const lines = [`toolbox-metrics listening on ${url} — API docs at ${url}/docs`];
+  lines.push(`Dashboard page: ${url}/`);
   if (demo) lines.push(`Demo organization "${demo.organizationSlug}": log in as ${demo.email} with password ${demo.password} (shown once)`);
   process.stdout.write(`\n${lines.join('\n')}\n\n`);
 }

@@ -73,7 +73,7 @@ describe('operations CLI', () => {
     expect(badOption.err.join('')).toContain("error: option '--orgs <n>' argument 'many' is invalid. --orgs must be an integer of at least 0");
     const badProfile = cli();
     expect(await badProfile.run('seed', '--profile', 'huge')).toBe(1);
-    expect(badProfile.err.join('')).toContain("Allowed choices are demo, bench.");
+    expect(badProfile.err.join("")).toContain("Allowed choices are demo, bench, bench-xl, bench-tiny.");
   });
 
   it('reports an invalid configuration naming the variable, before connecting', async () => {

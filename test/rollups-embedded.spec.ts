@@ -1,5 +1,7 @@
 import { MetricsRepository } from '../src/metrics/metrics.repository';
-import { startOfUtcDay } from '../src/metrics/periods';
+import { MetricsService } from '../src/metrics/metrics.service';
+import { periodWindow, startOfUtcDay } from '../src/metrics/periods';
+import { EventPartitionsService } from '../src/partitions/event-partitions.service';
 import { RollupsRepository } from '../src/rollups/rollups.repository';
 import { Random } from '../src/seed/random';
 import { createUser, http, signup } from './support/factories';
@@ -45,5 +47,18 @@ describe('rollups on the embedded database', () => {
     expect(rollups.engagement.total_lessons_completed).toBe((await raw.engagementFigures(organizationId, now, today)).total_lessons_completed);
     expect(rollups.content.avg_generation_ms).toBe(4200);
     expect(rollups.users.total_users).toBe(6);
+
+    // The monthly partitions work the same: an import of a month without a partition is drained from the default one.
+    const old = { id: random.uuid(), type: 'login', user_id: users[1], occurred_at: new Date(Date.now() - 300 * DAY_MS).toISOString() };
+    await http(testApp).post('/api/v1/events').set(auth).send({ events: [old] }).expect(202, { accepted: 1, duplicates: 0 });
+    const [table]: { relkind: string }[] = await testApp.dataSource.query(`SELECT relkind FROM pg_class WHERE oid = 'activity_events'::regclass`);
+    expect(table.relkind).toBe('p');
+    const { created } = await testApp.get(EventPartitionsService).maintain();
+    expect(created).toContain(`${old.occurred_at.slice(0, 7)}-01`);
+    expect(await testApp.dataSource.query(`SELECT id FROM activity_events_default`)).toEqual([]);
+    expect(await testApp.dataSource.query(`SELECT id FROM activity_events WHERE id = $1`, [old.id])).toEqual([{ id: old.id }]);
+    const stats = await testApp.get(MetricsService).statistics(organizationId, '30d');
+    const raw30 = await raw.activitySeries(organizationId, periodWindow('30d', new Date()));
+    expect(stats.series.lessons_completed.points.map((point) => point[1])).toEqual(raw30.map((bucket) => bucket.lessons_completed));
   }, 60_000);
 });

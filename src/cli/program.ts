@@ -127,7 +127,7 @@ export function buildProgram(environment: CliEnvironment): Command {
   program
     .command('seed')
     .description('Generate realistic organizations, users, content and activity (needs DATABASE_URL)')
-    .addOption(new Option('--profile <profile>', 'demo: a few small schools; bench: SPEC §12 (one large organization and 50 ordinary ones)').choices(SEED_PROFILES).default('demo'))
+    .addOption(new Option('--profile <profile>', 'demo: a few small schools; bench: the benchmark data set (one large organization of 100,000 users and 2,000,000 events over 90 days, and 50 ordinary ones); bench-xl: its large organization with 1,000,000 users and 20,000,000 events over 365 days; bench-tiny: a small one to check the benchmark code').choices(SEED_PROFILES).default('demo'))
     .option('--orgs <n>', 'ordinary organizations', integer('--orgs', 0))
     .option('--users <n>', 'users per ordinary organization', integer('--users', 1))
     .option('--days <n>', 'days of activity, ending today', integer('--days', 1))

@@ -203,6 +203,18 @@ export class AppConfig {
   @Max(1000)
   HEAP_GROWING_PERCENT = 50;
 
+  /**
+   * Days of raw activity events to keep; unset keeps everything. Whole monthly partitions that ended before
+   * now − this are dropped (the rollups keep every figure). At least 31: the activity endpoint and the 24 h
+   * figures read raw events of the last 7 days, and a month is the unit that is dropped.
+   */
+  @Transform(({ value }) => (value === '' ? undefined : toInt({ value })))
+  @IsOptional()
+  @IsInt()
+  @Min(31)
+  @Max(36_500)
+  EVENT_RETENTION_DAYS?: number;
+
   /** Seconds between the comment lines that keep an idle metrics stream (and the proxies on its way) open. */
   @Transform(toInt)
   @IsInt()
@@ -263,7 +275,7 @@ export class AppConfig {
 export class ConfigValidationError extends Error {}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const known = Object.keys(new AppConfig()).concat(['DATABASE_URL', 'DATABASE_READ_URLS', 'REDIS_URL', 'REDIS_CLUSTER_URLS', 'JWT_SECRET', 'MIGRATIONS_RUN', 'METRICS_TOKEN', 'DEMO_DATA']);
+  const known = Object.keys(new AppConfig()).concat(['DATABASE_URL', 'DATABASE_READ_URLS', 'REDIS_URL', 'REDIS_CLUSTER_URLS', 'JWT_SECRET', 'MIGRATIONS_RUN', 'METRICS_TOKEN', 'DEMO_DATA', 'EVENT_RETENTION_DAYS']);
   const raw: Record<string, unknown> = {};
   for (const key of known) if (env[key] !== undefined) raw[key] = env[key];
   const config = plainToInstance(AppConfig, raw, { exposeDefaultValues: true });

@@ -23,17 +23,27 @@ export class EventsRepository {
   constructor(private readonly tx: TenantTransactions) {}
 
   /**
-   * One statement: insert what is new (ids already stored are skipped). The insert's statement trigger
-   * (migrations/1764300000000-ingestion-throughput.ts) then locks the stored events' users in id order, moves their
-   * last_active_at / last_login_at forward (never backward) and adds the events to the rollups, in this transaction.
+   * One statement: insert what is new. Ids already stored (activity_event_ids, every month, retention included) and
+   * repeats inside the batch (the first one counts) are skipped. The insert's statement trigger
+   * (migrations/1764600000000-partitioned-events.ts) registers the ids, locks the stored events' users in id order,
+   * moves their last_active_at / last_login_at forward (never backward) and adds the events to the rollups.
    */
   async insertBatch(organizationId: string, events: NewEvent[]): Promise<StoredBatch> {
     return this.tx.run(organizationId, async (manager) => {
       const rows: { type: EventType; stored: number }[] = await manager.query(
-        `WITH inserted AS (
+        `WITH batch AS (
+           SELECT DISTINCT ON (b.id) b.*
+             FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::uuid[], $6::timestamptz[], $7::int[], $8::float8[])
+                  WITH ORDINALITY AS b (id, user_id, type, content_id, occurred_at, duration_seconds, score, position)
+            ORDER BY b.id, b.position
+         ), inserted AS (
            INSERT INTO activity_events (organization_id, id, user_id, type, content_id, occurred_at, duration_seconds, score)
-           SELECT $1, * FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::uuid[], $6::timestamptz[], $7::int[], $8::float8[])
-           ON CONFLICT (organization_id, id) DO NOTHING
+           SELECT $1, b.id, b.user_id, b.type, b.content_id, b.occurred_at, b.duration_seconds, b.score
+             FROM batch b
+            WHERE NOT EXISTS (SELECT 1 FROM activity_event_ids r WHERE r.organization_id = $1 AND r.id = b.id)
+            ORDER BY b.position
+           -- A concurrent batch storing the same event: wait for it, then skip.
+           ON CONFLICT (organization_id, occurred_at, id) DO NOTHING
            RETURNING type
          )
          SELECT type, count(*)::int AS stored FROM inserted GROUP BY type`,

@@ -5,7 +5,9 @@ import type { ActivityResponse } from './dto/activity.response.js';
 import type { DashboardResponse } from './dto/dashboard.response.js';
 import type { StatisticsResponse } from './dto/statistics.response.js';
 import { engagementScore } from './engagement-score.js';
-import { EngagementDay, MetricsRepository, SeriesBucket } from './metrics.repository.js';
+import type { EngagementDay, SeriesBucket } from '../rollups/figure-types.js';
+import { ActivitySeriesReader } from './activity-series.reader.js';
+import { MetricsRepository } from './metrics.repository.js';
 import { daysBefore, hoursWindow, Period, periodWindow, startOfUtcDay } from './periods.js';
 import { percent, round2, summarize } from './statistics.js';
 import { SystemMetricsReader } from './system-metrics.reader.js';
@@ -37,6 +39,7 @@ export class MetricsService {
   constructor(
     private readonly metrics: MetricsRepository,
     private readonly rollups: RollupsRepository,
+    private readonly series: ActivitySeriesReader,
     private readonly system: SystemMetricsReader,
     private readonly requests: RequestMetrics,
     private readonly clock: Clock,
@@ -122,7 +125,8 @@ export class MetricsService {
   /** The statistics series over the `days` UTC days ending today (insights look further back than a period). */
   async dailySeries(organizationId: string, days: number): Promise<DailySeries> {
     const now = this.clock.date();
-    const buckets = await this.metrics.activitySeries(organizationId, { since: daysBefore(startOfUtcDay(now), days - 1), bucketSeconds: 86400, buckets: days, now });
+    // From the rollups like the statistics: exact after retention dropped old raw events, and as cheap for any span.
+    const buckets = await this.series.read(organizationId, { since: daysBefore(startOfUtcDay(now), days - 1), bucketSeconds: 86400, buckets: days, now });
     const series = Object.fromEntries(
       Object.entries(STATISTICS_SERIES).map(([name, column]) => [name, buckets.map((bucket) => (column === 'avg_score' ? round2(bucket.avg_score) : bucket[column]))]),
     ) as DailySeries['series'];
@@ -132,7 +136,7 @@ export class MetricsService {
   async statistics(organizationId: string, period: Period): Promise<StatisticsResponse> {
     const now = this.clock.date();
     const window = periodWindow(period, now);
-    const buckets = await this.metrics.activitySeries(organizationId, window);
+    const buckets = await this.series.read(organizationId, window);
     const series = Object.fromEntries(
       Object.entries(STATISTICS_SERIES).map(([name, column]) => {
         const values = buckets.map((bucket) => (column === 'avg_score' ? round2(bucket.avg_score) : bucket[column]));

@@ -1,4 +1,4 @@
-import type { SeriesWindow } from './metrics.repository.js';
+import type { SeriesWindow } from '../rollups/figure-types.js';
 
 export const PERIODS = ['24h', '7d', '30d', '90d'] as const;
 export type Period = (typeof PERIODS)[number];

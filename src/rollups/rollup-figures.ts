@@ -1,4 +1,4 @@
-import type { ContentFigures, EngagementDay, EngagementFigures, SeriesBucket, UserFigures } from '../metrics/metrics.repository.js';
+import type { ContentFigures, EngagementDay, EngagementFigures, SeriesBucket, UserFigures } from './figure-types.js';
 
 /** One daily_rollups row as read (counts as numbers; see migrations/1764200000000-rollups.ts). */
 export interface DailyRollupRow {

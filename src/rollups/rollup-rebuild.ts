@@ -4,7 +4,8 @@ const DAY = `(created_at AT TIME ZONE 'UTC')::date`;
 
 /**
  * Recomputes an organization's rollups from the raw tables: after a bulk load that bypassed ingestion (the
- * seed) and as a repair tool. Runs inside the caller's transaction; the table lock keeps concurrent writers
+ * seed) and as a repair tool. It reads the raw events that are kept: once retention has dropped partitions, the
+ * days they held would be recomputed as empty, so it is meant for organizations whose history is complete. Runs inside the caller's transaction; the table lock keeps concurrent writers
  * (which add to the rollups) waiting until the rebuild commits, so none of their changes is lost or counted twice.
  */
 export async function rebuildOrganizationRollups(manager: EntityManager, organizationId: string): Promise<void> {
@@ -18,9 +19,14 @@ export async function rebuildOrganizationRollups(manager: EntityManager, organiz
        FROM users WHERE organization_id = $1 AND last_active_at IS NOT NULL GROUP BY 2`,
     [organizationId],
   );
+  // In key order, so that millions of ids (the xl seed) fill the index page by page. Ids are only ever added: after retention dropped old partitions, the registry still knows their events.
+  await manager.query(
+    `INSERT INTO activity_event_ids (organization_id, id) SELECT organization_id, id FROM activity_events WHERE organization_id = $1 ORDER BY 1, 2 ON CONFLICT DO NOTHING`,
+    [organizationId],
+  );
   await manager.query(
     `INSERT INTO user_active_days (organization_id, user_id, day)
-     SELECT DISTINCT $1::uuid, user_id, (occurred_at AT TIME ZONE 'UTC')::date FROM activity_events WHERE organization_id = $1`,
+     SELECT DISTINCT $1::uuid, user_id, (occurred_at AT TIME ZONE 'UTC')::date FROM activity_events WHERE organization_id = $1 ORDER BY 2, 3`,
     [organizationId],
   );
   await manager.query(
@@ -42,16 +48,17 @@ export async function rebuildOrganizationRollups(manager: EntityManager, organiz
     [organizationId],
   );
   await manager.query(
-    `INSERT INTO daily_rollups AS r (organization_id, day, events, lessons_completed, assessments, assessment_score_sum, sessions, session_seconds)
+    `INSERT INTO daily_rollups AS r (organization_id, day, events, lessons_completed, assessments, assessments_scored, assessment_score_sum, sessions, session_seconds)
      SELECT $1::uuid, (occurred_at AT TIME ZONE 'UTC')::date, count(*),
             count(*) FILTER (WHERE type = 'lesson_completed'),
             count(*) FILTER (WHERE type = 'assessment_submitted'),
+            count(score) FILTER (WHERE type = 'assessment_submitted'),
             COALESCE(sum(score) FILTER (WHERE type = 'assessment_submitted'), 0),
             count(*) FILTER (WHERE type = 'session'),
             COALESCE(sum(duration_seconds) FILTER (WHERE type = 'session'), 0)
        FROM activity_events WHERE organization_id = $1 GROUP BY 2
      ON CONFLICT (organization_id, day) DO UPDATE
-       SET events = EXCLUDED.events, lessons_completed = EXCLUDED.lessons_completed, assessments = EXCLUDED.assessments,
+       SET events = EXCLUDED.events, lessons_completed = EXCLUDED.lessons_completed, assessments = EXCLUDED.assessments, assessments_scored = EXCLUDED.assessments_scored,
            assessment_score_sum = EXCLUDED.assessment_score_sum, sessions = EXCLUDED.sessions, session_seconds = EXCLUDED.session_seconds`,
     [organizationId],
   );

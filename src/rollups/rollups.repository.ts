@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { TenantTransactions } from '../database/tenant-transactions.js';
+import type { SeriesBucket, SeriesWindow } from './figure-types.js';
 import { AfterNow, DailyRollupRow, DashboardFigures, dashboardFiguresFromRollups } from './rollup-figures.js';
+import { DailySeriesLate, DailySeriesRow, dailySeriesFromRollups } from './rollup-series.js';
 import { rebuildOrganizationRollups } from './rollup-rebuild.js';
 
 const ROLLUP_COLUMNS = `day::text AS day, new_users, new_users_active, content_created, content_generated, content_generation_ms::float8 AS content_generation_ms,
@@ -83,6 +85,63 @@ export class RollupsRepository {
         );
         const [late]: AfterNow[] = await manager.query(AFTER_NOW, [organizationId, now, today.toISOString().slice(0, 10), today, new Date(now.getTime() - 86_400_000)]);
         return dashboardFiguresFromRollups(rows, active.count, late, today, trendDays);
+      },
+      { readOnly: true },
+    );
+  }
+
+  /**
+   * The per-day activity series (statistics and exports over 7, 30 and 90 days) from the rollups: one index range of
+   * at most 90 rows, whatever the number of raw events. Only two things are read elsewhere: content published per
+   * day (published_at is no rollup dimension; an organization's content is thousands of rows, not millions), and
+   * what is stamped after now today (usually nothing), which the figures up to now leave out.
+   */
+  dailySeries(organizationId: string, window: SeriesWindow): Promise<SeriesBucket[]> {
+    if (window.bucketSeconds !== 86_400) throw new RangeError('dailySeries reads day buckets');
+    const tomorrow = new Date(window.since.getTime() + window.buckets * 86_400_000);
+    const firstDay = window.since.toISOString().slice(0, 10);
+    const lastDay = new Date(tomorrow.getTime() - 86_400_000).toISOString().slice(0, 10);
+    return this.tx.run(
+      organizationId,
+      async (manager) => {
+        const rows: DailySeriesRow[] = await manager.query(
+          `SELECT day::text AS day, new_users, content_created, content_generated, content_generation_ms::float8 AS content_generation_ms, events,
+                  lessons_completed, assessments, assessments_scored, assessment_score_sum, sessions, session_seconds::float8 AS session_seconds, daily_active_users
+             FROM daily_rollups WHERE organization_id = $1 AND day >= $2::date AND day <= $3::date`,
+          [organizationId, firstDay, lastDay],
+        );
+        const published: { day: string; published: number }[] = await manager.query(
+          `SELECT (published_at AT TIME ZONE 'UTC')::date::text AS day, count(*)::int AS published
+             FROM educational_content
+            WHERE organization_id = $1 AND deleted_at IS NULL AND published_at >= $2 AND published_at <= $3
+            GROUP BY 1`,
+          [organizationId, window.since, window.now],
+        );
+        // $2 now, $3 the start of the next day, $4 the start of today.
+        const [late]: DailySeriesLate[] = await manager.query(
+          `WITH late_events AS (
+             SELECT user_id, type, duration_seconds, score FROM activity_events WHERE organization_id = $1 AND occurred_at > $2 AND occurred_at < $3
+           ), late_content AS (
+             SELECT generation_time_ms FROM educational_content WHERE organization_id = $1 AND created_at > $2 AND created_at < $3
+           )
+           SELECT count(*)::int AS events,
+                  count(*) FILTER (WHERE type = 'session')::int AS sessions,
+                  COALESCE(sum(duration_seconds) FILTER (WHERE type = 'session'), 0)::float8 AS session_seconds,
+                  count(*) FILTER (WHERE type = 'lesson_completed')::int AS lessons_completed,
+                  count(*) FILTER (WHERE type = 'assessment_submitted')::int AS assessments,
+                  count(score) FILTER (WHERE type = 'assessment_submitted')::int AS assessments_scored,
+                  COALESCE(sum(score) FILTER (WHERE type = 'assessment_submitted'), 0)::float8 AS assessment_score_sum,
+                  -- Late users with no event today up to now: today's distinct count holds them only because of the late events.
+                  (SELECT count(DISTINCT l.user_id) FROM late_events l
+                    WHERE l.user_id NOT IN (SELECT e.user_id FROM activity_events e WHERE e.organization_id = $1 AND e.occurred_at >= $4 AND e.occurred_at <= $2))::int AS only_late_users,
+                  (SELECT count(*) FROM users WHERE organization_id = $1 AND created_at > $2 AND created_at < $3)::int AS new_users,
+                  (SELECT count(*) FROM late_content)::int AS content_created,
+                  (SELECT count(generation_time_ms) FROM late_content)::int AS content_generated,
+                  (SELECT COALESCE(sum(generation_time_ms), 0) FROM late_content)::float8 AS content_generation_ms
+             FROM late_events`,
+          [organizationId, window.now, tomorrow, new Date(tomorrow.getTime() - 86_400_000)],
+        );
+        return dailySeriesFromRollups(rows, published, late, window);
       },
       { readOnly: true },
     );

@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { createEventPartition, monthsBetween } from '../partitions/event-partitions.repository.js';
 import { BulkWriter, ContentSeedRow, EventSeedRow, UserSeedRow } from './bulk-writer.js';
 import { Random } from './random.js';
 
@@ -16,6 +17,8 @@ export interface OrganizationSeedOptions {
   now: Date;
   /** The first user, an admin who can log in. */
   admin?: { email: string; name: string; passwordHash: string };
+  /** Load events through COPY (needs a real PostgreSQL connection; the seed command's). */
+  copy?: boolean;
 }
 
 const DAY_MS = 86_400_000;
@@ -35,7 +38,8 @@ export async function seedOrganization(
   onEvents: (count: number) => void = () => undefined,
 ): Promise<{ organizationId: string; users: number; content: number; events: number }> {
   const random = new Random(options.seed);
-  const writer = new BulkWriter(manager);
+  const writer = new BulkWriter(manager, options.copy === true);
+  const eventBatch = options.copy === true ? 50_000 : 5000;
   const organizationId = random.uuid();
   const now = options.now.getTime();
   const windowStart = startOfUtcDay(now) - (options.days - 1) * DAY_MS;
@@ -47,6 +51,9 @@ export async function seedOrganization(
     options.tier ?? 'free',
     new Date(windowStart - 60 * DAY_MS),
   ]);
+
+  // Each month of the window gets its partition first, so the bulk load never lands in the default partition.
+  for (const month of monthsBetween(new Date(windowStart), new Date(now))) await createEventPartition(manager, month);
 
   const users: UserSeedRow[] = [];
   for (let i = 0; i < options.users; i++) {
@@ -131,7 +138,7 @@ export async function seedOrganization(
           score: type === 'lesson_completed' ? random.int(55, 100) : type === 'assessment_submitted' ? random.int(30, 100) : null,
         });
         at += random.int(60_000, 45 * 60_000);
-        if (buffer.length >= 5000) await flush();
+        if (buffer.length >= eventBatch) await flush();
       }
     }
   }

@@ -23,10 +23,14 @@ export async function runSeed(dataSource: DataSource, plans: OrganizationPlan[],
       // A superuser loads without the per-statement rollup triggers and foreign-key checks (the generator keeps
       // references consistent), then rebuilds the organization's rollups once, in the same transaction.
       if (bulk) await manager.query(`SET LOCAL session_replication_role = replica`);
-      const organization = await seedOrganization(manager, { ...plan, now }, onEvents);
+      const organization = await seedOrganization(manager, { ...plan, now, copy: true }, onEvents);
       if (bulk) {
         await manager.query(`SET LOCAL session_replication_role = origin`);
         await rebuildOrganizationRollups(manager, organization.organizationId);
+        // The login e-mails the users' trigger would have registered (a duplicate e-mail fails the seed here).
+        await manager.query(`INSERT INTO login_emails (email, organization_id, user_id) SELECT lower(email), organization_id, id FROM users WHERE organization_id = $1`, [
+          organization.organizationId,
+        ]);
       }
       return organization;
     });

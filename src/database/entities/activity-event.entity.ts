@@ -20,7 +20,8 @@ export class ActivityEventEntity {
   @Column('uuid', { name: 'content_id', nullable: true })
   contentId: string | null;
 
-  @Column('timestamptz', { name: 'occurred_at' })
+  // Part of the key: the table is partitioned by month of occurred_at (ids stay unique per organization through activity_event_ids).
+  @PrimaryColumn('timestamptz', { name: 'occurred_at' })
   occurredAt: Date;
 
   @Column('integer', { name: 'duration_seconds', nullable: true })

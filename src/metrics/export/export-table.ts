@@ -1,5 +1,5 @@
 import type { MetricType } from '../dto/metrics-query.dto.js';
-import type { SeriesBucket } from '../metrics.repository.js';
+import type { SeriesBucket } from '../../rollups/figure-types.js';
 import type { SeriesSummary } from '../statistics.js';
 
 /** The columns each metric type contributes, by the activity-series field that fills them. */

@@ -4,7 +4,7 @@ import { Clock } from '../../common/clock.js';
 import { RequestMetrics } from '../../observability/request-metrics.js';
 import { OrganizationsRepository } from '../../organizations/organizations.repository.js';
 import { DEFAULT_METRIC_TYPES, type ExportRequest } from '../dto/metrics-query.dto.js';
-import { MetricsRepository } from '../metrics.repository.js';
+import { ActivitySeriesReader } from '../activity-series.reader.js';
 import { periodWindow } from '../periods.js';
 import { round2, summarize } from '../statistics.js';
 import { SystemMetricsReader } from '../system-metrics.reader.js';
@@ -16,7 +16,7 @@ export class ExportService {
   private readonly logger = new Logger('MetricsExport');
 
   constructor(
-    private readonly metrics: MetricsRepository,
+    private readonly series: ActivitySeriesReader,
     private readonly organizations: OrganizationsRepository,
     private readonly system: SystemMetricsReader,
     private readonly requests: RequestMetrics,
@@ -48,7 +48,7 @@ export class ExportService {
     const window = periodWindow(request.date_range, now);
     const [organization, buckets] = await Promise.all([
       this.organizations.findById(organizationId),
-      this.metrics.activitySeries(organizationId, window),
+      this.series.read(organizationId, window),
     ]);
     if (!organization) throw new NotFoundException('The organization no longer exists');
     const columns = types.flatMap((type) => (type === 'system' ? [] : EXPORT_COLUMNS[type]));

@@ -1,0 +1,54 @@
+/** The bench's data-set profiles: which seed profile fills their database, and how long each phase runs. */
+export const BENCH_PROFILES = {
+  tiny: {
+    seedProfile: 'bench-tiny',
+    database: 'toolbox_bench_tiny',
+    seconds: 2,
+    uncachedSamples: 20,
+    baselineSamples: 2,
+    readSamples: 10,
+    ingestBatches: 4,
+    ingestWarmupBatches: 1,
+    streams: 20,
+    streamWrites: 3,
+    seedLimitSeconds: null,
+  },
+  standard: {
+    seedProfile: 'bench',
+    database: 'toolbox_bench',
+    seconds: 10,
+    uncachedSamples: 200,
+    baselineSamples: 10,
+    readSamples: 50,
+    ingestBatches: 60,
+    ingestWarmupBatches: 8,
+    streams: 500,
+    streamWrites: 30,
+    seedLimitSeconds: null,
+  },
+  xl: {
+    seedProfile: 'bench-xl',
+    database: 'toolbox_bench_xl',
+    seconds: 10,
+    uncachedSamples: 200,
+    // Each baseline sample aggregates 20,000,000 raw events: a few are enough for the ratio.
+    baselineSamples: 3,
+    readSamples: 50,
+    ingestBatches: 60,
+    ingestWarmupBatches: 8,
+    streams: 500,
+    streamWrites: 30,
+    seedLimitSeconds: 20 * 60,
+  },
+} as const;
+
+export type BenchProfile = keyof typeof BENCH_PROFILES;
+
+/** `--profile <name>` or `--profile=<name>` among the arguments; standard when absent. */
+export function benchProfileFromArgs(args: string[]): BenchProfile {
+  const index = args.findIndex((arg) => arg === '--profile' || arg.startsWith('--profile='));
+  if (index === -1) return 'standard';
+  const value = args[index].includes('=') ? args[index].split('=')[1] : args[index + 1];
+  if (value === undefined || !(value in BENCH_PROFILES)) throw new Error(`--profile must be one of ${Object.keys(BENCH_PROFILES).join(', ')} (got ${value ?? 'nothing'})`);
+  return value as BenchProfile;
+}

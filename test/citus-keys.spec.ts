@@ -1,0 +1,88 @@
+import { createUser, http, signup, uniqueEmail } from './support/factories';
+import { createTestApp, TestApp } from './support/test-app';
+
+/** The tables keyed by organization that docs/scaling.md distributes with create_distributed_table. */
+const DISTRIBUTED = ['activity_event_ids', 'activity_events', 'daily_rollups', 'educational_content', 'last_active_hours', 'user_active_days', 'users'];
+/** Reference tables (copied to every node): the tenants themselves, and e-mail uniqueness across them. */
+const REFERENCE = ['login_emails', 'organizations'];
+
+/**
+ * Ready for Citus on plain PostgreSQL: every table with an organization_id has it in its primary key, in every unique
+ * constraint or index, and in every foreign key to another tenant table; e-mail uniqueness across organizations lives
+ * in login_emails and still answers 409.
+ */
+describe('keys ready for distribution by organization', () => {
+  let testApp: TestApp;
+
+  beforeAll(async () => {
+    testApp = await createTestApp();
+  });
+  afterAll(() => testApp.close());
+
+  const query = <T>(sql: string, params: unknown[] = []): Promise<T[]> => testApp.dataSource.query(sql, params);
+
+  /** Tables of the public schema with an organization_id column (partitions are covered by their parent). */
+  async function tenantTables(): Promise<string[]> {
+    const rows = await query<{ name: string }>(
+      `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'organization_id' AND NOT a.attisdropped
+        WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition ORDER BY 1`,
+    );
+    return rows.map((row) => row.name);
+  }
+
+  it('puts organization_id in every primary key and unique constraint or index of every tenant table', async () => {
+    const tables = (await tenantTables()).filter((table) => !REFERENCE.includes(table));
+    expect(tables).toEqual(expect.arrayContaining(DISTRIBUTED));
+    const keys = await query<{ table: string; index: string; primary: boolean; has_organization: boolean }>(
+      `SELECT t.relname AS table, i.relname AS index, x.indisprimary AS primary,
+              EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = t.oid AND a.attname = 'organization_id' AND a.attnum = ANY (x.indkey::int2[])) AS has_organization
+         FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid JOIN pg_class i ON i.oid = x.indexrelid
+        WHERE x.indisunique AND t.relname = ANY ($1) ORDER BY 1, 2`,
+      [tables],
+    );
+    expect(keys.filter((key) => !key.has_organization)).toEqual([]);
+    // Every tenant table has a primary key.
+    expect([...new Set(keys.filter((key) => key.primary).map((key) => key.table))].sort()).toEqual([...tables].sort());
+  });
+
+  it('puts organization_id on both sides of every foreign key between tenant tables', async () => {
+    const tables = await tenantTables();
+    const foreignKeys = await query<{ name: string; table: string; referenced: string; columns: string[]; referenced_columns: string[] }>(
+      `SELECT con.conname AS name, t.relname AS table, r.relname AS referenced,
+              ARRAY(SELECT a.attname::text FROM unnest(con.conkey) k JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k) AS columns,
+              ARRAY(SELECT a.attname::text FROM unnest(con.confkey) k JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k) AS referenced_columns
+         FROM pg_constraint con JOIN pg_class t ON t.oid = con.conrelid JOIN pg_class r ON r.oid = con.confrelid
+        WHERE con.contype = 'f' AND con.conparentid = 0 AND t.relname = ANY ($1) ORDER BY 1`,
+      [tables],
+    );
+    expect(foreignKeys.map((key) => key.name)).toContain('activity_events_organization_id_content_id_fkey');
+    for (const key of foreignKeys) {
+      const position = key.columns.indexOf('organization_id');
+      expect({ key: key.name, position: position >= 0 }).toEqual({ key: key.name, position: true });
+      // The organization column pairs with the referenced table's organization (organizations' own id).
+      expect(key.referenced_columns[position]).toBe(key.referenced === 'organizations' ? 'id' : 'organization_id');
+    }
+  });
+
+  it('keeps e-mails unique across organizations in login_emails, and answers 409 for a duplicate in any case', async () => {
+    const first = await signup(testApp);
+    const email = uniqueEmail('shared');
+    const user = await createUser(testApp, first.token, { email });
+    const registered = await query<{ email: string; organization_id: string; user_id: string }>(`SELECT * FROM login_emails WHERE user_id = $1`, [user.id]);
+    expect(registered).toEqual([{ email: email.toLowerCase(), organization_id: first.organization.id, user_id: user.id }]);
+
+    const second = await signup(testApp);
+    const shouting = email.toUpperCase();
+    await http(testApp).post('/api/v1/users').set('Authorization', `Bearer ${second.token}`).send({ email: shouting, name: 'Other', role: 'student' }).expect(409);
+    await http(testApp).post('/api/v1/users').set('Authorization', `Bearer ${first.token}`).send({ email, name: 'Same org', role: 'student' }).expect(409);
+    await http(testApp)
+      .post('/api/v1/auth/signup')
+      .send({ organization_name: 'Clash', name: 'Clash Admin', email: shouting, password: 'correct horse battery' })
+      .expect(409);
+    // Nothing of the refused writes was kept.
+    const owners = await query<{ count: number }>(`SELECT count(*)::int AS count FROM users WHERE lower(email) = lower($1)`, [email]);
+    expect(owners[0].count).toBe(1);
+    expect(await query(`SELECT 1 FROM organizations WHERE name = 'Clash'`)).toEqual([]);
+  });
+});

@@ -1,0 +1,162 @@
+import { randomBytes } from 'node:crypto';
+import type { ExportRequest } from '../src/metrics/dto/metrics-query.dto';
+import { ExportService } from '../src/metrics/export/export.service';
+import { MetricsRepository } from '../src/metrics/metrics.repository';
+import { MetricsService } from '../src/metrics/metrics.service';
+import { periodWindow, startOfUtcDay } from '../src/metrics/periods';
+import { EventPartitionsService, MONTHS_AHEAD } from '../src/partitions/event-partitions.service';
+import { monthsBetween } from '../src/partitions/event-partitions.repository';
+import { RollupsRepository } from '../src/rollups/rollups.repository';
+import { seedOrganization } from '../src/seed/organization-generator';
+import { Random } from '../src/seed/random';
+import { createUser, http, signup } from './support/factories';
+import { createTestApp, ManualClock, TestApp } from './support/test-app';
+
+const DAY_MS = 86_400_000;
+const RETENTION_DAYS = 40;
+
+/**
+ * activity_events is partitioned by month; the service keeps partitions ahead, moves far-past imports out of the
+ * default partition, and with EVENT_RETENTION_DAYS drops whole months of raw events while every figure that the
+ * rollups back (dashboard, statistics and exports over days) stays exactly what it was.
+ */
+describe('activity_events partitions and retention', () => {
+  let testApp: TestApp;
+  const clock = new ManualClock();
+
+  beforeAll(async () => {
+    testApp = await createTestApp({ clock, env: { EVENT_RETENTION_DAYS: String(RETENTION_DAYS) } });
+  });
+  afterAll(() => testApp.close());
+
+  const query = <T>(sql: string, params: unknown[] = []): Promise<T[]> => testApp.dataSource.query(sql, params);
+  const maintain = () => testApp.get(EventPartitionsService).maintain(clock.date());
+
+  it('is a partitioned table with its row-level security, its rollup trigger, a default partition and months ahead', async () => {
+    const [table] = await query<{ relkind: string; relrowsecurity: boolean; strategy: string; key: string }>(
+      `SELECT c.relkind, c.relrowsecurity, p.partstrat AS strategy, pg_get_partkeydef(c.oid) AS key
+         FROM pg_class c JOIN pg_partitioned_table p ON p.partrelid = c.oid WHERE c.oid = 'activity_events'::regclass`,
+    );
+    expect(table).toEqual({ relkind: 'p', relrowsecurity: true, strategy: 'r', key: 'RANGE (occurred_at)' });
+    const policies = await query<{ policyname: string }>(`SELECT policyname FROM pg_policies WHERE tablename = 'activity_events'`);
+    expect(policies.map((policy) => policy.policyname)).toEqual(['tenant_isolation']);
+    const triggers = await query<{ tgname: string }>(`SELECT tgname FROM pg_trigger WHERE tgrelid = 'activity_events'::regclass AND NOT tgisinternal`);
+    expect(triggers.map((trigger) => trigger.tgname)).toEqual(['rollups_events_inserted']);
+    const [key] = await query<{ definition: string }>(`SELECT pg_get_constraintdef(oid) AS definition FROM pg_constraint WHERE conname = 'activity_events_pkey'`);
+    expect(key.definition).toBe('PRIMARY KEY (organization_id, occurred_at, id)');
+
+    const now = clock.date();
+    const ahead = monthsBetween(now, new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + MONTHS_AHEAD, 1)));
+    const partitions = await query<{ name: string; app_can_read: boolean }>(
+      `SELECT c.relname AS name, has_table_privilege('toolbox_app', c.oid, 'SELECT') AS app_can_read
+         FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'activity_events'::regclass`,
+    );
+    const names = partitions.map((partition) => partition.name);
+    expect(names).toContain('activity_events_default');
+    for (const month of ahead) expect(names).toContain(`activity_events_p${month.slice(0, 7).replace('-', '_')}`);
+    // Requests reach rows only through the parent and its policy.
+    expect(partitions.every((partition) => !partition.app_can_read)).toBe(true);
+    // A second pass has nothing left to create.
+    expect((await maintain()).created).toEqual([]);
+  });
+
+  it('moves a far-past import out of the default partition, and a replay after its month was dropped is still a duplicate', async () => {
+    clock.set(Date.now());
+    const admin = await signup(testApp);
+    const auth = { Authorization: `Bearer ${admin.token}` };
+    const user = await createUser(testApp, admin.token, { created_at: new Date(Date.now() - 500 * DAY_MS).toISOString() });
+    const occurredAt = new Date(Date.now() - 400 * DAY_MS);
+    const day = occurredAt.toISOString().slice(0, 10);
+    const imported = { id: new Random(3).uuid(), type: 'lesson_completed', user_id: user.id, occurred_at: occurredAt.toISOString(), score: 70 };
+    await http(testApp).post('/api/v1/events').set(auth).send({ events: [imported] }).expect(202, { accepted: 1, duplicates: 0 });
+    const inDefault = await query<{ count: number }>(`SELECT count(*)::int AS count FROM activity_events_default WHERE organization_id = $1`, [admin.organization.id]);
+    expect(inDefault[0].count).toBe(1);
+    const dayRow = () =>
+      query<{ events: number; lessons_completed: number }>(`SELECT events, lessons_completed FROM daily_rollups WHERE organization_id = $1 AND day = $2`, [
+        admin.organization.id,
+        day,
+      ]);
+    expect(await dayRow()).toEqual([{ events: 1, lessons_completed: 1 }]);
+
+    const month = `${day.slice(0, 7)}-01`;
+    const { created, dropped } = await maintain();
+    expect(created).toContain(month);
+    // 400 days is past the retention: the month the import created is dropped in the same pass.
+    expect(dropped).toContain(`activity_events_p${day.slice(0, 7).replace('-', '_')}`);
+    expect(await query(`SELECT 1 FROM activity_events_default WHERE organization_id = $1`, [admin.organization.id])).toEqual([]);
+    expect(await query(`SELECT 1 FROM activity_events WHERE organization_id = $1`, [admin.organization.id])).toEqual([]);
+    expect(await dayRow()).toEqual([{ events: 1, lessons_completed: 1 }]);
+
+    // The raw row is gone, its id is not: a replay counts nothing twice.
+    await http(testApp).post('/api/v1/events').set(auth).send({ events: [imported] }).expect(202, { accepted: 0, duplicates: 1 });
+    expect(await dayRow()).toEqual([{ events: 1, lessons_completed: 1 }]);
+    // A new event of that old day is still added to the day's figures.
+    await http(testApp)
+      .post('/api/v1/events')
+      .set(auth)
+      .send({ events: [{ ...imported, id: new Random(4).uuid() }] })
+      .expect(202, { accepted: 1, duplicates: 0 });
+    expect(await dayRow()).toEqual([{ events: 2, lessons_completed: 2 }]);
+  });
+
+  it('drops whole months past EVENT_RETENTION_DAYS while every rollup-backed figure stays exactly equal', async () => {
+    const seeded = await testApp.dataSource.transaction((manager) =>
+      seedOrganization(manager, {
+        name: 'Retention',
+        slug: `retention-${randomBytes(5).toString('hex')}`,
+        tier: 'enterprise',
+        users: 40,
+        days: 130,
+        eventsPerUserPerDay: 0.6,
+        contentItems: 12,
+        seed: 8080,
+        now: new Date(),
+      }),
+    );
+    const organizationId = seeded.organizationId;
+    clock.set(Date.now());
+    const now = clock.date();
+    const today = startOfUtcDay(now);
+
+    const figures = async () => {
+      const metrics = testApp.get(MetricsService);
+      const statistics = [];
+      for (const period of ['7d', '30d', '90d'] as const) {
+        const { generated_at: _generated, api_performance: _requests, ...figures } = await metrics.statistics(organizationId, period);
+        statistics.push(figures);
+      }
+      const exports = [];
+      for (const date_range of ['7d', '30d', '90d'] as const) {
+        const request = { format: 'json', date_range, metric_types: ['users', 'content', 'engagement'] } as ExportRequest;
+        const { generated_at: _generated, ...table } = await testApp.get(ExportService).build(organizationId, request);
+        exports.push(table);
+      }
+      return { dashboard: await testApp.get(RollupsRepository).dashboardFigures(organizationId, now, today, 7), statistics, exports };
+    };
+    const rawEvents = async () =>
+      (await query<{ count: number; oldest: Date }>(`SELECT count(*)::int AS count, min(occurred_at) AS oldest FROM activity_events WHERE organization_id = $1`, [organizationId]))[0];
+
+    const before = await figures();
+    const rawBefore = await rawEvents();
+    expect(rawBefore.count).toBe(seeded.events);
+    // The 90-day figures reach back into the months that are about to be dropped.
+    expect(before.statistics[2].series.lessons_completed.summary.sum).toBeGreaterThan(0);
+
+    const { dropped } = await maintain();
+    expect(dropped.length).toBeGreaterThanOrEqual(2);
+    const rawAfter = await rawEvents();
+    expect(rawAfter.count).toBeLessThan(rawBefore.count);
+    const cutoff = new Date(now.getTime() - RETENTION_DAYS * DAY_MS);
+    const cutoffMonth = new Date(Date.UTC(cutoff.getUTCFullYear(), cutoff.getUTCMonth(), 1));
+    expect(rawAfter.oldest.getTime()).toBeGreaterThanOrEqual(cutoffMonth.getTime());
+
+    expect(await figures()).toEqual(before);
+    // What the raw events still cover is still equal to aggregate SQL over them.
+    const week = periodWindow('7d', now);
+    const raw = await testApp.get(MetricsRepository).activitySeries(organizationId, week);
+    const rollups = await testApp.get(RollupsRepository).dailySeries(organizationId, week);
+    expect(rollups.map((bucket) => [bucket.events, bucket.active_users, bucket.lessons_completed])).toEqual(
+      raw.map((bucket) => [bucket.events, bucket.active_users, bucket.lessons_completed]),
+    );
+  });
+});
