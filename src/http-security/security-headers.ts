@@ -51,7 +51,8 @@ function protectHtmlOnWrite(response: ServerResponse): void {
     const type = this.getHeader('content-type');
     if (!this.headersSent && typeof type === 'string' && type.startsWith('text/html')) {
       this.setHeader('X-Frame-Options', 'DENY');
-      this.setHeader('Content-Security-Policy', HTML_CONTENT_SECURITY_POLICY);
+      // A page that states its own same-origin policy (the dashboard page) keeps it.
+      if (!this.hasHeader('Content-Security-Policy')) this.setHeader('Content-Security-Policy', HTML_CONTENT_SECURITY_POLICY);
     }
     return writeHead.apply(this, args);
   } as ServerResponse['writeHead'];
