@@ -1,15 +1,22 @@
 import 'reflect-metadata';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { setFlagsFromString } from 'node:v8';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
+import type { Logger } from 'pino';
 import { AppModule } from './app.module.js';
 import { configureApp } from './app.setup.js';
 import { AppConfig, ConfigValidationError, loadConfig } from './config/app-config.js';
+import { loadEnvFile } from './config/env-file.js';
 import { DemoData } from './demo/demo-data.service.js';
+import { startUpBanner } from './observability/start-up-banner.js';
+import { PINO_LOGGER } from './observability/observability.module.js';
 
 async function bootstrap(): Promise<void> {
   let config: AppConfig;
   try {
+    loadEnvFile();
     config = loadConfig();
   } catch (error) {
     if (error instanceof ConfigValidationError) {
@@ -23,12 +30,13 @@ async function bootstrap(): Promise<void> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule, { bodyParser: false, bufferLogs: true });
   await configureApp(app);
   await app.listen(config.PORT);
-  const url = `http://localhost:${config.PORT}`;
-  const demo = app.get(DemoData).createdCredentials;
-  const lines = [`toolbox-metrics listening on ${url} — API docs at ${url}/docs`];
-  lines.push(`Dashboard page: ${url}/`);
-  if (demo) lines.push(`Demo organization "${demo.organizationSlug}": log in as ${demo.email} with password ${demo.password} (shown once)`);
-  process.stdout.write(`\n${lines.join('\n')}\n\n`);
+  const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
+  const demo = app.get(DemoData).status;
+  if (config.logFormat === 'json') {
+    app.get<Logger>(PINO_LOGGER).info({ port, url: `http://localhost:${port}`, demo: demo && { organization: demo.organizationSlug, email: demo.email, created: demo.password !== null } }, 'Listening');
+  } else {
+    process.stdout.write(startUpBanner(config, port, demo));
+  }
 }
 
 void bootstrap();

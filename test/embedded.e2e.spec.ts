@@ -10,8 +10,8 @@ describe('embedded mode', () => {
       redis: false,
       env: { DATABASE_URL: undefined, EMBEDDED_DATA_DIR: 'memory://', MIGRATIONS_RUN: undefined, DEMO_DATA: undefined },
     });
-  }, 60_000);
-  afterAll(() => app.close());
+  }, 180_000);
+  afterAll(() => app?.close());
 
   it('runs on PGlite with its migrations applied and no Redis', async () => {
     expect(app.config.embeddedDatabase).toBe(true);
@@ -33,8 +33,8 @@ describe('embedded mode', () => {
   });
 
   it('creates the demo organization once, whose admin logs in with the printed credentials', async () => {
-    const credentials = app.get(DemoData).createdCredentials;
-    expect(credentials).toEqual({ organizationSlug: 'demo', email: DEMO_EMAIL, password: expect.stringMatching(/^[A-Za-z0-9_-]{12}$/) });
+    const credentials = app.get(DemoData).status;
+    expect(credentials).toEqual({ organizationSlug: 'demo', email: DEMO_EMAIL, password: expect.stringMatching(/^[A-Za-z0-9_-]{12}$/), eventsAdded: expect.any(Number) });
     const login = await http(app).post('/api/v1/auth/login').send({ email: credentials!.email, password: credentials!.password }).expect(200);
     const me = await http(app).get('/api/v1/auth/me').set('Authorization', `Bearer ${login.body.access_token}`).expect(200);
     expect(me.body.organization).toMatchObject({ slug: 'demo', name: 'Demo Academy', tier: 'premium' });
@@ -50,10 +50,13 @@ describe('embedded mode', () => {
     );
     expect(counts.users).toBe(60);
     expect(counts.content).toBe(40);
-    expect(counts.days).toBe(28);
+    // Four weeks up to the moment of start-up (today's first events may still be ahead just after midnight).
+    expect(counts.days).toBeGreaterThanOrEqual(27);
+    expect(counts.days).toBeLessThanOrEqual(28);
     expect(counts.future).toBe(0);
-    // About 0.8 events a user a day over four weeks, and days on which part of the class stayed away.
-    expect(counts.events).toBeGreaterThan(1000);
+    // About three events a user a weekday over four weeks, fewer at weekends.
+    expect(counts.events).toBe(credentials!.eventsAdded);
+    expect(counts.events).toBeGreaterThan(2500);
     const [daily] = await app.dataSource.query(
       `SELECT min(n)::int AS quietest, max(n)::int AS busiest
          FROM (SELECT count(DISTINCT user_id) AS n FROM activity_events WHERE organization_id = $1 GROUP BY occurred_at::date) d`,
@@ -61,7 +64,6 @@ describe('embedded mode', () => {
     );
     expect(daily.busiest).toBeLessThanOrEqual(60);
     expect(daily.quietest).toBeLessThan(daily.busiest);
-    expect(daily.quietest).toBeLessThan(45);
 
     // The demo's own users and events are served through the API like any other organization's.
     const users = await http(app).get('/api/v1/users?limit=100').set('Authorization', `Bearer ${login.body.access_token}`).expect(200);

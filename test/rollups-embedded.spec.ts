@@ -15,8 +15,8 @@ describe('rollups on the embedded database', () => {
 
   beforeAll(async () => {
     testApp = await createTestApp({ redis: false, env: { DATABASE_URL: undefined, EMBEDDED_DATA_DIR: 'memory://', MIGRATIONS_RUN: 'true', DEMO_DATA: 'false' } });
-  }, 60_000);
-  afterAll(() => testApp.close());
+  }, 180_000);
+  afterAll(() => testApp?.close());
 
   it('gives the raw-SQL figures after users, content and event batches with replays', async () => {
     const admin = await signup(testApp);

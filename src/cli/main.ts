@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Presets, SingleBar } from 'cli-progress';
 import { AppConfig, loadConfig } from '../config/app-config.js';
+import { loadEnvFile } from '../config/env-file.js';
 import { CliModule } from './cli.module.js';
 import { runCli } from './program.js';
 import type { SeedProgress } from './seed.command.js';
@@ -24,6 +25,7 @@ function progressBar(): SeedProgress {
   };
 }
 
+loadEnvFile();
 void runCli(process.argv.slice(2), {
   config: () => loadConfig(),
   openContext: (config: AppConfig) => {

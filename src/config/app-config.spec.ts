@@ -1,4 +1,7 @@
-import { AppConfig, ConfigValidationError, loadConfig } from './app-config';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AppConfig, ConfigValidationError, EMBEDDED_JWT_SECRET_FILE, loadConfig } from './app-config';
 
 function load(env: Record<string, string>): AppConfig {
   return loadConfig(env as NodeJS.ProcessEnv);
@@ -50,9 +53,40 @@ describe('loadConfig', () => {
     expect(config.migrationsRun).toBe(true);
     expect(config.demoData).toBe(true);
     expect(config.readUrls).toEqual([]);
-    // Without JWT_SECRET outside production: a random per-process secret of 64 characters.
-    expect(config.jwtSecret).toMatch(/^[A-Za-z0-9_-]{64}$/);
-    expect(load({}).jwtSecret).not.toBe(config.jwtSecret);
+    expect(config.logFormat).toBe('pretty');
+  });
+
+  it('keeps the embedded mode\'s generated secret in its data directory, readable by the owner only', () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'tm-config-')), 'pglite');
+    try {
+      const secret = load({ EMBEDDED_DATA_DIR: dataDir }).jwtSecret;
+      expect(secret).toMatch(/^[A-Za-z0-9_-]{64}$/);
+      const file = join(dataDir, EMBEDDED_JWT_SECRET_FILE);
+      expect(readFileSync(file, 'utf8').trim()).toBe(secret);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      // The next start reads the same secret; JWT_SECRET still wins.
+      expect(load({ EMBEDDED_DATA_DIR: dataDir }).jwtSecret).toBe(secret);
+      expect(load({ EMBEDDED_DATA_DIR: dataDir, JWT_SECRET: 'j'.repeat(32) }).jwtSecret).toBe('j'.repeat(32));
+      writeFileSync(file, 'short\n');
+      expect(() => load({ EMBEDDED_DATA_DIR: dataDir }).jwtSecret).toThrow(/toolbox-jwt-secret holds fewer than 32 characters/);
+    } finally {
+      rmSync(join(dataDir, '..'), { recursive: true, force: true });
+    }
+  });
+
+  it('makes a process-local secret in memory or with a PostgreSQL server, and writes no file while validating', () => {
+    const memory = load({ EMBEDDED_DATA_DIR: 'memory://' });
+    expect(memory.jwtSecret).toMatch(/^[A-Za-z0-9_-]{64}$/);
+    expect(memory.jwtSecret).toBe(memory.jwtSecret);
+    expect(load({ EMBEDDED_DATA_DIR: 'memory://' }).jwtSecret).not.toBe(memory.jwtSecret);
+    expect(load({ DATABASE_URL: 'postgres://x/y', EMBEDDED_DATA_DIR: '/nonexistent/never-created' }).jwtSecret).toMatch(/^[A-Za-z0-9_-]{64}$/);
+  });
+
+  it('logs JSON in production or when asked, human-readable lines otherwise', () => {
+    expect(load({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) }).logFormat).toBe('json');
+    expect(load({ LOG_FORMAT: 'json' }).logFormat).toBe('json');
+    expect(load({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40), LOG_FORMAT: 'pretty' }).logFormat).toBe('pretty');
+    expect(failure({ LOG_FORMAT: 'xml' })).toContain('LOG_FORMAT: LOG_FORMAT must be one of the following values: json, pretty');
   });
 
   it('reads typed values and derives the modes from them', () => {

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { plainToInstance, Transform } from 'class-transformer';
 import {
   IsBoolean,
@@ -20,6 +22,10 @@ const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && /
 const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+
+/** The file in the embedded data directory that keeps the generated JWT secret across restarts. */
+export const EMBEDDED_JWT_SECRET_FILE = 'toolbox-jwt-secret';
 
 /** Every setting of the service, read once from the environment and validated (see .env.example). */
 export class AppConfig {
@@ -170,10 +176,11 @@ export class AppConfig {
   @IsIn(LOG_LEVELS)
   LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
 
-  /** Human-readable log lines through pino-pretty (npm run start:dev sets it); JSON lines otherwise. */
-  @Transform(toBoolean)
-  @IsBoolean()
-  LOG_PRETTY = false;
+  /** json: one JSON object a line (for log collectors); pretty: short human-readable lines. Default: json in production. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsIn(LOG_FORMATS)
+  LOG_FORMAT?: (typeof LOG_FORMATS)[number];
 
   /** When set, GET /metrics requires `Authorization: Bearer <METRICS_TOKEN>`. */
   @Transform(emptyToUndefined)
@@ -260,6 +267,10 @@ export class AppConfig {
       .filter(Boolean);
   }
 
+  get logFormat(): (typeof LOG_FORMATS)[number] {
+    return this.LOG_FORMAT ?? (this.NODE_ENV === 'production' ? 'json' : 'pretty');
+  }
+
   get readUrls(): string[] {
     return this.DATABASE_READ_URLS ? this.DATABASE_READ_URLS.split(',').map((url) => url.trim()) : [];
   }
@@ -268,14 +279,25 @@ export class AppConfig {
     return this.REDIS_CLUSTER_URLS ? this.REDIS_CLUSTER_URLS.split(',').map((url) => url.trim()) : [];
   }
 
-  /** A process-local secret when none is configured outside production: tokens die with the process. */
-  jwtSecret!: string;
+  #jwtSecret?: string;
+
+  /**
+   * JWT_SECRET when set. Otherwise (never in production): the embedded mode generates one and keeps it in its data
+   * directory, so tokens survive a restart; with memory:// or a PostgreSQL server it is process-local.
+   * Read lazily, so validating a configuration never writes a file.
+   */
+  get jwtSecret(): string {
+    this.#jwtSecret ??=
+      this.JWT_SECRET ??
+      (this.embeddedDatabase && !this.EMBEDDED_DATA_DIR.startsWith('memory://') ? embeddedJwtSecret(this.EMBEDDED_DATA_DIR) : randomSecret());
+    return this.#jwtSecret;
+  }
 }
 
 export class ConfigValidationError extends Error {}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const known = Object.keys(new AppConfig()).concat(['DATABASE_URL', 'DATABASE_READ_URLS', 'REDIS_URL', 'REDIS_CLUSTER_URLS', 'JWT_SECRET', 'MIGRATIONS_RUN', 'METRICS_TOKEN', 'DEMO_DATA', 'EVENT_RETENTION_DAYS']);
+  const known = Object.keys(new AppConfig()).concat(['DATABASE_URL', 'DATABASE_READ_URLS', 'REDIS_URL', 'REDIS_CLUSTER_URLS', 'JWT_SECRET', 'MIGRATIONS_RUN', 'METRICS_TOKEN', 'DEMO_DATA', 'EVENT_RETENTION_DAYS', 'LOG_FORMAT']);
   const raw: Record<string, unknown> = {};
   for (const key of known) if (env[key] !== undefined) raw[key] = env[key];
   const config = plainToInstance(AppConfig, raw, { exposeDefaultValues: true });
@@ -284,10 +306,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (config.REDIS_URL && config.REDIS_CLUSTER_URLS) messages.push('REDIS_CLUSTER_URLS: set either REDIS_URL or REDIS_CLUSTER_URLS, not both');
   if (config.NODE_ENV === 'production' && !config.JWT_SECRET) messages.push('JWT_SECRET: required when NODE_ENV=production');
   if (messages.length > 0) throw new ConfigValidationError(`Invalid configuration:\n  ${messages.join('\n  ')}`);
-  config.jwtSecret = config.JWT_SECRET ?? randomSecret();
   return config;
 }
 
 function randomSecret(): string {
   return randomBytes(48).toString('base64url');
+}
+
+/** Reads the data directory's secret, or creates it readable by its owner only (0600) on the first start. */
+function embeddedJwtSecret(dataDir: string): string {
+  const path = join(dataDir, EMBEDDED_JWT_SECRET_FILE);
+  mkdirSync(dataDir, { recursive: true });
+  try {
+    writeFileSync(path, `${randomSecret()}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  const secret = readFileSync(path, 'utf8').trim();
+  if (secret.length < 32) throw new ConfigValidationError(`JWT_SECRET: ${path} holds fewer than 32 characters; delete it to generate a new secret`);
+  return secret;
 }

@@ -5,6 +5,16 @@ import { IngestionThroughput1764300000000 } from '../../migrations/1764300000000
 import { AccountSecurity1764400000000 } from '../../migrations/1764400000000-account-security.js';
 import { PartitionedEvents1764600000000 } from '../../migrations/1764600000000-partitioned-events.js';
 import { LoginEmails1764600000001 } from '../../migrations/1764600000001-login-emails.js';
+import { DemoActivity1764950000000 } from '../../migrations/1764950000000-demo-activity.js';
 
 /** Every migration, in order; imported explicitly so the same list runs from ts (tests) and from dist. */
-export const MIGRATIONS = [InitialSchema1764100000000, Rollups1764200000000, LastActiveHours1764200000001, IngestionThroughput1764300000000, AccountSecurity1764400000000, PartitionedEvents1764600000000, LoginEmails1764600000001];
+export const MIGRATIONS = [
+  InitialSchema1764100000000,
+  Rollups1764200000000,
+  LastActiveHours1764200000001,
+  IngestionThroughput1764300000000,
+  AccountSecurity1764400000000,
+  PartitionedEvents1764600000000,
+  LoginEmails1764600000001,
+  DemoActivity1764950000000,
+];

@@ -1,5 +1,6 @@
 import { LoggerService } from '@nestjs/common';
 import pino, { DestinationStream, Logger } from 'pino';
+import pinoPretty from 'pino-pretty';
 import { currentRequestContext, logFieldsOf } from '../correlation/request-context.js';
 import { redactSecrets, scrubSecrets, serializeError } from './log-redaction.js';
 
@@ -32,20 +33,31 @@ export function createLogger(options: LoggerOptions): Logger {
   };
   if (options.destination) return pino(base, options.destination);
   if (options.pretty) {
-    const pretty = { singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service,context', messageFormat: '{if context}[{context}] {end}{msg}' };
-    return pino({ ...base, transport: { target: 'pino-pretty', options: pretty } });
+    // In this process and synchronous: a transport would start a worker thread (tens of MB, slower start) for a console.
+    const pretty = pinoPretty({
+      sync: true,
+      destination: 1,
+      singleLine: true,
+      translateTime: 'SYS:HH:MM:ss',
+      ignore: 'pid,hostname,service,context',
+      messageFormat: '{if context}[{context}] {end}{msg}',
+    });
+    return pino(base, pretty);
   }
   // Synchronous writes to stdout: pino's default asynchronous stream re-measures its growing buffer on every line while a
   // write is in flight, garbage that took the process 35-50 MB over its memory budget at ~19,000 lines/s (docs/performance.md).
   return pino(base, pino.destination({ dest: 1, sync: true }));
 }
 
+/** Nest's start-up narration (one line per module and route): detail for debugging, not news for the console or the log. */
+const START_UP_CONTEXTS = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestFactory', 'NestApplication']);
+
 /** Nest's logger interface over pino, so framework and application lines share one format. */
 export class PinoNestLogger implements LoggerService {
   constructor(private readonly logger: Logger) {}
 
   log(message: unknown, context?: string): void {
-    this.write('info', message, context);
+    this.write(context && START_UP_CONTEXTS.has(context) ? 'debug' : 'info', message, context);
   }
   error(message: unknown, stackOrContext?: string, context?: string): void {
     const stack = context ? stackOrContext : undefined;

@@ -22,7 +22,7 @@ export const PINO_LOGGER = Symbol('PINO_LOGGER');
       provide: PINO_LOGGER,
       inject: [AppConfig],
       useFactory: (config: AppConfig): Logger =>
-        createLogger({ level: config.LOG_LEVEL, serviceName: config.SERVICE_NAME, pretty: config.LOG_PRETTY }),
+        createLogger({ level: config.LOG_LEVEL, serviceName: config.SERVICE_NAME, pretty: config.logFormat === 'pretty' }),
     },
   ],
   exports: [Clock, RequestMetrics, PrometheusExporter, PINO_LOGGER],

@@ -1,0 +1,8 @@
+'use strict';
+// `npm start`: compile with SWC only when dist/ is stale, then run the service in this same process, so the
+// SIGINT or SIGTERM that stops `npm start` reaches the service itself and no second process holds the port.
+// package.json starts this with `exec` (npm's shell makes way for node) and `--liftoff-only`: V8's optimizing
+// WebAssembly tier kept ~400 MB of code for the embedded PostgreSQL on Node.js 24 (about 130 MB with the baseline
+// compiler alone, which also starts it faster; the embedded demo's queries are small).
+require('./build.js').ensureBuilt();
+require('../dist/src/main.js');
