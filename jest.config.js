@@ -1,4 +1,4 @@
-// @nestjs/* 12 is ESM-only: @swc/jest compiles it to CommonJS (see ../shared/STACK.md).
+// @nestjs/* 12 is ESM-only: jest's own ESM mode fails on nestjs-cls, so @swc/jest compiles everything to CommonJS.
 /** @type {import('jest').Config} */
 module.exports = {
   rootDir: '.',
@@ -23,6 +23,8 @@ module.exports = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   setupFiles: ['<rootDir>/test/support/worker-env.ts'],
+  // Every HTTP response a test receives is validated against the app's /openapi.json (test/support/openapi-response-validator.ts).
+  setupFilesAfterEnv: ['<rootDir>/test/support/response-validation.setup.ts'],
   // Each worker has its own database (see test/support/global-setup.ts); keep in step with TEST_WORKERS there.
   maxWorkers: 2,
   testTimeout: 30000,

@@ -5,7 +5,7 @@ import { MetricsRepository } from '../src/metrics/metrics.repository.js';
 import { daysBefore, startOfUtcDay } from '../src/metrics/periods.js';
 
 /**
- * The baseline of SPEC §12: the dashboard's figure families by plain aggregate SQL over the raw tables
+ * The benchmark's baseline: the dashboard's figure families by plain aggregate SQL over the raw tables
  * (MetricsRepository's methods, the service's path before rollups), run side by side as the service ran them,
  * under the same role and row-level security. Returns each sample's wall time in ms.
  */

@@ -10,6 +10,7 @@ import { findLargeOrganization, prepareBenchDatabase } from './bench-database.js
 import { percentile, sequentialLatencies, throughput } from './http-load.js';
 import { measureIngestion } from './ingestion.js';
 import { BENCH_PROFILES, benchProfileFromArgs } from './profiles.js';
+import { createBenchApiKey, measureXapiIngestion, XAPI_BATCH } from './xapi-ingestion.js';
 import { timeRawDashboard } from './raw-baseline.js';
 import { measureStreams } from './streams.js';
 import { measureLoginFlood } from './login-flood.js';
@@ -21,7 +22,8 @@ import { measureLoginFlood } from './login-flood.js';
  * small data set that checks the bench code itself in a minute (its figures mean nothing).
  * Settings: BENCH_DATABASE_URL, BENCH_REDIS_URL, BENCH_PORT (default: a free port), BENCH_SECONDS,
  * BENCH_INGEST_BATCHES, BENCH_INGEST_WARMUP_BATCHES, BENCH_INGEST_CONCURRENCY, BENCH_READ_SAMPLES, BENCH_STREAMS,
- * BENCH_STREAM_WRITES, BENCH_LOGIN_FLOOD (400), BENCH_LOGIN_CONCURRENCY (50).
+ * BENCH_STREAM_WRITES, BENCH_XAPI_BATCHES, BENCH_XAPI_WARMUP_BATCHES, BENCH_LOGIN_FLOOD (400),
+ * BENCH_LOGIN_CONCURRENCY (50).
  */
 const PROFILE = benchProfileFromArgs(process.argv.slice(2));
 const SETTINGS = BENCH_PROFILES[PROFILE];
@@ -39,6 +41,10 @@ const LOGIN_FLOOD = Number(process.env.BENCH_LOGIN_FLOOD ?? 400);
 const LOGIN_CONCURRENCY = Number(process.env.BENCH_LOGIN_CONCURRENCY ?? 50);
 const UNCACHED_SAMPLES = SETTINGS.uncachedSamples;
 const BASELINE_SAMPLES = SETTINGS.baselineSamples;
+const XAPI_BATCHES = Number(process.env.BENCH_XAPI_BATCHES ?? SETTINGS.ingestBatches);
+const XAPI_WARMUP_BATCHES = Number(process.env.BENCH_XAPI_WARMUP_BATCHES ?? SETTINGS.ingestWarmupBatches);
+/** Distinct xAPI actors: the warm-up creates most of them as learners, as a platform's first days would. */
+const XAPI_LEARNERS = 5_000;
 const DIST = resolve(__dirname, '..');
 let PORT = 0;
 let BASE = '';
@@ -234,6 +240,10 @@ async function main(): Promise<void> {
     if (INGEST_WARMUP_BATCHES > 0) await measureIngestion(BASE, token, large.userIds, INGEST_WARMUP_BATCHES, INGEST_CONCURRENCY, (Date.now() + 1) % 1_000_000);
     const ingestion = await measureIngestion(BASE, token, large.userIds, INGEST_BATCHES, INGEST_CONCURRENCY, Date.now() % 1_000_000);
 
+    process.stdout.write(`xAPI ingestion: ${XAPI_BATCHES} batches of ${XAPI_BATCH} statements from ${INGEST_CONCURRENCY} clients, after ${XAPI_WARMUP_BATCHES} not counted\n`);
+    const xapiKey = await createBenchApiKey(DATABASE_URL, large.organizationId);
+    if (XAPI_WARMUP_BATCHES > 0) await measureXapiIngestion(BASE, xapiKey, XAPI_LEARNERS, XAPI_WARMUP_BATCHES, INGEST_CONCURRENCY, (Date.now() + 2) % 1_000_000);
+    const xapiIngestion = await measureXapiIngestion(BASE, xapiKey, XAPI_LEARNERS, XAPI_BATCHES, INGEST_CONCURRENCY, (Date.now() + 3) % 1_000_000);
     process.stdout.write(`Login flood: ${LOGIN_FLOOD} wrong-password logins from one IP, ${LOGIN_CONCURRENCY} at a time, while probing GET /health/live\n`);
     const loginFlood = await measureLoginFlood(BASE, large.adminEmail, LOGIN_FLOOD, LOGIN_CONCURRENCY);
     const peakRss = peakRssMb(service.pid as number);
@@ -286,6 +296,12 @@ async function main(): Promise<void> {
       ...(['json', 'csv', 'xlsx'] as const).map((format) => latency(`export 90d ${format} p95`, exports[format])),
       { target: 'ingestion', goal: '>= 20,000 events/s', measured: `${ingestion.events_per_second} events/s`, pass: ingestion.events_per_second >= 20_000 },
       { target: 'GET /health/live p95 during a login flood', goal: '< 50 ms', measured: `${loginFlood.live.p95_ms} ms (${loginFlood.logins} logins: ${JSON.stringify(loginFlood.statuses)})`, pass: loginFlood.live.p95_ms < 50 },
+      {
+        target: 'xAPI ingestion',
+        goal: '>= 10,000 statements/s',
+        measured: `${xapiIngestion.statements_per_second} statements/s`,
+        pass: xapiIngestion.statements_per_second >= 10_000,
+      },
       { target: 'peak resident memory', goal: '<= 200 MB', measured: `${peakRss} MB`, pass: peakRss <= 200 },
       {
         target: `write → dashboard event (${STREAMS} streams)`,
@@ -313,6 +329,7 @@ async function main(): Promise<void> {
       exports,
       ingestion,
       login_flood: loginFlood,
+      xapi_ingestion: xapiIngestion,
       peak_rss_mb: peakRss,
       streams,
       ratios,

@@ -1,7 +1,7 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Tables, indexes, checks and row-level security of SPEC §3.
+ * Tables, indexes, checks and row-level security of the multi-tenant domain.
  * Requests run as the NOLOGIN role toolbox_app (SET LOCAL ROLE), which is neither owner nor superuser,
  * so every policy applies to it; the connecting user keeps ownership for migrations and operations.
  */

@@ -1,7 +1,7 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Ingestion throughput (issue 7, SPEC §12: 20,000 events/s in batches of 1,000). Measured on the bench data, per batch:
+ * Ingestion throughput (issue 7; target: 20,000 events/s in batches of 1,000). Measured on the bench data, per batch:
  *
  * - rollups_last_active_moved joined its two transition tables (no indexes, no statistics: a nested loop over
  *   1,000 × 1,000 rows, ~140 ms). Unchanged users add -1 and +1 to the same hour, so summing both tables by hour

@@ -18,6 +18,7 @@ import { RedisModule } from './redis/redis.module.js';
 import { StreamModule } from './stream/stream.module.js';
 import { TenancyModule } from './tenancy/tenancy.module.js';
 import { UsersModule } from './users/users.module.js';
+import { XapiModule } from './xapi/xapi.module.js';
 
 @Module({
   imports: [
@@ -35,6 +36,7 @@ import { UsersModule } from './users/users.module.js';
     UsersModule,
     ContentModule,
     EventsModule,
+    XapiModule,
     MetricsModule,
     InsightsModule,
     StreamModule,

@@ -1,8 +1,7 @@
-import { INestApplication, NotFoundException, RequestMethod } from '@nestjs/common';
+import { NotFoundException, RequestMethod } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import type { RequestListener, Server } from 'node:http';
 import { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { ClsMiddleware } from 'nestjs-cls';
 import type { Logger } from 'pino';
 import { API_PREFIX } from './common/api-prefix.js';
@@ -15,11 +14,11 @@ import { CachedHitFastPath } from './fast-path/cached-hit-fast-path.js';
 import { createValidationPipe } from './errors/validation.pipe.js';
 import { serveDashboardPage } from './dashboard-page/dashboard-page.js';
 import { sendProblem } from './errors/problem.js';
-import { documentServerErrors } from './errors/problem.openapi.js';
 import { PinoNestLogger } from './observability/logger.js';
 import { PINO_LOGGER } from './observability/observability.module.js';
 import { RequestMetrics } from './observability/request-metrics.js';
-import { documentRateLimits } from './rate-limit/rate-limit.openapi.js';
+import { installRosterBodyParsers } from './users/roster-body-parsers.js';
+import { setUpDocs } from './docs/docs.setup.js';
 
 export { API_PREFIX };
 
@@ -43,6 +42,7 @@ export async function configureApp(app: NestExpressApplication): Promise<NestExp
   if (config.corsOrigins.length > 0) app.enableCors(corsOptions(config));
   answerClientErrors(app.getHttpServer() as Server, config, logger);
   installFastPath(app.getHttpServer() as Server, app.get(CachedHitFastPath));
+  installRosterBodyParsers(app, config);
   app.useBodyParser('json', { limit: config.BODY_LIMIT_BYTES });
 
   app.setGlobalPrefix(API_PREFIX, {
@@ -55,7 +55,7 @@ export async function configureApp(app: NestExpressApplication): Promise<NestExp
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.enableShutdownHooks();
-  setUpDocs(app);
+  setUpDocs(app, config);
   serveDashboardPage(app.getHttpAdapter().getInstance() as import('express').Express);
   await app.init();
 
@@ -79,37 +79,4 @@ function installFastPath(server: Server, fastPath: CachedHitFastPath): void {
   if (listeners.length !== 1) throw new Error(`Expected Express as the one request listener, found ${listeners.length}`);
   server.removeListener('request', listeners[0]);
   server.on('request', fastPath.listener(listeners[0]));
-}
-
-function setUpDocs(app: INestApplication): void {
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('toolbox-metrics')
-      .setDescription(
-        'Metrics backend of a multi-tenant learning platform. Log in (or sign up) under auth, then press Authorize and paste the access_token.',
-      )
-      .setVersion('1')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
-      .build(),
-  );
-  documentRateLimits(document);
-  documentServerErrors(document);
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', swaggerOptions: { persistAuthorization: true } });
-  serveRedoc(app);
-}
-
-/** ReDoc at /redoc from the installed package (no CDN), reading the same /openapi.json. */
-function serveRedoc(app: INestApplication): void {
-  const bundle = require.resolve('redoc/bundles/redoc.standalone.js');
-  const page = `<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>toolbox-metrics API</title><meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body><redoc spec-url="/openapi.json"></redoc><script src="/redoc/redoc.standalone.js"></script></body></html>`;
-  const express = app.getHttpAdapter().getInstance() as import('express').Express;
-  express.get('/redoc', (_request: Request, response: Response) => {
-    response.type('html').send(page);
-  });
-  express.get('/redoc/redoc.standalone.js', (_request: Request, response: Response) => {
-    response.type('application/javascript').sendFile(bundle, { maxAge: '1d' });
-  });
 }

@@ -40,6 +40,7 @@ describe('authentication', () => {
         id: expect.any(String),
         organization_id: organization.id,
         email,
+        external_id: null,
         name: 'Ada Admin',
         role: 'admin',
         is_active: true,

@@ -108,6 +108,9 @@ describe('cached hits served ahead of Express and Nest', () => {
       false,
       { ...activity.response.body.cache_metadata, cache_hit: true },
     ]);
+    // hours=024 means hours=24: the fast path answers it from the same entry.
+    const zeros = await watch.through(get(app, org.token, '/api/v1/metrics/activity?hours=024').expect(200));
+    expect([zeros.nest, zeros.response.body.cache_metadata]).toEqual([false, { ...activity.response.body.cache_metadata, cache_hit: true }]);
     const other = await watch.through(get(app, org.token, '/api/v1/metrics/activity?hours=2').expect(200));
     expect([other.nest, other.response.body.cache_metadata.cache_hit]).toEqual([true, false]);
 

@@ -69,6 +69,8 @@ describe('metrics cache on Redis', () => {
     expect(activity).toMatchObject({ cache_ttl: 60, cache_key: `${keyOf(org, 1, 'activity')}?hours=24&limit=20`, cache_hit: false });
     // Defaults spelled out, in another order: the same entry.
     expect((await get(app, org, 'activity?limit=20&hours=24')).body.cache_metadata).toMatchObject({ cache_key: activity.cache_key, cache_hit: true });
+    // Leading zeros: the same hours, the same entry.
+    expect((await get(app, org, 'activity?hours=024&limit=0020')).body.cache_metadata).toMatchObject({ cache_key: activity.cache_key, cache_hit: true });
     expect((await get(app, org, 'activity?hours=2')).body.cache_metadata).toMatchObject({
       cache_key: `${keyOf(org, 1, 'activity')}?hours=2&limit=20`,
       cache_hit: false,
@@ -231,7 +233,7 @@ describe('metrics cache on Redis', () => {
   it('documents the invalidation endpoint in OpenAPI', async () => {
     const { body } = await http(app).get('/openapi.json').expect(200);
     const operation = body.paths['/api/v1/metrics/invalidate-cache'].post;
-    expect(Object.keys(operation.responses).sort()).toEqual(['200', '401', '403', '500', '503']); // unlimited: never 429
+    expect(Object.keys(operation.responses).sort()).toEqual(['200', '400', '401', '403', '408', '413', '431', '500', '503', '508']); // unlimited: never 429
     expect(operation.responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/InvalidateCacheResponse' });
     expect(operation.security).toEqual([{ bearer: [] }]);
     expect(body.components.schemas.InvalidateCacheResponse.required).toEqual(['status', 'organization_id', 'invalidated_at']);

@@ -21,6 +21,7 @@ describe('content', () => {
       id: expect.any(String),
       organization_id: admin.organization.id,
       author_id: admin.user.id,
+      external_id: null,
       title: 'Fractions',
       content_type: 'lesson',
       status: 'draft',

@@ -1,4 +1,5 @@
 import { Body, Controller, Get, Headers, Injectable, Logger, Module, Post, Res } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ClsService } from 'nestjs-cls';
 import { Public } from '../src/auth/auth.decorators';
@@ -28,7 +29,8 @@ export class ProbeService {
   }
 }
 
-/** Test-only routes for the responses no real endpoint produces on demand (500, 429, a streamed body). */
+/** Test-only routes for the responses no real endpoint produces on demand (500, 429, a streamed body); documented like real ones. */
+@ApiTags('probe')
 @Controller('probe')
 export class ProbeController {
   constructor(private readonly probe: ProbeService) {}
@@ -54,6 +56,7 @@ export class ProbeController {
 
   @Public()
   @Get('stream')
+  @ApiOkResponse({ description: 'Two chunks of text', content: { 'text/plain': { schema: { type: 'string' } } } })
   stream(@Res() response: Response): void {
     response.status(200).type('text/plain');
     response.write('first chunk\n');
@@ -62,11 +65,13 @@ export class ProbeController {
 
   @Public()
   @Get('hang')
+  @ApiOkResponse({ description: 'Text, once released', content: { 'text/html': { schema: { type: 'string' } } } })
   hang(): Promise<string> {
     return this.probe.hang();
   }
 
   @Post('echo')
+  @ApiCreatedResponse({ description: 'The ids the request ran under', schema: { type: 'object', properties: { correlation_id: { type: 'string' }, organization_id: { type: ['string', 'null'] } } } })
   echo(@Body() body: Record<string, unknown>) {
     return this.probe.echo(body);
   }

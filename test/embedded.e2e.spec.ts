@@ -32,6 +32,11 @@ describe('embedded mode', () => {
     expect(me.body.organization).toMatchObject({ name: 'Embedded School', slug: 'embedded-school', tier: 'free' });
   });
 
+  it('shows the demo admin’s e-mail in the login example of the OpenAPI document', async () => {
+    const { body } = await http(app).get('/openapi.json').expect(200);
+    expect(body.components.schemas.LoginRequest.properties.email.example).toBe(DEMO_EMAIL);
+  });
+
   it('creates the demo organization once, whose admin logs in with the printed credentials', async () => {
     const credentials = app.get(DemoData).status;
     expect(credentials).toEqual({ organizationSlug: 'demo', email: DEMO_EMAIL, password: expect.stringMatching(/^[A-Za-z0-9_-]{12}$/), eventsAdded: expect.any(Number) });

@@ -1,7 +1,8 @@
 import { createServer, connect, Server, Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { createContent, createUser, event, http, signup, SignedUp } from './support/factories';
-import { createTestApp, TestApp } from './support/test-app';
+import { loadConfig } from '../src/config/app-config';
+import { createTestApp, TEST_JWT_SECRET, TestApp } from './support/test-app';
 import { ADMIN_DATABASE_URL, workerDatabaseName } from './support/test-env';
 
 const PROBLEM_JSON = 'application/problem+json; charset=utf-8';
@@ -34,6 +35,24 @@ describe('errors and bad input', () => {
     expect(anonymous.body).toMatchObject({ type: 'https://toolbox-metrics.dev/problems/not-found', title: 'Not Found', instance: '/api/v1/nope' });
     const wrongMethod = await http(app).put('/api/v1/users').set(auth()).send({}).expect(404);
     expectProblem(wrongMethod, 404, 'Cannot PUT /api/v1/users');
+  });
+
+  it('rejects __proto__, constructor and prototype keys like any unknown field, naming them, and writes nothing', async () => {
+    const email = `proto.${Date.now()}@example.test`;
+    const raw = `{"email":"${email}","name":"Proto","role":"student","__proto__":{"role":"admin"},"constructor":{"prototype":{"x":1}}}`;
+    const response = await http(app).post('/api/v1/users').set(auth()).set('Content-Type', 'application/json').send(raw).expect(400);
+    expectProblem(response, 400);
+    expect(response.body.errors).toEqual([
+      { field: '__proto__', message: 'property __proto__ should not exist' },
+      { field: 'constructor', message: 'property constructor should not exist' },
+    ]);
+    const [{ count }] = await app.dataSource.query(`SELECT count(*)::int AS count FROM users WHERE email = $1`, [email]);
+    expect(count).toBe(0);
+    const nested = `{"events":[{"type":"login","user_id":"${admin.user.id}","occurred_at":"${new Date().toISOString()}","__proto__":{"score":1}}]}`;
+    const events = await http(app).post('/api/v1/events').set(auth()).set('Content-Type', 'application/json').send(nested).expect(400);
+    expect(events.body.errors).toEqual([{ field: 'events[0].__proto__', message: 'property __proto__ should not exist' }]);
+    const query = await http(app).get('/api/v1/users?__proto__=1').set(auth()).expect(400);
+    expect(query.body.errors).toEqual([{ field: '__proto__', message: 'property __proto__ should not exist' }]);
   });
 
   it('answers 413 for a body over the limit', async () => {
@@ -167,5 +186,60 @@ describe('database unreachable', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('slow clients', () => {
+  // Shorter than the 10 s / 30 s defaults so the test does not wait; the same code path.
+  const HEADERS_MS = 600;
+  const REQUEST_MS = 1500;
+  let app: TestApp;
+  let port: number;
+  beforeAll(async () => {
+    app = await createTestApp({ env: { HTTP_HEADERS_TIMEOUT_MS: String(HEADERS_MS), HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_MS) } });
+    await app.app.listen(0, '127.0.0.1');
+    port = (app.app.getHttpServer().address() as AddressInfo).port;
+  });
+  afterAll(() => app.close());
+
+  /** Sends the given bytes and stops, then reads until the server closes the connection. */
+  function trickle(bytes: string): Promise<{ text: string; elapsed: number }> {
+    return new Promise((resolve, reject) => {
+      const started = Date.now();
+      const socket: Socket = connect(port, '127.0.0.1', () => socket.write(bytes));
+      let text = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (text += chunk));
+      socket.on('close', () => resolve({ text, elapsed: Date.now() - started }));
+      socket.on('error', reject);
+      setTimeout(() => socket.destroy(new Error('no answer within 10 s')), 10_000).unref();
+    });
+  }
+
+  function expectTimeoutAnswer(text: string) {
+    const [head, body] = text.split('\r\n\r\n');
+    expect(head.split('\r\n')[0]).toBe('HTTP/1.1 408 Request Timeout');
+    expect(head).toMatch(/^Content-Type: application\/problem\+json; charset=utf-8$/m);
+    const correlationId = /^X-Correlation-ID: ([0-9a-f-]{36})$/m.exec(head)?.[1];
+    expect(correlationId).toBeDefined();
+    expect(head).toMatch(/^X-Request-ID: [0-9a-f-]{36}$/m);
+    expect(JSON.parse(body)).toMatchObject({ status: 408, title: 'Request Timeout', detail: 'The request took too long to arrive', correlation_id: correlationId });
+  }
+
+  it('answers 408 with the correlation headers when the headers do not arrive in time', async () => {
+    const { text, elapsed } = await trickle('GET /health/live HTTP/1.1\r\nHost: localhost\r\nX-Slow: ');
+    expectTimeoutAnswer(text);
+    expect(elapsed).toBeGreaterThanOrEqual(HEADERS_MS - 50);
+  });
+
+  it('answers 408 when the body does not arrive in time', async () => {
+    const { text, elapsed } = await trickle('POST /api/v1/auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{"email":');
+    expectTimeoutAnswer(text);
+    expect(elapsed).toBeGreaterThanOrEqual(REQUEST_MS - 50);
+  });
+
+  it('uses 10 s for headers and 30 s for the whole request by default', () => {
+    const defaults = loadConfig({ JWT_SECRET: TEST_JWT_SECRET } as NodeJS.ProcessEnv);
+    expect([defaults.HTTP_HEADERS_TIMEOUT_MS, defaults.HTTP_REQUEST_TIMEOUT_MS]).toEqual([10_000, 30_000]);
   });
 });

@@ -1,5 +1,6 @@
 import { http, signup } from './support/factories';
 import { buildOrganization, FixtureOrganization, NOW, organizationA, organizationB } from './support/metrics-fixture';
+import { Clock } from '../src/common/clock';
 import { createTestApp, ManualClock, TestApp } from './support/test-app';
 
 const DAYS_7 = ['2026-11-14', '2026-11-15', '2026-11-16', '2026-11-17', '2026-11-18', '2026-11-19', '2026-11-20'].map((day) => `${day}T00:00:00.000Z`);
@@ -23,13 +24,14 @@ describe('metrics activity and statistics', () => {
   describe('GET /metrics/activity', () => {
     it('counts the last 24 hours by default, hour by hour, with top content and the newest events', async () => {
       const body = figures((await get('activity').expect(200)).body);
-      const hourly = Array.from({ length: 24 }, (_, i) => ({ hour: new Date(Date.parse('2026-11-19T15:30:00Z') + i * 3_600_000).toISOString(), events: 0 }));
-      // e6 20:00 → bucket 4, e7 20:30 → 5, e1 09:00 → 17, e2 09:40 and e3 10:15 → 18, e4 14:00 → 22, e5 15:00 → 23
-      for (const [i, events] of [[4, 1], [5, 1], [17, 1], [18, 2], [22, 1], [23, 1]]) hourly[i].events = events;
+      // Whole UTC hours: 11-19 16:00 … 11-20 15:00, the last one the current hour up to 15:30.
+      const hourly = Array.from({ length: 24 }, (_, i) => ({ hour: new Date(Date.parse('2026-11-19T16:00:00Z') + i * 3_600_000).toISOString(), events: 0 }));
+      // e6 20:00 and e7 20:30 → bucket 4, e1 09:00 and e2 09:40 → 17, e3 10:15 → 18, e4 14:00 → 22, e5 15:00 → 23
+      for (const [i, events] of [[4, 2], [17, 2], [18, 1], [22, 1], [23, 1]]) hourly[i].events = events;
       expect(body).toEqual({
         organization_id: a.organizationId,
         window_hours: 24,
-        since: '2026-11-19T15:30:00.000Z',
+        since: '2026-11-19T16:00:00.000Z',
         recent_lessons: 3, // e7, e2, e5
         recent_assessments: 1, // e3
         recent_sessions: 2, // e6, e1
@@ -57,13 +59,13 @@ describe('metrics activity and statistics', () => {
       expect(body).toEqual({
         organization_id: a.organizationId,
         window_hours: 1,
-        since: '2026-11-20T14:30:00.000Z',
+        since: '2026-11-20T15:00:00.000Z',
         recent_lessons: 1,
         recent_assessments: 0,
         recent_sessions: 0,
         new_users: 0,
         content_published: 0,
-        hourly: [{ hour: '2026-11-20T14:30:00.000Z', events: 1 }],
+        hourly: [{ hour: '2026-11-20T15:00:00.000Z', events: 1 }], // the current hour so far: e5 at 15:00
         top_content: [{ id: a.ids.c6, title: 'Geometry', content_type: 'lesson', completions: 1, avg_score: 70 }],
         recent_events: [
           { id: a.ids.e5, type: 'lesson_completed', occurred_at: '2026-11-20T15:00:00.000Z', user: { id: a.ids.u3, name: 'Cy' }, content: { id: a.ids.c6, title: 'Geometry' } },
@@ -71,10 +73,29 @@ describe('metrics activity and statistics', () => {
       });
     });
 
+    it('labels the same whole hours for two requests a minute apart', async () => {
+      const clock = testApp.get(Clock) as ManualClock;
+      try {
+        clock.set(Date.parse('2026-11-20T15:58:59.000Z'));
+        const first = (await get('activity?hours=3&limit=1').expect(200)).body;
+        clock.set(Date.parse('2026-11-20T15:59:59.999Z'));
+        const second = (await get('activity?hours=3&limit=2').expect(200)).body;
+        const labels = ['2026-11-20T13:00:00.000Z', '2026-11-20T14:00:00.000Z', '2026-11-20T15:00:00.000Z'];
+        expect(first.hourly.map((bucket: { hour: string }) => bucket.hour)).toEqual(labels);
+        expect(second.hourly.map((bucket: { hour: string }) => bucket.hour)).toEqual(labels);
+        expect([first.since, second.since]).toEqual([labels[0], labels[0]]);
+        // e4 14:00, e5 15:00 (and e19 at 15:32, no longer in the future)
+        expect(second.hourly.map((bucket: { events: number }) => bucket.events)).toEqual([0, 1, 2]);
+      } finally {
+        clock.set(NOW.getTime());
+      }
+    });
+
     it('covers a week with hours=168', async () => {
       const { body } = await get('activity?hours=168&limit=100').expect(200);
       expect(body.hourly).toHaveLength(168);
-      expect(body.hourly.reduce((sum: number, bucket: { events: number }) => sum + bucket.events, 0)).toBe(11); // since 11-13 15:30: e1–e11 (e12, e13 fall earlier that day)
+      expect(body.hourly.reduce((sum: number, bucket: { events: number }) => sum + bucket.events, 0)).toBe(11); // since 11-13 16:00: e1–e11 (e12, e13 fall earlier that day)
+      expect(body.since).toBe('2026-11-13T16:00:00.000Z');
       expect(body.recent_events.map((event: { id: string }) => event.id)).toEqual(
         ['e5', 'e4', 'e3', 'e2', 'e1', 'e7', 'e6', 'e8', 'e10', 'e9', 'e11'].map((key) => a.ids[key]),
       );
@@ -121,16 +142,17 @@ describe('metrics activity and statistics', () => {
       expect(Object.keys(body.api_performance).sort()).toEqual(['error_rate', 'p50_ms', 'p95_ms', 'p99_ms', 'requests']);
     });
 
-    it('uses 24 rolling hourly buckets for 24h', async () => {
+    it('uses 24 whole-UTC-hour buckets for 24h, the current hour last', async () => {
       const { body } = await get('statistics?period=24h').expect(200);
       expect(body.bucket).toBe('hour');
-      expect(body.since).toBe('2026-11-19T15:30:00.000Z');
-      const starts = Array.from({ length: 24 }, (_, i) => new Date(Date.parse('2026-11-19T15:30:00Z') + i * 3_600_000).toISOString());
+      expect(body.since).toBe('2026-11-19T16:00:00.000Z');
+      const starts = Array.from({ length: 24 }, (_, i) => new Date(Date.parse('2026-11-19T16:00:00Z') + i * 3_600_000).toISOString());
       const active = Array<number>(24).fill(0);
-      for (const [i, users] of [[4, 1], [5, 1], [17, 1], [18, 2], [22, 1], [23, 1]]) active[i] = users;
+      // 20:00 u4; 09:00 u1; 10:00 u3; 14:00 u5; 15:00 u3
+      for (const i of [4, 17, 18, 22, 23]) active[i] = 1;
       expect(body.series.daily_active_users.points).toEqual(points(active, starts));
-      // halves: hours 0–11 hold 2, hours 12–23 hold 5 → +150 %
-      expect(body.series.daily_active_users.summary).toMatchObject({ count: 24, sum: 7, max: 2, mean: 0.29, change_pct: 150 });
+      // halves: hours 0–11 hold 1, hours 12–23 hold 4 → +300 %; σ = √(5/24 − (5/24)²) = 0.41
+      expect(body.series.daily_active_users.summary).toEqual({ count: 24, sum: 5, min: 0, max: 1, mean: 0.21, median: 0, p95: 1, p99: 1, std_dev: 0.41, slope_per_bucket: 0.02, change_pct: 300 });
       expect(body.series.avg_score.summary).toMatchObject({ count: 1, sum: 90, min: 90, max: 90, mean: 90, std_dev: 0, slope_per_bucket: null, change_pct: null });
     });
 
@@ -159,15 +181,15 @@ describe('metrics activity and statistics', () => {
       expect(activity).toEqual({
         organization_id: empty.organization.id,
         window_hours: 2,
-        since: '2026-11-20T13:30:00.000Z',
+        since: '2026-11-20T14:00:00.000Z',
         recent_lessons: 0,
         recent_assessments: 0,
         recent_sessions: 0,
         new_users: 0,
         content_published: 0,
         hourly: [
-          { hour: '2026-11-20T13:30:00.000Z', events: 0 },
-          { hour: '2026-11-20T14:30:00.000Z', events: 0 },
+          { hour: '2026-11-20T14:00:00.000Z', events: 0 },
+          { hour: '2026-11-20T15:00:00.000Z', events: 0 },
         ],
         top_content: [],
         recent_events: [],

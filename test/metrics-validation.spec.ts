@@ -81,7 +81,7 @@ describe('metrics: bad input and roles', () => {
   it('documents every metrics endpoint in /openapi.json and serves ReDoc from the package', async () => {
     const { body } = await http(testApp).get('/openapi.json').expect(200);
     for (const path of ['/api/v1/metrics/dashboard', '/api/v1/metrics/activity', '/api/v1/metrics/statistics']) {
-      expect(Object.keys(body.paths[path].get.responses).sort()).toEqual(['200', '400', '401', '403', '429', '500', '503']);
+      expect(Object.keys(body.paths[path].get.responses).sort()).toEqual(['200', '400', '401', '403', '408', '413', '429', '431', '500', '503', '508']);
     }
     expect(body.paths['/api/v1/metrics/activity'].get.parameters.map((parameter: { name: string }) => parameter.name).sort()).toEqual(['hours', 'limit']);
     expect(Object.keys(body.paths['/api/v1/metrics/export'].post.responses['200'].content).sort()).toEqual([

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -157,6 +158,21 @@ describe('GET /metrics', () => {
     }
   });
 
+  it('passes promtool check metrics on a live scrape (Debian package prometheus; .ci/run installs it)', async () => {
+    await http(app).get('/api/v1/nope').expect(404);
+    const text = (await http(app).get('/metrics').expect(200)).text;
+    const result = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    if (result.error && !process.env.CI) {
+      // Outside CI a machine without promtool says so instead of failing; in CI its absence fails the test.
+      console.warn(`promtool is not installed (${result.error.message}); apt-get install prometheus to run this check`);
+      return;
+    }
+    expect(result.error).toBeUndefined();
+    expect([result.status, result.stdout, result.stderr]).toEqual([0, '', '']);
+    expect(text).toMatch(/^# TYPE nodejs_active_handles_all gauge$/m);
+    expect(text).not.toMatch(/^# TYPE \S+_total (gauge|histogram|summary)$/m);
+  });
+
   it('reports Redis as up, and the default process metrics', async () => {
     const samples = await scrape(app);
     expect(valueOf(samples, 'toolbox_redis_up')).toBe(1);
@@ -175,7 +191,7 @@ describe('GET /metrics', () => {
   it('is documented in the OpenAPI document as text, with its 401 and 404', async () => {
     const { body } = await http(app).get('/openapi.json').expect(200);
     const operation = body.paths['/metrics'].get;
-    expect(Object.keys(operation.responses).sort()).toEqual(['200', '401', '404', '500']);
+    expect(Object.keys(operation.responses).sort()).toEqual(['200', '400', '401', '404', '408', '413', '431', '500', '508']);
     expect(Object.keys(operation.responses['200'].content)).toEqual(['text/plain; version=0.0.4; charset=utf-8']);
     expect(body.paths['/api/v1/metrics']).toBeUndefined();
   });
@@ -206,8 +222,17 @@ describe('the Grafana dashboard (docs/grafana/toolbox-metrics.json)', () => {
     for (const name of ['http_request_duration_seconds_bucket', 'toolbox_cache_hits_total', 'toolbox_rate_limit_rejections_total', 'toolbox_db_pool_connections', 'toolbox_redis_up', 'process_resident_memory_bytes']) {
       expect(used.has(name)).toBe(true);
     }
-    expect(new Set(targets.map((target) => target.datasource.uid))).toEqual(new Set(['${datasource}']));
-    expect(dashboard.templating.list[0]).toMatchObject({ name: 'datasource', type: 'datasource', query: 'prometheus' });
+    // Importable: Grafana asks for the data source of the one __inputs entry and puts it wherever ${DS_PROMETHEUS} stands.
+    expect(dashboard.__inputs).toEqual([expect.objectContaining({ name: 'DS_PROMETHEUS', type: 'datasource', pluginId: 'prometheus' })]);
+    expect(dashboard.id).toBeNull();
+    expect(new Set(targets.map((target) => target.datasource.uid))).toEqual(new Set(['${DS_PROMETHEUS}']));
+    const references = [...JSON.stringify(dashboard).matchAll(/\$\{([A-Za-z_]+)\}/g)].map((match) => match[1]);
+    expect(new Set(references)).toEqual(new Set(['DS_PROMETHEUS']));
+    for (const variable of dashboard.templating.list as { type: string; datasource?: { uid: string } }[]) {
+      expect(variable.type).not.toBe('datasource');
+      if (variable.datasource) expect(variable.datasource.uid).toBe('${DS_PROMETHEUS}');
+    }
+    for (const panel of panels) if (panel.datasource) expect(panel.datasource.uid).toBe('${DS_PROMETHEUS}');
   });
 });
 

@@ -4,7 +4,7 @@ import { createTestApp, ManualClock, TestApp } from './support/test-app';
 
 const HOUR_MS = 3_600_000;
 
-describe('rate limits of the metrics endpoints (SPEC §5 table)', () => {
+describe('rate limits of the metrics endpoints (the limits table)', () => {
   const clock = new ManualClock();
   let app: TestApp;
   beforeAll(async () => {

@@ -19,7 +19,9 @@ describe('rate limits in the OpenAPI document', () => {
     );
     expect(Object.keys(dashboard.responses['200'].headers!)).toEqual(BUDGET_HEADERS);
     expect(Object.keys(dashboard.responses['429'].headers!)).toEqual(['Retry-After', ...BUDGET_HEADERS]);
-    expect(dashboard.responses['429'].content).toEqual({ 'application/problem+json': { schema: { $ref: '#/components/schemas/ProblemResponse' } } });
+    expect(dashboard.responses['429'].content).toEqual({
+      'application/problem+json': { schema: { $ref: '#/components/schemas/ProblemResponse' }, example: expect.objectContaining({ status: 429, title: 'Too Many Requests', retry_after: expect.any(Number) }) },
+    });
 
     expect(paths['/api/v1/metrics/export'].post.description).toContain('**Rate limit:** 10 requests an hour per user, times');
     expect(paths['/api/v1/auth/login'].post.description).toContain('**Rate limit:** 30 requests a minute per client IP address across e-mails on every tier.');

@@ -29,7 +29,7 @@ describe('seed', () => {
     }
   }
 
-  it('plans SPEC §12 for the bench profile: one large organization and 50 ordinary ones, fixed seed', () => {
+  it('plans the benchmark data set for the bench profile: one large organization and 50 ordinary ones, fixed seed', () => {
     const plans = planSeed({ profile: 'bench' });
     expect(plans).toHaveLength(51);
     expect(plans[0]).toEqual({ name: 'Bench Large University', slug: 'bench-large-20251125', tier: 'enterprise', seed: 20251125, users: 100_000, totalEvents: 2_000_000, days: 90, contentItems: 5_000 });

@@ -19,6 +19,7 @@ describe('users', () => {
       id: expect.stringMatching(/^[0-9a-f-]{36}$/),
       organization_id: admin.organization.id,
       email,
+      external_id: null,
       name: 'Grace Teacher',
       role: 'teacher',
       is_active: true,
@@ -112,6 +113,15 @@ describe('users', () => {
     for (const query of ['limit=0', 'limit=101', 'limit=abc', 'role=owner', 'cursor=bm90LWEtY3Vyc29y']) {
       const response = await http(app).get(`/api/v1/users?${query}`).set('Authorization', `Bearer ${school.token}`).expect(400);
       expect(new Set(response.body.errors.map((e: { field: string }) => e.field))).toEqual(new Set([query.split('=')[0]]));
+    }
+    // Forged cursors: years JavaScript reads but PostgreSQL cannot, impossible dates, other spellings → 400, never 500.
+    const forged = (text: string) => Buffer.from(text).toString('base64url');
+    const id = students.body.items[0].id;
+    for (const cursor of [forged(`+275760-09-13T00:00:00.000Z|${id}`), forged(`0000-01-01T00:00:00.000Z|${id}`), forged(`2025-13-01T00:00:00.000Z|${id}`), forged(`2025-01-01T00:00:00.000+02:00|${id}`)]) {
+      for (const path of ['/api/v1/users', '/api/v1/content']) {
+        const response = await http(app).get(path).query({ cursor }).set('Authorization', `Bearer ${school.token}`).expect(400);
+        expect(response.body.errors).toEqual([{ field: 'cursor', message: 'cursor is not a cursor returned by this endpoint' }]);
+      }
     }
   });
 });

@@ -2,18 +2,19 @@ import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { ClsService } from 'nestjs-cls';
+import { ApiKeyAuthenticator } from '../api-keys/api-key-authenticator.js';
 import { RequestContext } from '../correlation/request-context.js';
 import { IS_PUBLIC } from './auth.decorators.js';
 import { type Authenticated, Authenticator } from './authenticator.js';
-import type { Principal } from './principal.js';
+import type { Caller } from './principal.js';
 import { bearerToken } from './token-verifier.js';
 
-export type AuthenticatedRequest = Request & { principal?: Principal; accessToken?: Authenticated['token'] };
+export type AuthenticatedRequest = Request & { principal?: Caller; accessToken?: Authenticated['token'] };
 
 /**
  * The first global guard: resolves the bearer token to a principal (user, organization, role, tier) through the one
- * Authenticator and puts it into the request context, so the roles and rate-limit guards after it can use it.
- * Another kind of credential is one more branch here, resolving to a Principal the same way.
+ * Authenticator, or an API key to its principal (organization, tier, scopes), and puts it into the request context,
+ * so the roles and rate-limit guards after it can use it.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -21,12 +22,22 @@ export class AuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly authenticator: Authenticator,
     private readonly cls: ClsService<RequestContext>,
+    private readonly apiKeys: ApiKeyAuthenticator,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const header = request.headers.authorization;
+    if (this.apiKeys.handles(header)) {
+      // An organization's API key (Bearer tbm_… or HTTP Basic): role-less, limited to its scopes by RolesGuard.
+      const key = await this.apiKeys.authenticate(header);
+      request.principal = key;
+      this.cls.set('organizationId', key.organizationId);
+      this.cls.set('apiKeyId', key.apiKeyId);
+      this.cls.set('tier', key.tier);
+      return true;
+    }
     const token = bearerToken(header);
     if (!token) throw new UnauthorizedException(header ? 'The Authorization header is not a bearer token' : 'A bearer token is required');
     const authenticated = await this.authenticator.authenticate(token);

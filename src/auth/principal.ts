@@ -1,5 +1,6 @@
 import type { Role } from '../database/entities/user.entity.js';
 import type { Tier } from '../database/entities/organization.entity.js';
+import type { ApiKeyPrincipal } from '../api-keys/api-key-principal.js';
 
 /** The authenticated caller, as read from the database (not the token) at most PRINCIPAL_TTL_MS ago. */
 export interface Principal {
@@ -22,3 +23,6 @@ export interface AccessTokenClaims {
   /** Expiry, seconds since the epoch. */
   exp: number;
 }
+
+/** Whoever a request authenticated as: a user's token, or an organization's API key (no user, no role; its scopes). */
+export type Caller = Principal | ApiKeyPrincipal;

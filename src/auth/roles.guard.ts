@@ -2,7 +2,9 @@ import { CanActivate, ExecutionContext, ForbiddenException, Injectable } from '@
 import { Reflector } from '@nestjs/core';
 import type { Role } from '../database/entities/user.entity.js';
 import { IS_PUBLIC, ROLES } from './auth.decorators.js';
-import type { Principal } from './principal.js';
+import { API_KEY_SCOPE, type ApiKeyScope } from '../api-keys/api-key-scopes.js';
+import { isApiKeyPrincipal } from '../api-keys/api-key-principal.js';
+import type { Caller } from './principal.js';
 
 const DEFAULT_ROLES: Role[] = ['admin', 'teacher'];
 
@@ -18,8 +20,16 @@ export class RolesGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
+    const principal = context.switchToHttp().getRequest<{ principal?: Caller }>().principal;
+    if (isApiKeyPrincipal(principal)) {
+      // A key has no role: it may call exactly the routes that name one of its scopes.
+      const scope = this.reflector.getAllAndOverride<ApiKeyScope | undefined>(API_KEY_SCOPE, [context.getHandler(), context.getClass()]);
+      if (!scope) throw new ForbiddenException('API keys may not use this endpoint; it needs a user’s token');
+      if (!principal.scopes.includes(scope)) throw new ForbiddenException(`This API key lacks the ${scope} scope`);
+      return true;
+    }
     const allowed = allowedRoles(this.reflector, context.getHandler(), context.getClass());
-    const principal = context.switchToHttp().getRequest<{ principal?: Principal }>().principal;
+    if (allowed.length === 0) throw new ForbiddenException('This endpoint is for API keys only');
     if (!principal || !allowed.includes(principal.role)) {
       throw new ForbiddenException(`This endpoint is for ${allowed.join(' or ')} users`);
     }

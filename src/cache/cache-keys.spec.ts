@@ -19,6 +19,18 @@ describe('cache keys', () => {
     expect(normalizeQuery({ hours: '1', limit: '5' }, defaults)).toBe('hours=1&limit=5');
   });
 
+  it('spells integers one way, so equivalent queries share one key', () => {
+    const defaults = { hours: '24', limit: '20' };
+    expect(normalizeQuery({ hours: '024' }, defaults)).toBe('hours=24&limit=20');
+    expect(normalizeQuery({ limit: '0020', hours: '00024' }, defaults)).toBe('hours=24&limit=20');
+    expect(normalizeQuery({ hours: '-0' }, defaults)).toBe('hours=0&limit=20');
+    // Not plain decimal integers: kept as sent, for the validation pipe to refuse.
+    expect(normalizeQuery({ hours: '24.0' }, defaults)).toBe('hours=24.0&limit=20');
+    expect(normalizeQuery({ hours: '+24' }, defaults)).toBe('hours=%2B24&limit=20');
+    // Only integer parameters: text keeps its leading zeros.
+    expect(normalizeQuery({ period: '07d' }, { period: '7d' })).toBe('period=07d');
+  });
+
   it('escapes values, so no value can forge another parameter', () => {
     expect(normalizeQuery({ period: '7d&x=1' }, { period: '7d' })).toBe('period=7d%26x%3D1');
   });

@@ -22,8 +22,20 @@ export function entryKey(prefix: string, organizationId: string, generation: num
   return `${prefix}:metrics:${organizationTag(organizationId)}:g${generation}:${route}${query}`;
 }
 
+// The only integers the query DTOs turn into numbers (plain decimal): 024 and 24 are the same hours.
+const DECIMAL_INTEGER = /^-?\d{1,15}$/;
+
 /**
- * The query as a canonical string: defaults applied, parameters sorted, force_refresh left out.
+ * One spelling per value: an integer parameter (one whose default is an integer) in its shortest decimal
+ * form, anything else as sent (the validation pipe refuses what it does not know).
+ */
+function canonicalValue(value: string, defaultValue: string): string {
+  return DECIMAL_INTEGER.test(defaultValue) && DECIMAL_INTEGER.test(value) ? String(Number(value) + 0) : value;
+}
+
+/**
+ * The query as a canonical string: defaults applied, integers in one spelling, parameters sorted, force_refresh left out.
+ * Queries that mean the same thing (hours=024 and hours=24, any order, a default given or left out) share one key.
  * Null when the query holds a parameter the route does not declare or a repeated one: such a request
  * bypasses the cache, so the validation pipe answers it exactly as it would without a cache.
  */
@@ -31,7 +43,7 @@ export function normalizeQuery(query: Record<string, unknown>, defaults: Record<
   const values: Record<string, string> = { ...defaults };
   for (const [name, value] of Object.entries(query)) {
     if (!(name in defaults) || typeof value !== 'string') return null;
-    values[name] = value;
+    values[name] = canonicalValue(value, defaults[name]);
   }
   delete values[FORCE_REFRESH];
   const sorted = Object.keys(values)

@@ -1,4 +1,4 @@
-/** Bounds of the process-local copy of hit responses: small next to the service's 300 MB budget (SPEC §12). */
+/** Bounds of the process-local copy of hit responses: small next to the service's 300 MB budget. */
 export const HIT_RESPONSES_MAX_ENTRIES = 1_000;
 export const HIT_RESPONSES_MAX_BYTES = 16 * 1024 * 1024;
 

@@ -11,7 +11,23 @@ describe('pagination cursors', () => {
     expect(decodeCursor(undefined)).toBeUndefined();
   });
 
-  it.each(['', 'garbage', Buffer.from('2025-01-01T00:00:00Z|not-a-uuid').toString('base64url'), Buffer.from(`yesterday|${row.id}`).toString('base64url')])(
+  const b64 = (text: string) => Buffer.from(text).toString('base64url');
+  it.each([
+    '',
+    'garbage',
+    b64('2025-01-01T00:00:00Z|not-a-uuid'),
+    b64(`yesterday|${row.id}`),
+    // Years JavaScript reads but PostgreSQL cannot (SQLSTATE 22008/22009 before this check).
+    b64(`+275760-09-13T00:00:00.000Z|${row.id}`),
+    b64(`-000001-01-01T00:00:00.000Z|${row.id}`),
+    // Dates that do not exist, other spellings, extra parts, padding.
+    b64(`2025-02-30T00:00:00.000Z|${row.id}`),
+    b64(`2025-05-01T10:00:00.123+00:00|${row.id}`),
+    b64(`2025-05-01T10:00:00.123Z|${row.id}|extra`),
+    b64(`2025-05-01T10:00:00.123Z|${row.id.toUpperCase()}`),
+    `${encodeCursor(row)}=`,
+    `${encodeCursor(row)}.`,
+  ])(
     'refuses %j as a 400 naming cursor',
     (cursor) => {
       try {

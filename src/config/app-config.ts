@@ -200,9 +200,30 @@ export class AppConfig {
   @Max(50 * 1024 * 1024)
   BODY_LIMIT_BYTES = 2 * 1024 * 1024;
 
+  /** Largest roster import body (CSV or JSON), in bytes: 50,000 rows need several MB. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  @Max(200 * 1024 * 1024)
+  IMPORT_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
+
+  /** A client whose request headers have not all arrived after this long gets 408 (slow-header attacks). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  HTTP_HEADERS_TIMEOUT_MS = 10_000;
+
+  /** A client whose whole request (headers and body) has not arrived after this long gets 408. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  HTTP_REQUEST_TIMEOUT_MS = 30_000;
+
   /**
    * How far V8 lets the heap grow past what the last full collection kept, in percent, before the next one; 0 keeps
-   * V8's own rule, which under thousands of requests a second lets a ~45 MB live heap grow to ~200 MB (SPEC §12).
+   * V8's own rule, which under thousands of requests a second lets a ~45 MB live heap grow to ~200 MB.
    */
   @Transform(toInt)
   @IsInt()

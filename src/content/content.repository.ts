@@ -7,6 +7,7 @@ export interface ContentRow {
   id: string;
   organization_id: string;
   author_id: string | null;
+  external_id: string | null;
   title: string;
   content_type: ContentType;
   status: ContentStatus;
@@ -15,10 +16,11 @@ export interface ContentRow {
   published_at: Date | null;
 }
 
-const CONTENT_COLUMNS = 'id, organization_id, author_id, title, content_type, status, generation_time_ms, created_at, published_at';
+const CONTENT_COLUMNS = 'id, organization_id, author_id, external_id, title, content_type, status, generation_time_ms, created_at, published_at';
 
 export interface NewContent {
   authorId: string;
+  externalId?: string | null;
   title: string;
   contentType: ContentType;
   status: ContentStatus;
@@ -33,10 +35,10 @@ export class ContentRepository {
   async create(organizationId: string, content: NewContent): Promise<ContentRow> {
     return this.tx.run(organizationId, async (manager) => {
       const rows: ContentRow[] = await manager.query(
-        `INSERT INTO educational_content (organization_id, author_id, title, content_type, status, generation_time_ms, created_at, published_at)
-         VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, now()), CASE WHEN $5 = 'published' THEN COALESCE($7, now()) END)
+        `INSERT INTO educational_content (organization_id, author_id, title, content_type, status, generation_time_ms, created_at, published_at, external_id)
+         VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, now()), CASE WHEN $5 = 'published' THEN COALESCE($7, now()) END, $8)
          RETURNING ${CONTENT_COLUMNS}`,
-        [organizationId, content.authorId, content.title, content.contentType, content.status, content.generationTimeMs, content.createdAt ?? null],
+        [organizationId, content.authorId, content.title, content.contentType, content.status, content.generationTimeMs, content.createdAt ?? null, content.externalId ?? null],
       );
       return rows[0];
     });

@@ -14,6 +14,7 @@ export class ContentService {
   async create(organizationId: string, authorId: string, request: CreateContentRequest): Promise<ContentRow> {
     const row = await this.content.create(organizationId, {
       authorId,
+      externalId: request.external_id ?? null,
       title: request.title,
       contentType: request.content_type,
       status: request.status ?? 'draft',

@@ -9,6 +9,8 @@ import { formatDuration } from './correlation-headers.js';
 const STATUS_BY_CODE: Record<string, { status: number; detail: string }> = {
   HPE_HEADER_OVERFLOW: { status: 431, detail: 'The request headers are too large' },
   HPE_REQUEST_TIMEOUT: { status: 408, detail: 'The request took too long to arrive' },
+  // Node's own headersTimeout / requestTimeout (HTTP_HEADERS_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS).
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, detail: 'The request took too long to arrive' },
 };
 const MALFORMED = { status: 400, detail: 'The request is not valid HTTP (for instance a control character in a header)' };
 
@@ -18,6 +20,11 @@ const MALFORMED = { status: 400, detail: 'The request is not valid HTTP (for ins
  * with the correlation headers like every other response, under a fresh correlation id.
  */
 export function answerClientErrors(server: Server, config: AppConfig, logger: Logger): void {
+  server.headersTimeout = config.HTTP_HEADERS_TIMEOUT_MS;
+  server.requestTimeout = config.HTTP_REQUEST_TIMEOUT_MS;
+  // Node checks both timeouts on this interval (30 s by default, read when the server starts listening):
+  // check every second so that a 10 s limit is 10 s, not up to 40.
+  (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = Math.min(1000, config.HTTP_HEADERS_TIMEOUT_MS);
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
     const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
     if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {

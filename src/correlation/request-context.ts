@@ -11,11 +11,13 @@ export interface RequestContext extends ClsStore {
   traceId?: string;
   organizationId?: string;
   userId?: string;
+  /** Set instead of userId when an API key authenticated the request. */
+  apiKeyId?: string;
   role?: Role;
   tier?: Tier;
 }
 
-export type RequestIds = Pick<RequestContext, 'correlationId' | 'requestId' | 'parentCorrelationId' | 'chainDepth' | 'traceId' | 'organizationId' | 'userId'>;
+export type RequestIds = Pick<RequestContext, 'correlationId' | 'requestId' | 'parentCorrelationId' | 'chainDepth' | 'traceId' | 'organizationId' | 'userId' | 'apiKeyId'>;
 
 /** The current request's context, or undefined outside a request (CLI, start-up). */
 export function currentRequestContext(): Partial<RequestIds> | undefined {
@@ -35,6 +37,7 @@ export function idsOf(store: Partial<RequestContext> | undefined): Partial<Reque
     traceId: store.traceId,
     organizationId: store.organizationId,
     userId: store.userId,
+    apiKeyId: store.apiKeyId,
   };
 }
 
@@ -45,8 +48,10 @@ export function logFieldsOf(ids: Partial<RequestIds>): Record<string, unknown> {
     correlation_id: ids.correlationId,
     request_id: ids.requestId,
     organization_id: ids.organizationId ?? null,
-    user_id: ids.userId ?? null,
   };
+  // A request made with an API key names the key, not a user (it has none).
+  if (ids.apiKeyId) fields.api_key_id = ids.apiKeyId;
+  else fields.user_id = ids.userId ?? null;
   if (ids.parentCorrelationId) fields.parent_correlation_id = ids.parentCorrelationId;
   if (ids.traceId) fields.trace_id = ids.traceId;
   return fields;

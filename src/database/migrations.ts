@@ -3,8 +3,10 @@ import { Rollups1764200000000 } from '../../migrations/1764200000000-rollups.js'
 import { LastActiveHours1764200000001 } from '../../migrations/1764200000001-last-active-hours.js';
 import { IngestionThroughput1764300000000 } from '../../migrations/1764300000000-ingestion-throughput.js';
 import { AccountSecurity1764400000000 } from '../../migrations/1764400000000-account-security.js';
+import { Integration1764500000000 } from '../../migrations/1764500000000-integration.js';
 import { PartitionedEvents1764600000000 } from '../../migrations/1764600000000-partitioned-events.js';
 import { LoginEmails1764600000001 } from '../../migrations/1764600000001-login-emails.js';
+import { LoginEmailsOptional1764609999999 } from '../../migrations/1764609999999-login-emails-optional.js';
 import { DemoActivity1764950000000 } from '../../migrations/1764950000000-demo-activity.js';
 
 /** Every migration, in order; imported explicitly so the same list runs from ts (tests) and from dist. */
@@ -14,7 +16,9 @@ export const MIGRATIONS = [
   LastActiveHours1764200000001,
   IngestionThroughput1764300000000,
   AccountSecurity1764400000000,
+  Integration1764500000000,
   PartitionedEvents1764600000000,
   LoginEmails1764600000001,
+  LoginEmailsOptional1764609999999,
   DemoActivity1764950000000,
 ];

@@ -37,6 +37,7 @@ export function clientStatusForQueryError(error: unknown): { status: number; det
     case '22003':
     case '22007':
     case '22008':
+    case '22009':
     case '22001':
     case '22021':
       return { status: HttpStatus.BAD_REQUEST, detail: 'A value has the wrong format or is out of range' };

@@ -17,10 +17,33 @@ export function nestedDeeperThan(value: unknown, limit: number): boolean {
   return false;
 }
 
+// Keys that would reach an object's prototype if merged: class-transformer silently drops them, so they are refused by name.
+const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Where prototype keys appear in a JSON value, as field paths (events[2].__proto__). */
+export function prototypeKeyFields(value: unknown): string[] {
+  const found: string[] = [];
+  const pending: [unknown, string][] = [[value, '']];
+  while (pending.length > 0) {
+    const [current, path] = pending.pop()!;
+    if (typeof current !== 'object' || current === null) continue;
+    for (const key of Object.keys(current)) {
+      const field = Array.isArray(current) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
+      if (!Array.isArray(current) && PROTOTYPE_KEYS.has(key)) found.push(field);
+      else pending.push([(current as Record<string, unknown>)[key], field]);
+    }
+  }
+  return found.sort();
+}
+
 class DepthLimitedValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (['body', 'query', 'param'].includes(metadata.type) && nestedDeeperThan(value, MAX_INPUT_DEPTH)) {
       throw new ValidationFailedException([{ field: metadata.type, message: `${metadata.type} nests arrays or objects deeper than ${MAX_INPUT_DEPTH} levels` }], 'The request is nested too deeply');
+    }
+    if (metadata.type === 'body' || metadata.type === 'query') {
+      const fields = prototypeKeyFields(value);
+      if (fields.length > 0) throw new ValidationFailedException(fields.map((field) => ({ field, message: `property ${field.split(/[.[]/).pop()} should not exist` })));
     }
     return super.transform(value, metadata);
   }

@@ -53,6 +53,23 @@ const variants: Record<string, unknown>[] = [
   { score: Number.POSITIVE_INFINITY },
   { score: '50' },
   { extra: true },
+  // Learner and content by external id: exactly one of each pair, a name or title only with the external id.
+  { user_id: undefined, user_external_id: 'lms-1' },
+  { user_id: null, user_external_id: 'lms-1', user_name: 'Ada' },
+  { user_id: undefined, user_external_id: '' },
+  { user_id: undefined, user_external_id: 'x'.repeat(255) },
+  { user_id: undefined, user_external_id: 'x'.repeat(256) },
+  { user_id: undefined, user_external_id: 42 },
+  { user_external_id: 'lms-1' },
+  { user_name: 'Ada' },
+  { user_id: undefined, user_external_id: 'lms-1', user_name: '' },
+  { user_id: undefined, user_external_id: 'lms-1', user_name: 'y'.repeat(201) },
+  { content_external_id: 'course-7' },
+  { content_external_id: 'course-7', content_title: 'Fractions' },
+  { content_external_id: 'course-7', content_id: USER },
+  { content_title: 'Fractions' },
+  { content_external_id: 'course-7', content_title: 'z'.repeat(301) },
+  { content_external_id: null, content_title: null },
 ];
 
 describe('wellFormedBatch', () => {

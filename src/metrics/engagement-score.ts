@@ -1,6 +1,6 @@
 import { round } from './statistics.js';
 
-/** What SQL counts for one day X: W7 = the 7 days ending X, W30 = the 30 days ending X (SPEC §6). */
+/** What SQL counts for one day X: W7 = the 7 days ending X, W30 = the 30 days ending X. */
 export interface EngagementInputs {
   /** Sum over W7 of each day's distinct active users (= distinct (day, user) pairs in W7). */
   dailyActiveUsersSumW7: number;

@@ -3,6 +3,7 @@ import { ApiBody, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nes
 import type { Response } from 'express';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators.js';
 import type { Principal } from '../auth/principal.js';
+import { ApiKeyAllowed } from '../api-keys/api-key-scopes.js';
 import { CachedMetric } from '../cache/cached-metric.decorator.js';
 import { ApiAuthenticated, ApiValidation } from '../common/api-errors.decorators.js';
 import { ActivityResponse } from './dto/activity.response.js';
@@ -18,6 +19,8 @@ export const DASHBOARD_CACHE = { ttlSeconds: 900, queryDefaults: { force_refresh
 @ApiTags('metrics')
 @ApiAuthenticated()
 @Roles('admin', 'teacher')
+// Every metrics read and the export; cache invalidation lives elsewhere and admits no key.
+@ApiKeyAllowed('metrics:read')
 @Controller('metrics')
 export class MetricsController {
   constructor(
@@ -27,7 +30,7 @@ export class MetricsController {
 
   @Get('dashboard')
   @CachedMetric(DASHBOARD_CACHE.ttlSeconds, DASHBOARD_CACHE.queryDefaults)
-  @ApiOperation({ summary: 'User, content, engagement and system figures with 7-day trends (SPEC §6)' })
+  @ApiOperation({ summary: 'User, content, engagement and system figures with 7-day trends' })
   @ApiOkResponse({ type: DashboardResponse })
   @ApiValidation()
   // force_refresh is read by the metrics cache; the figures themselves are always computed fresh here.

@@ -4,7 +4,7 @@ import { TenantTransactions } from '../database/tenant-transactions.js';
 import type { ContentFigures, EngagementDay, EngagementFigures, SeriesBucket, SeriesWindow, UserFigures } from '../rollups/figure-types.js';
 
 /**
- * The raw-SQL figures of SPEC §6, one method per figure family, each in its own read-only tenant
+ * The raw-SQL figures of the dashboard, one method per figure family, each in its own read-only tenant
  * transaction so that the service may run them concurrently. "now" is always a parameter (the
  * injected Clock), never SQL now(); windows end at now. These queries are the correctness baseline
  * for any faster (rollup) implementation.

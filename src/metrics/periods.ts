@@ -6,7 +6,7 @@ export type Period = (typeof PERIODS)[number];
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 
-/** 00:00 UTC of the day holding `now`: where "today" starts (SPEC §6). */
+/** 00:00 UTC of the day holding `now`: where "today" starts. */
 export function startOfUtcDay(now: Date): Date {
   return new Date(Math.floor(now.getTime() / DAY_MS) * DAY_MS);
 }
@@ -15,14 +15,22 @@ export function daysBefore(day: Date, days: number): Date {
   return new Date(day.getTime() - days * DAY_MS);
 }
 
-/** 24h is rolling from now in 24 hourly buckets; the others are the N UTC calendar days ending today. */
+/** hh:00:00.000 UTC of the hour holding `now`. */
+export function startOfUtcHour(now: Date): Date {
+  return new Date(Math.floor(now.getTime() / HOUR_MS) * HOUR_MS);
+}
+
+/** 24h is 24 whole UTC hours ending with the current one; the others are the N UTC calendar days ending today. */
 export function periodWindow(period: Period, now: Date): SeriesWindow & { bucket: 'hour' | 'day' } {
-  if (period === '24h') return { bucket: 'hour', since: new Date(now.getTime() - 24 * HOUR_MS), bucketSeconds: 3600, buckets: 24, now };
+  if (period === '24h') return { bucket: 'hour', ...hoursWindow(24, now) };
   const days = Number(period.slice(0, -1));
   return { bucket: 'day', since: daysBefore(startOfUtcDay(now), days - 1), bucketSeconds: 86400, buckets: days, now };
 }
 
-/** The activity window: `hours` rolling hours ending now, one bucket per hour. */
+/**
+ * `hours` whole UTC hours: the hours − 1 before the current one plus the current one so far, so that every
+ * bucket label is hh:00:00.000Z and two requests a minute apart show the same labels.
+ */
 export function hoursWindow(hours: number, now: Date): SeriesWindow {
-  return { since: new Date(now.getTime() - hours * HOUR_MS), bucketSeconds: 3600, buckets: hours, now };
+  return { since: new Date(startOfUtcHour(now).getTime() - (hours - 1) * HOUR_MS), bucketSeconds: 3600, buckets: hours, now };
 }

@@ -30,6 +30,7 @@ export class PrometheusExporter implements OnModuleDestroy {
     @Optional() rateLimits?: RateLimitStats,
   ) {
     collectDefaultMetrics({ register: this.registry });
+    this.renameTotalGauges();
 
     const durations = new Histogram({
       name: 'http_request_duration_seconds',
@@ -148,6 +149,32 @@ export class PrometheusExporter implements OnModuleDestroy {
         this.set(stats.redisDegraded ? 1 : 0);
       },
     });
+  }
+
+  /**
+   * prom-client names three gauges …_total, a suffix Prometheus keeps for counters (promtool check metrics fails on
+   * them): the same figures as nodejs_active_{handles,requests,resources}_all; the per-type gauges stay as they are.
+   */
+  private renameTotalGauges(): void {
+    const internals = process as unknown as { _getActiveHandles?: () => unknown[]; _getActiveRequests?: () => unknown[]; getActiveResourcesInfo?: () => string[] };
+    const counts: Record<string, [string, (() => number) | undefined]> = {
+      nodejs_active_handles_total: ['Active libuv handles, all types', internals._getActiveHandles && (() => internals._getActiveHandles!().length)],
+      nodejs_active_requests_total: ['Active libuv requests, all types', internals._getActiveRequests && (() => internals._getActiveRequests!().length)],
+      nodejs_active_resources_total: ['Active resources keeping the event loop alive, all types', internals.getActiveResourcesInfo && (() => internals.getActiveResourcesInfo!().length)],
+    };
+    for (const [name, [help, count]] of Object.entries(counts)) {
+      if (!this.registry.getSingleMetric(name)) continue;
+      this.registry.removeSingleMetric(name);
+      if (!count) continue;
+      new Gauge({
+        name: name.replace(/_total$/, '_all'),
+        help,
+        registers: [this.registry],
+        collect() {
+          this.set(count());
+        },
+      });
+    }
   }
 
   private poolGauge(name: string, help: string, pools: () => PoolState[], value: (state: PoolState) => number): void {

@@ -22,7 +22,7 @@ export class PrometheusController {
     description:
       'Prometheus text format: http_request_duration_seconds by method, route template and status; cache hits and misses; ' +
       'rate-limit rejections; database pool and Redis state; process metrics. Disabled by METRICS_ENABLED=false; ' +
-      'when METRICS_TOKEN is set it needs "Authorization: Bearer <METRICS_TOKEN>" (not a user token).',
+      'when METRICS_TOKEN is set it needs the header `Authorization: Bearer <METRICS_TOKEN>` (not a user token).',
   })
   @ApiProduces(Registry.PROMETHEUS_CONTENT_TYPE)
   @ApiOkResponse({ description: 'The exposition text', schema: { type: 'string', example: 'toolbox_redis_up 1\n' } })

@@ -29,6 +29,11 @@ export function userTracker(userId: string): string {
   return `u:${userId}`;
 }
 
+/** "k:<API key id>": a key has a budget of its own, apart from every user's. */
+export function apiKeyTracker(apiKeyId: string): string {
+  return `k:${apiKeyId}`;
+}
+
 /** The subject in braces is the Redis hash tag: one subject's budgets stay in one Cluster slot. */
 export function budgetKey(tracker: string, endpoint: string): string {
   return `{${tracker}}:${endpoint}`;

@@ -1,7 +1,7 @@
 import { effectiveLimit, LOGIN_ROUTE, ruleFor } from './rate-limit-policy';
 
 describe('rate-limit policy', () => {
-  it('holds the limits of SPEC §5, 100 a minute elsewhere, and no limit on invalidation and operations', () => {
+  it('holds the contract limits per endpoint, 100 a minute elsewhere, and no limit on invalidation and operations', () => {
     expect(ruleFor('GET /api/v1/metrics/dashboard')).toEqual({ limit: 10, windowMs: 60_000, tierScaled: true });
     expect(ruleFor('GET /api/v1/metrics/activity')).toEqual({ limit: 20, windowMs: 60_000, tierScaled: true });
     expect(ruleFor('GET /api/v1/metrics/statistics')).toEqual({ limit: 30, windowMs: 60_000, tierScaled: true });

@@ -17,7 +17,7 @@ export const TIER_MULTIPLIERS: Readonly<Record<Tier, number>> = { free: 1, basic
 export const LOGIN_ROUTE = 'POST /api/v1/auth/login';
 export const DEFAULT_RULE: RateLimitRule = { limit: 100, windowMs: MINUTE_MS, tierScaled: true };
 
-/** SPEC §5, keyed by "METHOD route template"; null means never limited. Routes not listed get DEFAULT_RULE. */
+/** The limits per endpoint, keyed by "METHOD route template"; null means never limited. Routes not listed get DEFAULT_RULE. */
 export const RATE_LIMIT_RULES: Readonly<Record<string, RateLimitRule | null>> = {
   'GET /api/v1/metrics/dashboard': { limit: 10, windowMs: MINUTE_MS, tierScaled: true },
   'GET /api/v1/metrics/activity': { limit: 20, windowMs: MINUTE_MS, tierScaled: true },
@@ -27,6 +27,9 @@ export const RATE_LIMIT_RULES: Readonly<Record<string, RateLimitRule | null>> = 
   // Opening a stream is counted; what it sends afterwards is not a request.
   'GET /api/v1/metrics/stream': { limit: 10, windowMs: MINUTE_MS, tierScaled: true },
   'POST /api/v1/events': { limit: 600, windowMs: MINUTE_MS, tierScaled: true },
+  'POST /api/v1/xapi/statements': { limit: 600, windowMs: MINUTE_MS, tierScaled: true },
+  'PUT /api/v1/xapi/statements': { limit: 600, windowMs: MINUTE_MS, tierScaled: true },
+  'POST /api/v1/users/import': { limit: 10, windowMs: HOUR_MS, tierScaled: true },
   'POST /api/v1/metrics/invalidate-cache': null,
   // Login's budget per client IP across e-mails (the X-RateLimit-* headers); LoginLimits spends it with the failed-login limits.
   [LOGIN_ROUTE]: { limit: 30, windowMs: MINUTE_MS, tierScaled: false },

@@ -2,15 +2,16 @@ import { ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { InjectThrottlerOptions, InjectThrottlerStorage, normalizeIp, ThrottlerGuard, type ThrottlerModuleOptions, type ThrottlerRequest } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
-import type { Principal } from '../auth/principal.js';
+import { isApiKeyPrincipal } from '../api-keys/api-key-principal.js';
+import type { Caller } from '../auth/principal.js';
 import { AppConfig } from '../config/app-config.js';
 import { routeTemplate } from '../correlation/correlation.middleware.js';
-import { budgetKey, spendBudget, userTracker } from './rate-limit-decision.js';
+import { apiKeyTracker, budgetKey, spendBudget, userTracker } from './rate-limit-decision.js';
 import { DEFAULT_RULE, effectiveLimit, LOGIN_ROUTE, RateLimitRule, ruleFor } from './rate-limit-policy.js';
 import { RateLimitStats } from './rate-limit-stats.js';
 import { RateLimitStorage } from './rate-limit-storage.js';
 
-type LimitedRequest = Request & { principal?: Principal };
+type LimitedRequest = Request & { principal?: Caller };
 
 /** "GET /api/v1/metrics/dashboard": the method and the route template, never the raw path. */
 export function endpointOf(context: ExecutionContext): string {
@@ -41,7 +42,7 @@ export function throttlerOptions(config: AppConfig): ThrottlerModuleOptions {
 
 /**
  * A global guard registered after AuthGuard and RolesGuard, so it sees request.principal: budgets are per
- * user and endpoint for authenticated calls, per IP otherwise (login's are LoginLimits'). Sets the
+ * user (or API key) and endpoint for authenticated calls, per IP otherwise (login's are LoginLimits'). Sets the
  * X-RateLimit-* headers and answers 429 problem+json with Retry-After.
  */
 @Injectable()
@@ -65,6 +66,7 @@ export class RateLimitGuard extends ThrottlerGuard {
 
   protected override async getTracker(request: Record<string, any>): Promise<string> {
     const principal = (request as LimitedRequest).principal;
+    if (isApiKeyPrincipal(principal)) return apiKeyTracker(principal.apiKeyId);
     return principal ? userTracker(principal.userId) : `ip:${normalizeIp(request.ip ?? 'unknown', this.ipv6SubnetPrefix)}`;
   }
 

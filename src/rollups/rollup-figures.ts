@@ -23,7 +23,7 @@ export interface DailyRollupRow {
 
 /**
  * What the rollups hold beyond "now": rows stamped after it (events up to 5 minutes ahead in production, anything
- * when a test pins the clock in the past). Subtracting them makes every figure end at now, as SPEC §6 reads.
+ * when a test pins the clock in the past). Subtracting them makes every figure end at now, as the metric definitions read.
  */
 export interface AfterNow {
   /** Events after now, all days. */
@@ -71,7 +71,7 @@ function dayKey(day: Date): string {
 
 /**
  * Every dashboard figure from the organization's rollup rows up to today (a few hundred rows at most) and the
- * rolling-24 h active count, with SPEC §6's windows: "today" and the 7/30 days ending each day are UTC days.
+ * rolling-24 h active count, with the definitions' windows: "today" and the 7/30 days ending each day are UTC days.
  */
 export function dashboardFiguresFromRollups(rows: DailyRollupRow[], activeLast24h: number, late: AfterNow, today: Date, trendDays: number): DashboardFigures {
   const byDay = new Map(rows.map((row) => [row.day, row]));

@@ -6,7 +6,8 @@ import { PageCursor } from '../common/pagination.js';
 export interface UserRow {
   id: string;
   organization_id: string;
-  email: string;
+  email: string | null;
+  external_id: string | null;
   name: string;
   role: Role;
   is_active: boolean;
@@ -15,10 +16,11 @@ export interface UserRow {
   last_active_at: Date | null;
 }
 
-const USER_COLUMNS = 'id, organization_id, email, name, role, is_active, created_at, last_login_at, last_active_at';
+const USER_COLUMNS = 'id, organization_id, email, external_id, name, role, is_active, created_at, last_login_at, last_active_at';
 
 export interface NewUser {
-  email: string;
+  email: string | null;
+  externalId?: string | null;
   name: string;
   role: Role;
   passwordHash: string | null;
@@ -38,10 +40,10 @@ export class UsersRepository {
   async create(organizationId: string, user: NewUser): Promise<UserRow> {
     return this.tx.run(organizationId, async (manager) => {
       const rows: UserRow[] = await manager.query(
-        `INSERT INTO users (organization_id, email, name, role, password_hash, created_at)
-         VALUES ($1, $2, $3, $4, $5, COALESCE($6, now()))
+        `INSERT INTO users (organization_id, email, name, role, password_hash, created_at, external_id)
+         VALUES ($1, $2, $3, $4, $5, COALESCE($6, now()), $7)
          RETURNING ${USER_COLUMNS}`,
-        [organizationId, user.email, user.name, user.role, user.passwordHash, user.createdAt ?? null],
+        [organizationId, user.email, user.name, user.role, user.passwordHash, user.createdAt ?? null, user.externalId ?? null],
       );
       return rows[0];
     });

@@ -1,4 +1,4 @@
-import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { ConflictException, ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
 import { QueryFailedError } from 'typeorm';
 import { normalizeEmail } from '../auth/email.js';
 import { HashQueue } from '../auth/hash-queue.js';
@@ -23,12 +23,15 @@ export class UsersService {
     private readonly changes: ChangeNotifier,
   ) {}
 
-  async create(organizationId: string, request: CreateUserRequest): Promise<UserRow> {
+  /** byApiKey: a key acts on no user's role, so it may not create an admin. */
+  async create(organizationId: string, request: CreateUserRequest, byApiKey = false): Promise<UserRow> {
+    if (byApiKey && request.role === 'admin') throw new ForbiddenException('An API key may not create admins');
     const password = request.password;
     const passwordHash = password ? await this.hashes.run(() => hashPassword(password)) : null;
     try {
       const user = await this.users.create(organizationId, {
-        email: normalizeEmail(request.email),
+        email: request.email === undefined ? null : normalizeEmail(request.email),
+        externalId: request.external_id ?? null,
         name: request.name,
         role: request.role,
         passwordHash,
@@ -39,6 +42,9 @@ export class UsersService {
     } catch (error) {
       if (error instanceof QueryFailedError && (error.driverError as { constraint?: string }).constraint === 'users_email_key') {
         throw new ConflictException('A user with this e-mail already exists');
+      }
+      if (error instanceof QueryFailedError && (error.driverError as { constraint?: string }).constraint === 'users_external_id_key') {
+        throw new ConflictException('A user with this external_id already exists in the organization');
       }
       throw error;
     }

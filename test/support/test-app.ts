@@ -7,6 +7,8 @@ import { AppModule } from '../../src/app.module';
 import { configureApp } from '../../src/app.setup';
 import { Clock } from '../../src/common/clock';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
+import { openApiDocumentOf } from '../../src/docs/docs.setup';
+import { OpenApiResponseValidator, registerValidator, unregisterValidator } from './openapi-response-validator';
 import { databaseUrl, TEST_REDIS_URL, workerDatabaseName } from './test-env';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-signing';
@@ -41,6 +43,8 @@ export interface TestApp {
   app: NestExpressApplication;
   config: AppConfig;
   dataSource: DataSource;
+  /** Checks every response this app sends against its own /openapi.json (see openapi-response-validator.ts). */
+  responses: OpenApiResponseValidator;
   get<T>(type: Type<T> | string | symbol): T;
   close(): Promise<void>;
 }
@@ -66,11 +70,22 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const moduleRef = await builder.compile();
   const app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, logger: false });
   await configureApp(app);
+  // Every response of every e2e spec is checked against the document; violations fail the running test.
+  const responses = new OpenApiResponseValidator(openApiDocumentOf(app) as never);
+  responses.install(app.getHttpServer());
+  registerValidator(responses);
   return {
     app,
     config,
     dataSource: app.get(DataSource),
+    responses,
     get: <T>(type: Type<T> | string | symbol) => app.get<T>(type as Type<T>),
-    close: () => app.close(),
+    close: async () => {
+      await app.close();
+      await new Promise((resolve) => setImmediate(resolve));
+      unregisterValidator(responses);
+      const left = responses.violations.splice(0);
+      if (left.length > 0) throw new Error(`Responses that do not match the OpenAPI document:\n${left.join('\n')}`);
+    },
   };
 }

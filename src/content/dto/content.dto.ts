@@ -10,6 +10,7 @@ export class ContentResponse {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty({ format: 'uuid' }) organization_id: string;
   @ApiProperty({ format: 'uuid', nullable: true, type: String }) author_id: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'The platform’s own id of this content, unique in the organization' }) external_id: string | null;
   @ApiProperty() title: string;
   @ApiProperty({ enum: CONTENT_TYPES }) content_type: ContentType;
   @ApiProperty({ enum: CONTENT_STATUSES }) status: ContentStatus;
@@ -34,12 +35,18 @@ export class CreateContentRequest {
   @IsIn(CONTENT_TYPES)
   content_type: ContentType;
 
+  @ApiPropertyOptional({ minLength: 1, maxLength: 255, example: 'https://lms.example/course/7/lesson/3', description: 'The platform’s own id of this content, unique in the organization' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 255)
+  external_id?: string;
+
   @ApiPropertyOptional({ enum: CONTENT_STATUSES, default: 'draft' })
   @IsOptional()
   @IsIn(CONTENT_STATUSES)
   status?: ContentStatus;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: 86400000, description: 'How long the content took to generate, in ms' })
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: 86400000, description: 'How long the content took to generate, in ms' })
   @IsOptional()
   @IsInt()
   @Min(0)
@@ -72,7 +79,7 @@ export class ListContentQuery {
   @IsIn(CONTENT_STATUSES)
   status?: ContentStatus;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 50 })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, default: 50, description: 'At most this many items' })
   @IsOptional()
   @Type(() => Number)
   @IsInt()

@@ -1,11 +1,24 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsNumber, IsOptional, IsUUID, Max, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsNumber, IsOptional, IsString, IsUUID, Length, Max, Min, ValidateBy, ValidateIf, ValidateNested } from 'class-validator';
 import { EVENT_TYPES, type EventType } from '../../database/entities/activity-event.entity.js';
 import { IsNotFuture } from '../../common/validators.js';
 
 export const MAX_FUTURE_SKEW_MS = 5 * 60 * 1000;
 export const MAX_BATCH = 1000;
+export const MAX_EXTERNAL_ID = 255;
+
+const given = (value: unknown) => value !== undefined && value !== null;
+
+/** Refuses the field when `other` is given too (present = false) or when it is missing (present = true). */
+const WithField = (other: string, present: boolean, message: string) =>
+  ValidateBy({
+    name: present ? 'requiresField' : 'excludesField',
+    validator: {
+      validate: (_value: unknown, args) => given((args?.object as Record<string, unknown>)[other]) === present,
+      defaultMessage: () => message,
+    },
+  });
 
 export class EventInput {
   @ApiPropertyOptional({ format: 'uuid', description: 'Client-chosen id: a retried batch skips events already stored' })
@@ -17,9 +30,28 @@ export class EventInput {
   @IsIn(EVENT_TYPES)
   type: EventType;
 
-  @ApiProperty({ format: 'uuid' })
+  @ApiPropertyOptional({ format: 'uuid', description: 'The learner by this service’s id; or name them by user_external_id' })
+  @ValidateIf((event: EventInput) => !given(event.user_external_id))
   @IsUUID()
-  user_id: string;
+  user_id?: string;
+
+  @ApiPropertyOptional({
+    minLength: 1,
+    maxLength: MAX_EXTERNAL_ID,
+    description: 'The learner by the platform’s own id, instead of user_id; an unknown one is created as a student without password',
+  })
+  @IsOptional()
+  @IsString()
+  @Length(1, MAX_EXTERNAL_ID)
+  @WithField('user_id', false, 'give user_id or user_external_id, not both')
+  user_external_id?: string;
+
+  @ApiPropertyOptional({ minLength: 1, maxLength: 200, description: 'Name of a learner created by user_external_id (default: the external id)' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  @WithField('user_external_id', true, 'user_name goes with user_external_id')
+  user_name?: string;
 
   @ApiProperty({ format: 'date-time', description: 'At most 5 minutes in the future' })
   @IsNotFuture(MAX_FUTURE_SKEW_MS)
@@ -30,14 +62,32 @@ export class EventInput {
   @IsUUID()
   content_id?: string;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: 86400, description: 'Required for session events' })
+  @ApiPropertyOptional({
+    minLength: 1,
+    maxLength: MAX_EXTERNAL_ID,
+    description: 'The content by the platform’s own id, instead of content_id; an unknown one is created as a published lesson',
+  })
+  @IsOptional()
+  @IsString()
+  @Length(1, MAX_EXTERNAL_ID)
+  @WithField('content_id', false, 'give content_id or content_external_id, not both')
+  content_external_id?: string;
+
+  @ApiPropertyOptional({ minLength: 1, maxLength: 300, description: 'Title of content created by content_external_id (default: the external id)' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 300)
+  @WithField('content_external_id', true, 'content_title goes with content_external_id')
+  content_title?: string;
+
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: 86400, description: 'Required for session events' })
   @IsOptional()
   @IsInt()
   @Min(0)
   @Max(86400)
   duration_seconds?: number;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: 100 })
+  @ApiPropertyOptional({ type: Number, minimum: 0, maximum: 100, description: 'Assessment score' })
   @IsOptional()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0)

@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { CACHE_METADATA_PROPERTY, CacheMetadataResponse } from './dashboard.response.js';
 
 export class HourlyBucketResponse {
-  @ApiProperty({ format: 'date-time', description: 'Start of the hour-long bucket (since + i hours)' }) hour: string;
+  @ApiProperty({ format: 'date-time', description: 'Start of the whole UTC hour (HH:00:00.000Z); the first is since' }) hour: string;
   @ApiProperty() events: number;
 }
 
@@ -35,7 +35,7 @@ export class RecentEventResponse {
 export class ActivityResponse {
   @ApiProperty({ format: 'uuid' }) organization_id: string;
   @ApiProperty() window_hours: number;
-  @ApiProperty({ format: 'date-time', description: 'now − window_hours' }) since: string;
+  @ApiProperty({ format: 'date-time', description: 'Start of the first hourly bucket: the whole UTC hour window_hours − 1 hours before the current one' }) since: string;
   @ApiProperty() recent_lessons: number;
   @ApiProperty() recent_assessments: number;
   @ApiProperty() recent_sessions: number;

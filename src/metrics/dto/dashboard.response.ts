@@ -23,7 +23,7 @@ export class EngagementMetricsResponse {
   @ApiProperty(nullableNumber('Mean session length in minutes over the last 7 days')) avg_session_duration: number | null;
   @ApiProperty() total_lessons_completed: number;
   @ApiProperty() total_assessments: number;
-  @ApiProperty({ description: '0–100, one decimal (SPEC §6 formula) for today' }) engagement_score: number;
+  @ApiProperty({ description: '0–100, one decimal, for today: 100 × (0.5 × S + 0.25 × D + 0.25 × C) with S = (daily active users summed over the last 7 days ÷ 7) ÷ distinct active users of the last 30 days, D = min(1, mean session minutes of the last 7 days ÷ 30), C = min(1, lessons completed in the last 7 days ÷ (3 × distinct active users of the last 7 days)); each part 0 when undefined' }) engagement_score: number;
 }
 
 export class SystemMetricsResponse {

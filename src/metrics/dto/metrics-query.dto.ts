@@ -51,13 +51,19 @@ export class DashboardQuery {
 }
 
 export class ActivityQuery {
-  @ApiPropertyOptional({ minimum: 1, maximum: 168, default: 24, description: 'Rolling window ending now, in hours' })
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: 168,
+    default: 24,
+    description: 'Window in whole UTC hours: the hours − 1 whole hours before the current one, plus the current hour so far',
+  })
   @IsOptional()
   @Transform(decimalInteger)
   @IsIntegerBetween(1, 168)
   hours = 24;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20, description: 'At most this many recent_events' })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, default: 20, description: 'At most this many recent_events' })
   @IsOptional()
   @Transform(decimalInteger)
   @IsIntegerBetween(1, 100)
@@ -65,7 +71,7 @@ export class ActivityQuery {
 }
 
 export class StatisticsQuery {
-  @ApiPropertyOptional({ enum: PERIODS, default: '7d', description: '24h: 24 rolling hourly buckets; otherwise that many UTC days ending today' })
+  @ApiPropertyOptional({ enum: PERIODS, default: '7d', description: '24h: 24 whole UTC hours, the current one last; otherwise that many UTC days ending today' })
   @IsOptional()
   @IsIn(PERIODS, oneOf('period', PERIODS))
   period: Period = '7d';

@@ -17,15 +17,15 @@ export const EXPORT_CONTENT_TYPES: Record<ExportFormat, string> = {
 
 type Cell = string | number | null;
 
-/** The summary block shared by CSV and xlsx: file facts, one row per column's statistics, system figures. */
-function summaryRows(table: ExportTable): Cell[][] {
+/** The summary sheet of the xlsx: file facts, one row per column's statistics, system figures. */
+function summaryRows(table: ExportTable): (Cell | Date)[][] {
   return [
     ['organization', table.organization.name],
     ['organization_slug', table.organization.slug],
     ['date_range', table.date_range],
     ['bucket', table.bucket],
-    ['since', table.since],
-    ['generated_at', table.generated_at],
+    ['since', new Date(table.since)],
+    ['generated_at', new Date(table.generated_at)],
     [],
     ['metric', ...SUMMARY_STATISTICS],
     ...table.columns.map((column) => [column, ...SUMMARY_STATISTICS.map((statistic) => table.summary[column][statistic])]),
@@ -58,16 +58,14 @@ export async function writeJson(table: ExportTable, stream: Writable): Promise<v
   await finished(stream);
 }
 
-/** Data rows, a blank line, then the summary block; csv-stringify does the quoting. */
+/**
+ * One tidy RFC 4180 table (CRLF line ends, csv-stringify quoting): the header, then one row per bucket
+ * starting with its ISO 8601 start. The summary lives in the JSON and the xlsx summary sheet, not here.
+ */
 export async function writeCsv(table: ExportTable, stream: Writable): Promise<void> {
-  const csv = stringify({ cast: { number: (value) => String(value) } });
+  const csv = stringify({ record_delimiter: 'windows', cast: { number: (value) => String(value) } });
   csv.pipe(stream);
-  const records: Cell[][] = [
-    ['bucket_start', ...table.columns],
-    ...table.rows.map((row) => [row.bucket_start, ...row.values]),
-    [],
-    ...summaryRows(table),
-  ];
+  const records: Cell[][] = [['bucket_start', ...table.columns], ...table.rows.map((row) => [row.bucket_start, ...row.values])];
   for (const record of records) {
     if (stream.destroyed) break;
     if (!csv.write(record.map(escapeFormula))) await Promise.race([drained(csv), drained(stream)]);
@@ -84,15 +82,35 @@ function loadExcel(): typeof ExcelJSModule {
   return excel;
 }
 
-/** exceljs's streaming writer: sheet "metrics" with the rows, sheet "summary" with the summary block. */
+const DATE_FORMAT = 'yyyy-mm-dd hh:mm:ss';
+const FROZEN_HEADER = [{ state: 'frozen' as const, xSplit: 0, ySplit: 1 }];
+
+/**
+ * exceljs's streaming writer: sheet "metrics" with the rows, sheet "summary" with the summary block.
+ * Bucket starts are date cells (UTC) with a date format, numbers are numbers, the header row is bold and
+ * frozen. Text is always written as a text cell, never a formula, so it needs no visible escape character.
+ */
 export async function writeXlsx(table: ExportTable, stream: Writable): Promise<void> {
-  const workbook = new (loadExcel().stream.xlsx.WorkbookWriter)({ stream, useStyles: false, useSharedStrings: false });
-  const data = workbook.addWorksheet('metrics');
-  data.addRow(['bucket_start', ...table.columns]).commit();
-  for (const row of table.rows) data.addRow([row.bucket_start, ...row.values].map(escapeFormula)).commit();
+  const workbook = new (loadExcel().stream.xlsx.WorkbookWriter)({ stream, useStyles: true, useSharedStrings: false });
+  const data = workbook.addWorksheet('metrics', { views: FROZEN_HEADER });
+  data.columns = [{ width: 20 }, ...table.columns.map((column) => ({ width: Math.max(10, column.length + 2) }))];
+  const header = data.addRow(['bucket_start', ...table.columns]);
+  header.font = { bold: true };
+  header.commit();
+  for (const values of table.rows) {
+    const row = data.addRow([new Date(values.bucket_start), ...values.values]);
+    row.getCell(1).numFmt = DATE_FORMAT;
+    row.commit();
+  }
   data.commit();
   const summary = workbook.addWorksheet('summary');
-  for (const row of summaryRows(table)) summary.addRow(row.map(escapeFormula)).commit();
+  summary.columns = [{ width: 24 }, { width: 20 }];
+  for (const cells of summaryRows(table)) {
+    const row = summary.addRow(cells);
+    if (cells[0] === 'metric' || cells[0] === 'system_metric') row.font = { bold: true };
+    if (cells[1] instanceof Date) row.getCell(2).numFmt = DATE_FORMAT;
+    row.commit();
+  }
   summary.commit();
   await workbook.commit();
   await finished(stream);

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsEmail, IsIn, IsInt, IsOptional, IsString, Length, Max, MaxLength, Min } from 'class-validator';
+import { IsBoolean, IsEmail, IsIn, IsInt, IsOptional, IsString, Length, Max, MaxLength, Min, ValidateIf } from 'class-validator';
 import { ROLES, type Role } from '../../database/entities/user.entity.js';
 import { TIERS, type Tier } from '../../database/entities/organization.entity.js';
 import { IsNotFuture } from '../../common/validators.js';
@@ -20,7 +20,8 @@ export class OrganizationResponse {
 export class UserResponse {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty({ format: 'uuid' }) organization_id: string;
-  @ApiProperty() email: string;
+  @ApiProperty({ type: String, nullable: true, description: 'Null for a learner known only by external_id' }) email: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'The platform’s own id of this user, unique in the organization' }) external_id: string | null;
   @ApiProperty() name: string;
   @ApiProperty({ enum: ROLES }) role: Role;
   @ApiProperty() is_active: boolean;
@@ -36,11 +37,18 @@ export class UserPageResponse {
 }
 
 export class CreateUserRequest {
-  @ApiProperty({ example: 'grace@northwind.example', maxLength: 254, description: 'Stored trimmed, in Unicode NFC and lowercase' })
+  @ApiPropertyOptional({ example: 'grace@northwind.example', maxLength: 254, description: 'Required unless external_id is given; stored trimmed, in Unicode NFC and lowercase' })
+  @ValidateIf((request: CreateUserRequest) => request.email !== undefined || request.external_id === undefined)
   @Transform(toNormalizedEmail)
   @IsEmail()
   @MaxLength(254)
-  email: string;
+  email?: string;
+
+  @ApiPropertyOptional({ minLength: 1, maxLength: 255, example: 'lms-4711', description: 'The platform’s own id of this user, unique in the organization' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 255)
+  external_id?: string;
 
   @ApiProperty({ example: 'Grace Teacher' })
   @Transform(trim)
@@ -89,7 +97,7 @@ export class ListUsersQuery {
   @IsIn(ROLES)
   role?: Role;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 50 })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, default: 50, description: 'At most this many items' })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -102,4 +110,10 @@ export class ListUsersQuery {
   @IsString()
   @MaxLength(200)
   cursor?: string;
+}
+
+export class RosterImportResponse {
+  @ApiProperty({ minimum: 0, description: 'Users created by the import' }) created: number;
+  @ApiProperty({ minimum: 0, description: 'Matched users whose stored values changed' }) updated: number;
+  @ApiProperty({ minimum: 0, description: 'Matched users whose values were already as given' }) unchanged: number;
 }

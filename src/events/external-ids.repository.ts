@@ -1,0 +1,88 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import type { ContentType } from '../database/entities/educational-content.entity.js';
+import { TenantTransactions } from '../database/tenant-transactions.js';
+
+/** A learner named by the platform's id: created, if unknown, as a student without password. */
+export interface ExternalLearner {
+  externalId: string;
+  name: string;
+  /** The earliest moment the batch shows them active. */
+  createdAt: Date;
+}
+
+/** Content named by the platform's id: created, if unknown, as published content of this type. */
+export interface ExternalContent {
+  externalId: string;
+  title: string;
+  contentType: ContentType;
+  createdAt: Date;
+}
+
+const NAME_MAX = 200;
+const TITLE_MAX = 300;
+
+/**
+ * Finds users and content by external id and creates the unknown ones, set-based (one statement per table,
+ * whatever the batch size). Meant to run inside the caller's transaction, so a batch that fails later creates nobody.
+ */
+@Injectable()
+export class ExternalIdsRepository {
+  constructor(private readonly tx: TenantTransactions) {}
+
+  /** external id → user id, for every learner given. */
+  async resolveLearners(organizationId: string, learners: ExternalLearner[]): Promise<Map<string, string>> {
+    if (learners.length === 0) return new Map();
+    return this.tx.run(organizationId, (manager) =>
+      this.resolve(
+        manager,
+        `INSERT INTO users (organization_id, external_id, name, role, created_at)
+         SELECT $1, w.external_id, w.name, 'student', w.created_at FROM wanted w
+          WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.organization_id = $1 AND u.external_id = w.external_id)
+          ORDER BY w.external_id
+         ON CONFLICT (organization_id, external_id) DO NOTHING`,
+        'users',
+        [organizationId, learners.map((l) => l.externalId), learners.map((l) => l.name.slice(0, NAME_MAX)), learners.map((l) => l.createdAt.toISOString()), learners.map(() => null)],
+      ),
+    );
+  }
+
+  /** external id → content id, for every content item given. */
+  async resolveContent(organizationId: string, content: ExternalContent[]): Promise<Map<string, string>> {
+    if (content.length === 0) return new Map();
+    return this.tx.run(organizationId, (manager) =>
+      this.resolve(
+        manager,
+        `INSERT INTO educational_content (organization_id, external_id, title, content_type, status, created_at, published_at)
+         SELECT $1, w.external_id, w.name, w.kind, 'published', w.created_at, w.created_at FROM wanted w
+          WHERE NOT EXISTS (SELECT 1 FROM educational_content c WHERE c.organization_id = $1 AND c.external_id = w.external_id)
+          ORDER BY w.external_id
+         ON CONFLICT (organization_id, external_id) DO NOTHING`,
+        'educational_content',
+        [organizationId, content.map((c) => c.externalId), content.map((c) => c.title.slice(0, TITLE_MAX)), content.map((c) => c.createdAt.toISOString()), content.map((c) => c.contentType)],
+      ),
+    );
+  }
+
+  private async resolve(manager: EntityManager, insert: string, table: 'users' | 'educational_content', params: unknown[]): Promise<Map<string, string>> {
+    const wanted = `wanted AS (SELECT * FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::text[]) AS w(external_id, name, created_at, kind))`;
+    const rows: { external_id: string; id: string }[] = await manager.query(
+      `WITH ${wanted}, inserted AS (${insert} RETURNING external_id, id)
+       SELECT external_id, id FROM inserted
+       UNION ALL
+       SELECT t.external_id, t.id FROM ${table} t JOIN wanted w ON t.external_id = w.external_id WHERE t.organization_id = $1`,
+      params,
+    );
+    const ids = new Map(rows.map((row) => [row.external_id, row.id]));
+    const externalIds = params[1] as string[];
+    if (ids.size < externalIds.length) {
+      // Created meanwhile by a concurrent batch (ON CONFLICT skipped it, this statement's snapshot could not see it).
+      const late: { external_id: string; id: string }[] = await manager.query(
+        `SELECT external_id, id FROM ${table} WHERE organization_id = $1 AND external_id = ANY($2::text[])`,
+        [params[0], externalIds.filter((id) => !ids.has(id))],
+      );
+      for (const row of late) ids.set(row.external_id, row.id);
+    }
+    return ids;
+  }
+}

@@ -1,0 +1,151 @@
+import { createHash } from 'node:crypto';
+import type { EventType } from '../database/entities/activity-event.entity.js';
+import type { ContentType } from '../database/entities/educational-content.entity.js';
+import { isObject, type Json, type JsonObject } from './statement-validator.js';
+
+const ADL = 'http://adlnet.gov/expapi/verbs/';
+const VERB_EVENTS: Readonly<Record<string, EventType>> = {
+  [`${ADL}completed`]: 'lesson_completed',
+  [`${ADL}passed`]: 'assessment_submitted',
+  [`${ADL}failed`]: 'assessment_submitted',
+  [`${ADL}scored`]: 'assessment_submitted',
+  'https://w3id.org/xapi/adl/verbs/logged-in': 'login',
+  [`${ADL}terminated`]: 'session',
+  [`${ADL}exited`]: 'session',
+  [`${ADL}suspended`]: 'session',
+};
+const LESSON_TYPES = ['lesson', 'module', 'course'];
+const QUIZ_TYPES = ['assessment', 'cmi.interaction', 'question'];
+/** The longest session an activity event holds (one day); a longer xAPI duration is capped to it. */
+const MAX_SESSION_SECONDS = 86_400;
+/** How far ahead of the time it is stored a statement's timestamp may put its event (as for POST /events). */
+const MAX_FUTURE_SKEW_MS = 5 * 60 * 1000;
+/** Namespace of the event ids derived from statement ids (a fixed, random UUID). */
+const EVENT_ID_NAMESPACE = Buffer.from('6f1c2a4e8b3d4c5ea7f90b1d2e3c4a5b', 'hex');
+
+/** The activity event a statement makes, with its learner and content named by external id. */
+export interface MappedStatement {
+  eventId: string;
+  type: EventType;
+  learner: { externalId: string; name: string };
+  content: { externalId: string; title: string; contentType: ContentType } | null;
+  occurredAt: Date;
+  durationSeconds: number | null;
+  score: number | null;
+}
+
+/**
+ * The learner's external id: the actor's identifier as `mailto:…`, `sha1:<hex>`, `openid:<uri>` or
+ * `<homePage>|<name>` (an account). Exactly one is present in a valid statement.
+ */
+export function learnerExternalId(actor: JsonObject): string {
+  if (typeof actor.mbox === 'string') return actor.mbox;
+  if (typeof actor.mbox_sha1sum === 'string') return `sha1:${actor.mbox_sha1sum.toLowerCase()}`;
+  if (typeof actor.openid === 'string') return `openid:${actor.openid}`;
+  const account = actor.account as JsonObject;
+  return `${account.homePage as string}|${account.name as string}`;
+}
+
+/** The display text of a language map: en-US, then en, then the first entry. */
+export function languageText(map: Json | undefined): string | null {
+  if (!isObject(map)) return null;
+  const text = map['en-US'] ?? map['en'] ?? Object.values(map)[0];
+  return typeof text === 'string' && text.trim() !== '' ? text.trim() : null;
+}
+
+/** lesson for …/activities/lesson, module, course; quiz for assessment, cmi.interaction, question; else reference. */
+export function contentTypeOf(activityType: Json | undefined): ContentType {
+  if (typeof activityType !== 'string') return 'reference';
+  const last = activityType.replace(/\/+$/, '').split('/').pop() ?? '';
+  if (LESSON_TYPES.includes(last)) return 'lesson';
+  if (QUIZ_TYPES.includes(last)) return 'quiz';
+  return 'reference';
+}
+
+/** 0–100: scaled × 100 (negative → 0); else (raw − min) ÷ (max − min) × 100; else raw when within 0–100; else none. */
+export function scoreOf(result: Json | undefined): number | null {
+  if (!isObject(result) || !isObject(result.score)) return null;
+  const { scaled, raw, min, max } = result.score;
+  if (typeof scaled === 'number') return Math.max(0, scaled) * 100;
+  if (typeof raw === 'number' && typeof min === 'number' && typeof max === 'number' && max > min) return Math.min(100, Math.max(0, ((raw - min) / (max - min)) * 100));
+  if (typeof raw === 'number' && raw >= 0 && raw <= 100) return raw;
+  return null;
+}
+
+/** Seconds of an ISO 8601 duration (a year taken as 365 days, a month as 30), rounded. */
+export function durationSeconds(duration: string): number {
+  const match = /^P(?:([\d.]+)Y)?(?:([\d.]+)M)?(?:([\d.]+)W)?(?:([\d.]+)D)?(?:T(?:([\d.]+)H)?(?:([\d.]+)M)?(?:([\d.]+)S)?)?$/.exec(duration);
+  if (!match) return 0;
+  const units = [365 * 86400, 30 * 86400, 7 * 86400, 86400, 3600, 60, 1];
+  return Math.round(units.reduce((total, unit, index) => total + Number(match[index + 1] ?? 0) * unit, 0));
+}
+
+/** A name-based (version 5 style) UUID of the statement id: the same statement always makes the same event id. */
+export function eventIdOf(statementId: string): string {
+  const bytes = createHash('sha1').update(EVENT_ID_NAMESPACE).update(statementId.toLowerCase()).digest().subarray(0, 16);
+  bytes[6] = (bytes[6] & 0x0f) | 0x50;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/**
+ * The event a valid statement makes, or null when it makes none: a verb not in the mapping, an object that is not
+ * an Activity, or a session verb without result.duration. occurred_at is the timestamp (the stored time when there
+ * is none, or when it lies more than 5 minutes ahead of it), in UTC.
+ */
+export function mapStatement(statement: JsonObject, statementId: string, stored: Date): MappedStatement | null {
+  const verb = statement.verb as JsonObject;
+  const type = VERB_EVENTS[verb.id as string];
+  const object = statement.object as JsonObject;
+  if (!type || (object.objectType !== undefined && object.objectType !== 'Activity')) return null;
+  const result = isObject(statement.result) ? statement.result : undefined;
+  const duration = typeof result?.duration === 'string' ? durationSeconds(result.duration) : null;
+  if (type === 'session' && duration === null) return null;
+
+  const actor = statement.actor as JsonObject;
+  const learnerId = learnerExternalId(actor);
+  const definition = isObject(object.definition) ? object.definition : undefined;
+  const activityId = object.id as string;
+  const timestamp = typeof statement.timestamp === 'string' ? new Date(statement.timestamp) : stored;
+  return {
+    eventId: eventIdOf(statementId),
+    type,
+    learner: { externalId: learnerId, name: typeof actor.name === 'string' && actor.name.trim() !== '' ? actor.name.trim() : learnerId },
+    // A login names the platform it logged in to, not a piece of content.
+    content: type === 'login' ? null : { externalId: activityId, title: languageText(definition?.name) ?? activityId, contentType: contentTypeOf(definition?.type) },
+    occurredAt: timestamp.getTime() > stored.getTime() + MAX_FUTURE_SKEW_MS ? stored : timestamp,
+    durationSeconds: type === 'session' ? Math.min(duration ?? 0, MAX_SESSION_SECONDS) : null,
+    score: type === 'lesson_completed' || type === 'assessment_submitted' ? scoreOf(result) : null,
+  };
+}
+
+/**
+ * What makes two statements with one id "the same" (xAPI's immutability rules): actor, verb id, object (an
+ * Activity's definition is not part of the statement), result, context and the timestamp's instant; never id,
+ * stored, authority, version or the verb's display. Hashed from a canonical (key-sorted) serialization.
+ */
+export function statementSignature(statement: JsonObject): string {
+  const object = isObject(statement.object) && (statement.object.objectType ?? 'Activity') === 'Activity' ? { id: statement.object.id } : statement.object;
+  const comparable = {
+    actor: statement.actor,
+    verb: (statement.verb as JsonObject).id,
+    object,
+    result: statement.result ?? null,
+    context: statement.context ?? null,
+    timestamp: typeof statement.timestamp === 'string' ? Date.parse(statement.timestamp) : null,
+  };
+  return createHash('sha256').update(canonical(comparable as Json)).digest('hex');
+}
+
+function canonical(value: Json): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (isObject(value)) {
+    return `{${Object.keys(value)
+      .filter((key) => value[key] !== undefined)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${canonical(value[key])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

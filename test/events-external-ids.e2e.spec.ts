@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import { createContent, createUser, http, signup, SignedUp } from './support/factories';
+import { createTestApp, TestApp } from './support/test-app';
+
+describe('events naming learners and content by external id', () => {
+  let app: TestApp;
+  let admin: SignedUp;
+  beforeAll(async () => {
+    app = await createTestApp();
+    admin = await signup(app);
+  });
+  afterAll(() => app.close());
+
+  const push = (events: unknown[]) => http(app).post('/api/v1/events').set('Authorization', `Bearer ${admin.token}`).send({ events });
+  const learners = (externalIds: string[]) =>
+    app.dataSource.query(
+      `SELECT external_id, name, role, email, password_hash IS NULL AS no_password, created_at FROM users WHERE organization_id = $1 AND external_id = ANY($2) ORDER BY external_id`,
+      [admin.organization.id, externalIds],
+    );
+
+  it('creates unknown learners (created at their earliest event) and content, and reuses them afterwards', async () => {
+    const batch = [
+      { type: 'login', user_external_id: 'lms-1', user_name: 'Ada', occurred_at: '2025-05-02T09:00:00.000Z' },
+      { type: 'lesson_completed', user_external_id: 'lms-1', content_external_id: 'course-7/lesson-3', content_title: 'Fractions', score: 75, occurred_at: '2025-05-01T08:00:00.000Z' },
+      { type: 'session', user_external_id: 'lms-2', duration_seconds: 600, occurred_at: '2025-05-03T10:00:00.000Z' },
+    ];
+    expect((await push(batch).expect(202)).body).toEqual({ accepted: 3, duplicates: 0 });
+    expect(await learners(['lms-1', 'lms-2'])).toEqual([
+      { external_id: 'lms-1', name: 'Ada', role: 'student', email: null, no_password: true, created_at: new Date('2025-05-01T08:00:00.000Z') },
+      { external_id: 'lms-2', name: 'lms-2', role: 'student', email: null, no_password: true, created_at: new Date('2025-05-03T10:00:00.000Z') },
+    ]);
+    const [content] = await app.dataSource.query(
+      `SELECT id, title, content_type, status, published_at FROM educational_content WHERE organization_id = $1 AND external_id = 'course-7/lesson-3'`,
+      [admin.organization.id],
+    );
+    expect(content).toMatchObject({ title: 'Fractions', content_type: 'lesson', status: 'published' });
+
+    // Known now: a second batch creates nobody and its events point at the same rows.
+    await push([{ type: 'lesson_completed', user_external_id: 'lms-1', content_external_id: 'course-7/lesson-3', occurred_at: '2025-05-04T08:00:00.000Z' }]).expect(202);
+    const [counts] = await app.dataSource.query(
+      `SELECT (SELECT count(*)::int FROM users WHERE organization_id = $1 AND external_id = 'lms-1') AS users,
+              (SELECT count(*)::int FROM activity_events WHERE organization_id = $1 AND content_id = $2) AS completions`,
+      [admin.organization.id, content.id],
+    );
+    expect(counts).toEqual({ users: 1, completions: 2 });
+  });
+
+  it('mixes uuids and external ids, and finds users and content given an external_id on creation', async () => {
+    const learner = await createUser(app, admin.token, { external_id: 'sis-42' });
+    const lesson = await createContent(app, admin.token, { external_id: 'cms-9', status: 'published' });
+    await push([
+      { type: 'lesson_completed', user_external_id: 'sis-42', content_id: lesson.id, occurred_at: new Date().toISOString() },
+      { type: 'lesson_completed', user_id: learner.id, content_external_id: 'cms-9', occurred_at: new Date().toISOString() },
+    ]).expect(202);
+    const [row] = await app.dataSource.query(
+      `SELECT count(*)::int AS n FROM activity_events WHERE organization_id = $1 AND user_id = $2 AND content_id = $3`,
+      [admin.organization.id, learner.id, lesson.id],
+    );
+    expect(row.n).toBe(2);
+  });
+
+  it('creates nobody when the batch fails', async () => {
+    const before = await app.dataSource.query(`SELECT count(*)::int AS n FROM users WHERE organization_id = $1`, [admin.organization.id]);
+    const response = await push([
+      { type: 'login', user_external_id: 'ghost-1', occurred_at: new Date().toISOString() },
+      { type: 'lesson_completed', user_external_id: 'ghost-2', content_external_id: 'ghost-lesson', occurred_at: new Date().toISOString() },
+      { type: 'session', user_external_id: 'ghost-3', occurred_at: new Date().toISOString() },
+      { type: 'login', user_id: randomUUID(), occurred_at: new Date().toISOString() },
+    ]).expect(400);
+    expect(response.body.errors).toEqual([
+      { field: 'events[2].duration_seconds', message: 'duration_seconds is required for session events' },
+      { field: 'events[3].user_id', message: 'user_id is not a user of this organization' },
+    ]);
+    expect(await learners(['ghost-1', 'ghost-2', 'ghost-3'])).toEqual([]);
+    const [content] = await app.dataSource.query(`SELECT count(*)::int AS n FROM educational_content WHERE organization_id = $1 AND external_id = 'ghost-lesson'`, [admin.organization.id]);
+    expect(content.n).toBe(0);
+    const after = await app.dataSource.query(`SELECT count(*)::int AS n FROM users WHERE organization_id = $1`, [admin.organization.id]);
+    expect(after).toEqual(before);
+  });
+
+  it('refuses both ids at once, names without external ids, and over-long external ids', async () => {
+    const learner = await createUser(app, admin.token);
+    const response = await push([
+      { type: 'login', user_id: learner.id, user_external_id: 'both', occurred_at: new Date().toISOString() },
+      { type: 'login', user_id: learner.id, user_name: 'Named', occurred_at: new Date().toISOString() },
+      { type: 'login', user_external_id: 'x'.repeat(256), occurred_at: new Date().toISOString() },
+      { type: 'login', occurred_at: new Date().toISOString() },
+    ]).expect(400);
+    expect(response.body.errors.map((error: { field: string }) => error.field)).toEqual([
+      'events[0].user_external_id',
+      'events[1].user_name',
+      'events[2].user_external_id',
+      'events[3].user_id',
+    ]);
+  });
+
+  it('keeps external ids unique within an organization (409) but not across organizations', async () => {
+    await createUser(app, admin.token, { external_id: 'dup-1' });
+    await http(app).post('/api/v1/users').set('Authorization', `Bearer ${admin.token}`).send({ external_id: 'dup-1', name: 'Again', role: 'student' }).expect(409);
+    const other = await signup(app);
+    await createUser(app, other.token, { external_id: 'dup-1' });
+  });
+});
