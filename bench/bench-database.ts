@@ -8,6 +8,10 @@ export interface BenchOrganization {
   organizationId: string;
   slug: string;
   adminId: string;
+  /** The admin's e-mail: the login flood tries wrong passwords for it. */
+  adminEmail: string;
+  /** The admin's token_version: the token the bench signs must carry it. */
+  adminTokenVersion: number;
   userIds: string[];
 }
 
@@ -59,9 +63,9 @@ export async function findLargeOrganization(databaseUrl: string): Promise<BenchO
   try {
     const organization = await client.query<{ id: string; slug: string }>(`SELECT id, slug FROM organizations WHERE slug LIKE 'bench-large-%' ORDER BY created_at LIMIT 1`);
     const { id, slug } = organization.rows[0];
-    const admin = await client.query<{ id: string }>(`SELECT id FROM users WHERE organization_id = $1 AND role = 'admin' AND is_active ORDER BY created_at LIMIT 1`, [id]);
+    const admin = await client.query<{ id: string; email: string; token_version: number }>(`SELECT id, email, token_version FROM users WHERE organization_id = $1 AND role = 'admin' AND is_active ORDER BY created_at LIMIT 1`, [id]);
     const users = await client.query<{ id: string }>(`SELECT id FROM users WHERE organization_id = $1`, [id]);
-    return { organizationId: id, slug, adminId: admin.rows[0].id, userIds: users.rows.map((row) => row.id) };
+    return { organizationId: id, slug, adminId: admin.rows[0].id, adminEmail: admin.rows[0].email, adminTokenVersion: admin.rows[0].token_version, userIds: users.rows.map((row) => row.id) };
   } finally {
     await client.end();
   }

@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -13,6 +13,7 @@ import { BENCH_PROFILES, benchProfileFromArgs } from './profiles.js';
 import { createBenchApiKey, measureXapiIngestion, XAPI_BATCH } from './xapi-ingestion.js';
 import { timeRawDashboard } from './raw-baseline.js';
 import { measureStreams } from './streams.js';
+import { measureLoginFlood } from './login-flood.js';
 
 /**
  * npm run bench [-- --profile tiny|standard|xl]: the performance targets measured in one run against the built
@@ -21,7 +22,8 @@ import { measureStreams } from './streams.js';
  * small data set that checks the bench code itself in a minute (its figures mean nothing).
  * Settings: BENCH_DATABASE_URL, BENCH_REDIS_URL, BENCH_PORT (default: a free port), BENCH_SECONDS,
  * BENCH_INGEST_BATCHES, BENCH_INGEST_WARMUP_BATCHES, BENCH_INGEST_CONCURRENCY, BENCH_READ_SAMPLES, BENCH_STREAMS,
- * BENCH_STREAM_WRITES, BENCH_XAPI_BATCHES, BENCH_XAPI_WARMUP_BATCHES.
+ * BENCH_STREAM_WRITES, BENCH_XAPI_BATCHES, BENCH_XAPI_WARMUP_BATCHES, BENCH_LOGIN_FLOOD (400),
+ * BENCH_LOGIN_CONCURRENCY (50).
  */
 const PROFILE = benchProfileFromArgs(process.argv.slice(2));
 const SETTINGS = BENCH_PROFILES[PROFILE];
@@ -35,6 +37,8 @@ const READ_SAMPLES = Number(process.env.BENCH_READ_SAMPLES ?? SETTINGS.readSampl
 /** Open streams held on the large organization while it ingests, and the batches written meanwhile. */
 const STREAMS = Number(process.env.BENCH_STREAMS ?? SETTINGS.streams);
 const STREAM_WRITES = Number(process.env.BENCH_STREAM_WRITES ?? SETTINGS.streamWrites);
+const LOGIN_FLOOD = Number(process.env.BENCH_LOGIN_FLOOD ?? 400);
+const LOGIN_CONCURRENCY = Number(process.env.BENCH_LOGIN_CONCURRENCY ?? 50);
 const UNCACHED_SAMPLES = SETTINGS.uncachedSamples;
 const BASELINE_SAMPLES = SETTINGS.baselineSamples;
 const XAPI_BATCHES = Number(process.env.BENCH_XAPI_BATCHES ?? SETTINGS.ingestBatches);
@@ -45,11 +49,11 @@ const DIST = resolve(__dirname, '..');
 let PORT = 0;
 let BASE = '';
 
-/** An HS256 access token as the service issues it (sub, org, role), signed with the bench instance's secret. */
-function accessToken(secret: string, claims: { sub: string; org: string; role: string }): string {
+/** An HS256 access token as the service issues it (sub, org, role, jti, ver), signed with the bench instance's secret. */
+function accessToken(secret: string, claims: { sub: string; org: string; role: string; ver: number }): string {
   const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
   const now = Math.floor(Date.now() / 1000);
-  const unsigned = `${encode({ alg: 'HS256', typ: 'JWT' })}.${encode({ ...claims, iat: now, exp: now + 3600 })}`;
+  const unsigned = `${encode({ alg: 'HS256', typ: 'JWT' })}.${encode({ ...claims, jti: randomUUID(), iat: now, exp: now + 3600 })}`;
   return `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`;
 }
 
@@ -174,7 +178,7 @@ async function main(): Promise<void> {
   const large = await findLargeOrganization(DATABASE_URL);
   const data = await describeData(large.organizationId);
   const secret = randomBytes(32).toString('hex');
-  const token = accessToken(secret, { sub: large.adminId, org: large.organizationId, role: 'admin' });
+  const token = accessToken(secret, { sub: large.adminId, org: large.organizationId, role: 'admin', ver: large.adminTokenVersion });
   const auth = { Authorization: `Bearer ${token}` };
   const dashboard = `${BASE}/api/v1/metrics/dashboard`;
 
@@ -240,6 +244,8 @@ async function main(): Promise<void> {
     const xapiKey = await createBenchApiKey(DATABASE_URL, large.organizationId);
     if (XAPI_WARMUP_BATCHES > 0) await measureXapiIngestion(BASE, xapiKey, XAPI_LEARNERS, XAPI_WARMUP_BATCHES, INGEST_CONCURRENCY, (Date.now() + 2) % 1_000_000);
     const xapiIngestion = await measureXapiIngestion(BASE, xapiKey, XAPI_LEARNERS, XAPI_BATCHES, INGEST_CONCURRENCY, (Date.now() + 3) % 1_000_000);
+    process.stdout.write(`Login flood: ${LOGIN_FLOOD} wrong-password logins from one IP, ${LOGIN_CONCURRENCY} at a time, while probing GET /health/live\n`);
+    const loginFlood = await measureLoginFlood(BASE, large.adminEmail, LOGIN_FLOOD, LOGIN_CONCURRENCY);
     const peakRss = peakRssMb(service.pid as number);
 
     // After the peak is read: the streams' memory is reported on its own, not charged to the request phases.
@@ -289,6 +295,7 @@ async function main(): Promise<void> {
       latency('uncached statistics 90d p95', statistics['90d']),
       ...(['json', 'csv', 'xlsx'] as const).map((format) => latency(`export 90d ${format} p95`, exports[format])),
       { target: 'ingestion', goal: '>= 20,000 events/s', measured: `${ingestion.events_per_second} events/s`, pass: ingestion.events_per_second >= 20_000 },
+      { target: 'GET /health/live p95 during a login flood', goal: '< 50 ms', measured: `${loginFlood.live.p95_ms} ms (${loginFlood.logins} logins: ${JSON.stringify(loginFlood.statuses)})`, pass: loginFlood.live.p95_ms < 50 },
       {
         target: 'xAPI ingestion',
         goal: '>= 10,000 statements/s',
@@ -321,6 +328,7 @@ async function main(): Promise<void> {
       statistics,
       exports,
       ingestion,
+      login_flood: loginFlood,
       xapi_ingestion: xapiIngestion,
       peak_rss_mb: peakRss,
       streams,

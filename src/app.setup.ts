@@ -9,6 +9,7 @@ import { AppConfig } from './config/app-config.js';
 import { answerClientErrors } from './correlation/client-error.handler.js';
 import { correlationMiddleware } from './correlation/correlation.middleware.js';
 import { ProblemDetailsFilter } from './errors/problem-details.filter.js';
+import { corsOptions, securityHeadersMiddleware } from './http-security/security-headers.js';
 import { CachedHitFastPath } from './fast-path/cached-hit-fast-path.js';
 import { createValidationPipe } from './errors/validation.pipe.js';
 import { serveDashboardPage } from './dashboard-page/dashboard-page.js';
@@ -36,6 +37,9 @@ export async function configureApp(app: NestExpressApplication): Promise<NestExp
   // (400, 413) or an unknown route (404) is answered with them.
   app.use(new ClsMiddleware({}).use);
   app.use(correlationMiddleware(config, app.get(RequestMetrics), logger));
+  app.use(securityHeadersMiddleware(config, logger));
+  // Closed unless CORS_ORIGINS names origins; after the correlation middleware, so a preflight carries its headers.
+  if (config.corsOrigins.length > 0) app.enableCors(corsOptions(config));
   answerClientErrors(app.getHttpServer() as Server, config, logger);
   installFastPath(app.getHttpServer() as Server, app.get(CachedHitFastPath));
   installRosterBodyParsers(app, config);

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { http, signup, uniqueEmail } from './support/factories';
 import { createTestApp, TEST_JWT_SECRET, TestApp } from './support/test-app';
 
@@ -51,14 +51,15 @@ describe('authentication', () => {
       expect(user).not.toHaveProperty('password_hash');
       const [header, payload] = response.body.access_token.split('.').slice(0, 2).map((part: string) => JSON.parse(Buffer.from(part, 'base64url').toString()));
       expect(header).toEqual({ alg: 'HS256', typ: 'JWT' });
-      expect(payload).toEqual({ sub: user.id, org: organization.id, role: 'admin', iat: expect.any(Number), exp: payload.iat + 3600 });
+      expect(payload).toEqual({ sub: user.id, org: organization.id, role: 'admin', ver: 0, jti: expect.stringMatching(/^[0-9a-f-]{36}$/), iat: expect.any(Number), exp: payload.iat + 3600 });
+      expect(response.headers['cache-control']).toBe('no-store');
 
       const me = await http(app).get('/api/v1/auth/me').set('Authorization', `Bearer ${response.body.access_token}`).expect(200);
       expect(me.body.user.id).toBe(user.id);
       expect(me.body.organization).toEqual(organization);
 
       const [stored] = await app.dataSource.query(`SELECT password_hash FROM users WHERE id = $1`, [user.id]);
-      expect(stored.password_hash).toMatch(/^scrypt\$16384\$8\$1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{86}$/);
+      expect(stored.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
     });
 
     it('answers 409 for an e-mail already taken, whatever its case, and creates no organization', async () => {
@@ -66,7 +67,7 @@ describe('authentication', () => {
       await signup(app, { email });
       const before = await app.dataSource.query(`SELECT count(*)::int AS n FROM organizations`);
       for (const variant of [email, email.toUpperCase()]) {
-        const response = await http(app).post('/api/v1/auth/signup').send({ organization_name: 'Another', name: 'B', email: variant, password: 'long enough pw' }).expect(409);
+        const response = await http(app).post('/api/v1/auth/signup').send({ organization_name: 'Another', name: 'B', email: variant, password: 'long enough pw 2' }).expect(409);
         expect(response.headers['content-type']).toBe('application/problem+json; charset=utf-8');
         expect(response.body).toMatchObject({ status: 409, title: 'Conflict', detail: 'A user with this e-mail already exists' });
       }
@@ -75,11 +76,15 @@ describe('authentication', () => {
     });
 
     it.each([
-      ['9 characters', 'x'.repeat(9), 400, 'password must be longer than or equal to 10 characters'],
-      ['10 characters', 'x'.repeat(10), 201, null],
-      ['128 characters', 'x'.repeat(128), 201, null],
-      ['129 characters', 'x'.repeat(129), 400, 'password must be shorter than or equal to 128 characters'],
-    ])('accepts passwords of 10 to 128 characters: %s → %s', async (_label, password, status, message) => {
+      ['9 characters', 'xy'.repeat(4) + 'z', 400, 'The password must be 10 to 128 characters long'],
+      ['10 characters', 'xy'.repeat(5), 201, null],
+      ['128 characters', 'xy'.repeat(64), 201, null],
+      ['129 characters', 'xy'.repeat(64) + 'z', 400, 'The password must be 10 to 128 characters long'],
+      ['ten spaces', ' '.repeat(10), 400, 'The password must not be blank'],
+      ['one character repeated', 'a'.repeat(10), 400, 'The password must not be one character repeated'],
+      ['a common password', 'password1234', 400, 'The password is in a list of commonly used passwords; choose another'],
+      ['a common password in other case', 'QWERTYuiop', 400, 'The password is in a list of commonly used passwords; choose another'],
+    ])('applies the password rules: %s → %s', async (_label, password, status, message) => {
       const response = await http(app).post('/api/v1/auth/signup').send({ organization_name: 'Bounds', name: 'B', email: uniqueEmail(), password }).expect(status);
       if (message) expect(response.body.errors).toEqual([{ field: 'password', message }]);
     });
@@ -87,7 +92,7 @@ describe('authentication', () => {
     it('rejects an unknown field and names it, with every other bad field', async () => {
       const response = await http(app)
         .post('/api/v1/auth/signup')
-        .send({ organization_name: 'X', name: 'Y', email: 'not-an-email', password: 'long enough pw', tier: 'enterprise' })
+        .send({ organization_name: 'X', name: 'Y', email: 'not-an-email', password: 'long enough pw 2', tier: 'enterprise' })
         .expect(400);
       expect(response.body).toMatchObject({ type: 'https://toolbox-metrics.dev/problems/validation-failed', status: 400, detail: 'The request has invalid fields' });
       expect(response.body.errors).toEqual(
@@ -104,7 +109,8 @@ describe('authentication', () => {
     it('returns a token for the right password and records last_login_at', async () => {
       const account = await signup(app, { password: 'the right password' });
       const response = await http(app).post('/api/v1/auth/login').send({ email: account.user.email.toUpperCase(), password: 'the right password' }).expect(200);
-      expect(response.body).toEqual({ access_token: expect.any(String), token_type: 'Bearer', expires_in: 3600 });
+      expect(response.body).toEqual({ access_token: expect.any(String), token_type: 'Bearer', expires_in: 3600, device_token: expect.stringMatching(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/) });
+      expect(response.headers['cache-control']).toBe('no-store');
       const me = await http(app).get('/api/v1/auth/me').set('Authorization', `Bearer ${response.body.access_token}`).expect(200);
       expect(me.body.user.id).toBe(account.user.id);
       expect(Date.now() - Date.parse(me.body.user.last_login_at)).toBeLessThan(60_000);
@@ -145,10 +151,10 @@ describe('authentication', () => {
 
   describe('bearer tokens', () => {
     let account: Awaited<ReturnType<typeof signup>>;
-    let claims: { sub: string; org: string; role: string };
+    let claims: { sub: string; org: string; role: string; jti: string; ver: number };
     beforeAll(async () => {
       account = await signup(app);
-      claims = { sub: account.user.id, org: account.organization.id, role: 'admin' };
+      claims = { sub: account.user.id, org: account.organization.id, role: 'admin', jti: randomUUID(), ver: 0 };
     });
     const now = () => Math.floor(Date.now() / 1000);
 
@@ -167,6 +173,8 @@ describe('authentication', () => {
       ['alg none', (c: object) => `Bearer ${jwt({ alg: 'none', typ: 'JWT' }, { ...c, iat: now(), exp: now() + 60 }, null)}`, 'The access token is invalid or expired'],
       ['HS512 with the right secret', (c: object) => `Bearer ${jwt({ alg: 'HS512', typ: 'JWT' }, { ...c, iat: now(), exp: now() + 60 }, TEST_JWT_SECRET)}`, 'The access token is invalid or expired'],
       ['signed, but sub is not a uuid', (c: object) => `Bearer ${jwt({ alg: 'HS256', typ: 'JWT' }, { ...c, sub: 'admin', iat: now(), exp: now() + 60 }, TEST_JWT_SECRET)}`, 'The access token is invalid or expired'],
+      ['signed, without a token id', (c: object) => `Bearer ${jwt({ alg: 'HS256', typ: 'JWT' }, { ...c, jti: undefined, iat: now(), exp: now() + 60 }, TEST_JWT_SECRET)}`, 'The access token is invalid or expired'],
+      ['signed, of an older token version', (c: object) => `Bearer ${jwt({ alg: 'HS256', typ: 'JWT' }, { ...c, ver: -1, iat: now(), exp: now() + 60 }, TEST_JWT_SECRET)}`, 'The access token is invalid or expired'],
       ['signed, for a user that does not exist', (c: object) => `Bearer ${jwt({ alg: 'HS256', typ: 'JWT' }, { ...c, sub: '00000000-0000-4000-8000-000000000000', iat: now(), exp: now() + 60 }, TEST_JWT_SECRET)}`, 'The access token is invalid or expired'],
     ])('answers 401 with WWW-Authenticate: Bearer for a %s token', async (_label, header, detail) => {
       const value = header(claims);

@@ -4,6 +4,7 @@ import { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Response } from 'supertest';
 import { PrincipalCache } from '../src/auth/principal-cache';
+import { RevocationChannel } from '../src/auth/revocation-channel';
 import { CacheStats } from '../src/cache/cache-stats';
 import { GenerationChannel } from '../src/cache/generation-channel';
 import { MetricsCache } from '../src/cache/metrics-cache';
@@ -84,6 +85,7 @@ describe('cached hits served ahead of Express and Nest', () => {
       'x-parent-correlation-id': 'caller-7',
       'x-service-name': 'toolbox-metrics',
       'x-chain-depth': '4',
+      'x-content-type-options': 'nosniff',
       'content-type': 'application/json; charset=utf-8',
       'content-length': String(Buffer.byteLength(nest.response.text)),
       connection: 'close',
@@ -398,7 +400,8 @@ describe('the fast path without a live channel', () => {
   let server: ChildProcess;
   let first: TestApp;
   let second: TestApp;
-  const channelsLive = () => first.get(GenerationChannel).live && second.get(GenerationChannel).live;
+  // The fast path needs both channels of an instance: cache generations and token revocations.
+  const channelsLive = () => [first, second].every((app) => app.get(GenerationChannel).live && app.get(RevocationChannel).live);
 
   beforeAll(async () => {
     port = await freePort();
@@ -425,7 +428,7 @@ describe('the fast path without a live channel', () => {
     const epoch = channel.epoch;
     const admin = first.get(RedisConnection).client!;
     await admin.sendCommand(['CLIENT', 'KILL', 'TYPE', 'pubsub']);
-    await waitFor(() => channel.epoch >= epoch + 2 && channel.live, 'the second instance to resubscribe');
+    await waitFor(() => channel.epoch >= epoch + 2 && channel.live && second.get(RevocationChannel).live, 'the second instance to resubscribe');
 
     const relearnt = await onSecond.through(get(second, org.token, DASHBOARD).expect(200));
     expect([relearnt.nest, relearnt.response.body.cache_metadata.cache_hit]).toEqual([true, true]);

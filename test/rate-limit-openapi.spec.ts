@@ -24,7 +24,7 @@ describe('rate limits in the OpenAPI document', () => {
     });
 
     expect(paths['/api/v1/metrics/export'].post.description).toContain('**Rate limit:** 10 requests an hour per user, times');
-    expect(paths['/api/v1/auth/login'].post.description).toContain('**Rate limit:** 5 requests a minute per IP address and e-mail on every tier.');
+    expect(paths['/api/v1/auth/login'].post.description).toContain('**Rate limit:** 30 requests a minute per client IP address across e-mails on every tier.');
     expect(paths['/api/v1/auth/signup'].post.description).toContain('**Rate limit:** 100 requests a minute per IP address, times');
     expect(paths['/api/v1/users/{id}'].patch.description).toContain('**Rate limit:** 100 requests a minute per user, times');
   });

@@ -55,7 +55,7 @@ describe('users', () => {
         { field: 'email', message: 'email must be an email' },
         { field: 'name', message: 'name must be longer than or equal to 1 characters' },
         { field: 'role', message: 'role must be one of the following values: admin, teacher, student' },
-        { field: 'password', message: 'password must be longer than or equal to 10 characters' },
+        { field: 'password', message: 'The password must be 10 to 128 characters long' },
       ]),
     );
     expect(response.body.errors).toHaveLength(5);

@@ -14,3 +14,8 @@ export const Roles = (...roles: Role[]) => SetMetadata(ROLES, roles);
 export const CurrentPrincipal = createParamDecorator((_data: unknown, context: ExecutionContext): Principal => {
   return context.switchToHttp().getRequest<{ principal: Principal }>().principal;
 });
+
+/** The id and expiry of the bearer token of this request (set by AuthGuard). */
+export const CurrentToken = createParamDecorator((_data: unknown, context: ExecutionContext): { id: string; expiresAt: number } => {
+  return context.switchToHttp().getRequest<{ accessToken: { id: string; expiresAt: number } }>().accessToken;
+});

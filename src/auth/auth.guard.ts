@@ -5,28 +5,29 @@ import { ClsService } from 'nestjs-cls';
 import { ApiKeyAuthenticator } from '../api-keys/api-key-authenticator.js';
 import { RequestContext } from '../correlation/request-context.js';
 import { IS_PUBLIC } from './auth.decorators.js';
-import { PrincipalCache } from './principal-cache.js';
+import { type Authenticated, Authenticator } from './authenticator.js';
 import type { Caller } from './principal.js';
-import { bearerToken, TokenVerifier } from './token-verifier.js';
+import { bearerToken } from './token-verifier.js';
+
+export type AuthenticatedRequest = Request & { principal?: Caller; accessToken?: Authenticated['token'] };
 
 /**
- * The first global guard: resolves the bearer token to a principal (user, organization, role, tier), or an
- * API key to its principal (organization, tier, scopes),
- * and puts it into the request context, so the roles and rate-limit guards after it can use it.
+ * The first global guard: resolves the bearer token to a principal (user, organization, role, tier) through the one
+ * Authenticator, or an API key to its principal (organization, tier, scopes), and puts it into the request context,
+ * so the roles and rate-limit guards after it can use it.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
-    private readonly tokens: TokenVerifier,
-    private readonly principals: PrincipalCache,
+    private readonly authenticator: Authenticator,
     private readonly cls: ClsService<RequestContext>,
     private readonly apiKeys: ApiKeyAuthenticator,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
-    const request = context.switchToHttp().getRequest<Request & { principal?: Caller }>();
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const header = request.headers.authorization;
     if (this.apiKeys.handles(header)) {
       // An organization's API key (Bearer tbm_… or HTTP Basic): role-less, limited to its scopes by RolesGuard.
@@ -39,12 +40,12 @@ export class AuthGuard implements CanActivate {
     }
     const token = bearerToken(header);
     if (!token) throw new UnauthorizedException(header ? 'The Authorization header is not a bearer token' : 'A bearer token is required');
-    const claims = this.tokens.verify(token);
-    if (!claims) throw new UnauthorizedException('The access token is invalid or expired');
-    const principal = await this.principals.resolve(claims.org, claims.sub);
-    if (!principal) throw new UnauthorizedException('The access token is invalid or expired');
+    const authenticated = await this.authenticator.authenticate(token);
+    if (!authenticated) throw new UnauthorizedException('The access token is invalid or expired');
 
+    const { principal } = authenticated;
     request.principal = principal;
+    request.accessToken = authenticated.token;
     this.cls.set('organizationId', principal.organizationId);
     this.cls.set('userId', principal.userId);
     this.cls.set('role', principal.role);

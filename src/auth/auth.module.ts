@@ -7,6 +7,9 @@ import { AppConfig } from '../config/app-config.js';
 import { AuthController } from './auth.controller.js';
 import { AuthGuard } from './auth.guard.js';
 import { AuthService } from './auth.service.js';
+import { Authenticator } from './authenticator.js';
+import { FailureCounters } from './failure-counters.js';
+import { LoginLimits } from './login-limits.js';
 import { RolesGuard } from './roles.guard.js';
 import { TokenVerifier } from './token-verifier.js';
 
@@ -28,11 +31,14 @@ import { TokenVerifier } from './token-verifier.js';
   providers: [
     AuthService,
     TokenVerifier,
+    Authenticator,
+    FailureCounters,
+    LoginLimits,
     // Global guards run in this order: who is calling, then may they.
     { provide: APP_GUARD, useClass: AuthGuard },
     { provide: APP_GUARD, useClass: RolesGuard },
   ],
-  // The cached-hit fast path authenticates with the same verifier.
-  exports: [TokenVerifier],
+  // The cached-hit fast path (and any long-lived response) authenticates through the same Authenticator.
+  exports: [TokenVerifier, Authenticator],
 })
 export class AuthModule {}

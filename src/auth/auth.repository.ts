@@ -8,6 +8,7 @@ export interface LoginRecord {
   organization_id: string;
   password_hash: string | null;
   is_active: boolean;
+  token_version: number;
 }
 
 export interface PrincipalRecord {
@@ -16,16 +17,17 @@ export interface PrincipalRecord {
   role: Role;
   is_active: boolean;
   tier: Tier;
+  token_version: number;
 }
 
 @Injectable()
 export class AuthRepository {
   constructor(private readonly tx: TenantTransactions) {}
 
-  /** Login knows only an e-mail: the SECURITY DEFINER function returns what login needs and nothing else. */
+  /** Login knows only an e-mail (normalized by normalizeEmail, stored so): the SECURITY DEFINER function returns what login needs and nothing else. */
   async findLoginByEmail(email: string): Promise<LoginRecord | null> {
     return this.tx.runWithoutTenant(async (manager) => {
-      const rows: LoginRecord[] = await manager.query(`SELECT user_id, organization_id, password_hash, is_active FROM auth_find_login($1)`, [email]);
+      const rows: LoginRecord[] = await manager.query(`SELECT user_id, organization_id, password_hash, is_active, token_version FROM auth_find_login($1)`, [email]);
       return rows[0] ?? null;
     });
   }
@@ -33,7 +35,7 @@ export class AuthRepository {
   async findPrincipal(organizationId: string, userId: string): Promise<PrincipalRecord | null> {
     return this.tx.run(organizationId, async (manager) => {
       const rows: PrincipalRecord[] = await manager.query(
-        `SELECT u.id AS user_id, u.organization_id, u.role, u.is_active, o.tier
+        `SELECT u.id AS user_id, u.organization_id, u.role, u.is_active, o.tier, u.token_version
            FROM users u JOIN organizations o ON o.id = u.organization_id
           WHERE u.organization_id = $1 AND u.id = $2`,
         [organizationId, userId],
@@ -49,6 +51,13 @@ export class AuthRepository {
           WHERE organization_id = $1 AND id = $2`,
         [organizationId, userId, at],
       ),
+    );
+  }
+
+  /** A stronger hash of the same password (at login), unless the password changed meanwhile. */
+  async upgradePasswordHash(organizationId: string, userId: string, previousHash: string, newHash: string): Promise<void> {
+    await this.tx.run(organizationId, (manager) =>
+      manager.query(`UPDATE users SET password_hash = $4 WHERE organization_id = $1 AND id = $2 AND password_hash = $3`, [organizationId, userId, previousHash, newHash]),
     );
   }
 }

@@ -4,7 +4,7 @@ import { bearerToken, TokenVerifier } from './token-verifier';
 
 const secret = createSecretKey(Buffer.from('a-secret-that-is-long-enough-for-hs256-signing'));
 const jwt = new JwtService({ secret, signOptions: { algorithm: 'HS256' }, verifyOptions: { algorithms: ['HS256'] } });
-const claims = () => ({ sub: randomUUID(), org: randomUUID(), role: 'admin' });
+const claims = () => ({ sub: randomUUID(), org: randomUUID(), role: 'admin', jti: randomUUID(), ver: 0 });
 
 describe('TokenVerifier', () => {
   afterEach(() => jest.restoreAllMocks());
@@ -25,13 +25,25 @@ describe('TokenVerifier', () => {
   it('refuses what the guard refuses: wrong signature, alg none, ids that are not UUIDs, not yet valid', () => {
     const verifier = new TokenVerifier(jwt);
     const other = new JwtService({ secret: 'another-secret-that-is-long-enough-too!', signOptions: { algorithm: 'HS256' } });
-    expect(verifier.verify(other.sign(claims()))).toBeNull();
-    const [header, payload] = jwt.sign(claims()).split('.');
+    expect(verifier.verify(other.sign(claims(), { expiresIn: 60 }))).toBeNull();
+    const [header, payload] = jwt.sign(claims(), { expiresIn: 60 }).split('.');
     const none = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${payload}.`;
     expect([header.length > 0, verifier.verify(none)]).toEqual([true, null]);
-    expect(verifier.verify(jwt.sign({ sub: 'someone', org: randomUUID(), role: 'admin' }))).toBeNull();
-    const future = jwt.sign(claims(), { notBefore: 60 });
+    expect(verifier.verify(jwt.sign({ ...claims(), sub: 'someone' }, { expiresIn: 60 }))).toBeNull();
+    const future = jwt.sign(claims(), { notBefore: 60, expiresIn: 600 });
     expect(verifier.verify(future)).toBeNull();
+  });
+
+  it('refuses tokens that could not be logged out or outdated: no jti, no version, no expiry', () => {
+    const verifier = new TokenVerifier(jwt);
+    expect(verifier.verify(jwt.sign(claims(), { expiresIn: 60 }))).toMatchObject({ ver: 0 });
+    const { jti: _jti, ...withoutId } = claims();
+    const { ver: _ver, ...withoutVersion } = claims();
+    expect(verifier.verify(jwt.sign(withoutId, { expiresIn: 60 }))).toBeNull();
+    expect(verifier.verify(jwt.sign({ ...claims(), jti: 'not-a-uuid' }, { expiresIn: 60 }))).toBeNull();
+    expect(verifier.verify(jwt.sign(withoutVersion, { expiresIn: 60 }))).toBeNull();
+    expect(verifier.verify(jwt.sign({ ...claims(), ver: '1' }, { expiresIn: 60 }))).toBeNull();
+    expect(verifier.verify(jwt.sign(claims()))).toBeNull();
   });
 
   it('reads a bearer token only from a well-formed header', () => {

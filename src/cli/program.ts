@@ -10,6 +10,14 @@ import { setOrganizationTier } from './set-tier.command.js';
 import { SeedProgress, seedCommand } from './seed.command.js';
 import { DataSource } from 'typeorm';
 import { rebuildRollupsCommand } from '../rollups/rebuild-rollups.command.js';
+import { AuthRepository } from '../auth/auth.repository.js';
+import { HashQueue } from '../auth/hash-queue.js';
+import { TenantTransactions } from '../database/tenant-transactions.js';
+import { UsersRepository } from '../users/users.repository.js';
+import { UsersService } from '../users/users.service.js';
+import { type AccountServices, createOrganization, generatePassword, setUserPassword, setUserRole } from './account.commands.js';
+import { readPassword } from './read-password.js';
+import { ROLES } from '../database/entities/user.entity.js';
 
 /** What the commands need from the outside world; main.ts gives the real ones, tests their own. */
 export interface CliEnvironment {
@@ -18,6 +26,8 @@ export interface CliEnvironment {
   out: (text: string) => void;
   err: (text: string) => void;
   progress: () => SeedProgress;
+  /** A password typed at a hidden prompt (terminal) or read from standard input (its first line); default: process.stdin. */
+  readPassword?: (prompt: string) => Promise<string>;
 }
 
 function integer(name: string, min: number) {
@@ -56,6 +66,62 @@ export function buildProgram(environment: CliEnvironment): Command {
       } finally {
         await context.close();
       }
+    });
+
+  /** Opens the application context, runs the account command on it, closes it. */
+  const withAccounts = async <T>(work: (services: AccountServices) => Promise<T>): Promise<T> => {
+    const context = await environment.openContext(environment.config());
+    try {
+      return await work({
+        tx: context.get(TenantTransactions),
+        organizations: context.get(OrganizationsRepository),
+        users: context.get(UsersRepository),
+        usersService: context.get(UsersService),
+        auth: context.get(AuthRepository),
+        hashes: context.get(HashQueue),
+      });
+    } finally {
+      await context.close();
+    }
+  };
+
+  program
+    .command('org:create')
+    .description('Create an organization (free tier) with its first admin; prints a generated password unless --password-stdin')
+    .argument('<name>', 'organization name (1-200 characters)')
+    .requiredOption('--admin <email>', 'e-mail of the first admin')
+    .option('--admin-name <name>', 'display name of the first admin', 'Administrator')
+    .option('--password-stdin', 'read the admin password from a hidden prompt or standard input instead of generating one')
+    .action(async (name: string, options: { admin: string; adminName: string; passwordStdin?: boolean }) => {
+      environment.config();
+      const password = options.passwordStdin ? await (environment.readPassword ?? readPassword)('Password for the admin: ') : generatePassword();
+      const { organization, user } = await withAccounts((services) => createOrganization(services, name, options.admin, options.adminName, password));
+      environment.out(`Organization ${organization.slug} (${organization.id}) created with admin ${user.email}\n`);
+      if (!options.passwordStdin) environment.out(`Password (shown once): ${password}\n`);
+    });
+
+  program
+    .command('user:set-role')
+    .description('Give a user another role (an organization keeps at least one active admin); their earlier tokens stop working')
+    .argument('<email>', 'the user’s e-mail')
+    .argument('<role>', `one of ${ROLES.join(', ')}`)
+    .action(async (email: string, role: string) => {
+      environment.config();
+      const user = await withAccounts((services) => setUserRole(services, email, role));
+      environment.out(`User ${user.email} (${user.id}) is now ${user.role}\n`);
+    });
+
+  program
+    .command('user:set-password')
+    .description('Set a user’s password, read from a hidden prompt or standard input (never from the command line), or generated; their earlier tokens stop working')
+    .argument('<email>', 'the user’s e-mail')
+    .option('--generate', 'generate a password and print it once')
+    .action(async (email: string, options: { generate?: boolean }) => {
+      environment.config();
+      const password = options.generate ? generatePassword() : await (environment.readPassword ?? readPassword)('New password: ');
+      const user = await withAccounts((services) => setUserPassword(services, email, password));
+      environment.out(`Password of ${user.email} (${user.id}) changed; the tokens issued before no longer work\n`);
+      if (options.generate) environment.out(`Password (shown once): ${password}\n`);
     });
 
   program

@@ -167,6 +167,12 @@ export class AppConfig {
   })
   TRUST_PROXY = '';
 
+  /** Origins (scheme://host[:port], comma-separated) whose browser pages may call the API; empty keeps CORS closed. */
+  @Matches(/^$|^ *https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})? *(, *https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})? *)*$/, {
+    message: 'CORS_ORIGINS must be empty or a comma-separated list of origins such as https://app.example.com',
+  })
+  CORS_ORIGINS = '';
+
   @IsIn(LOG_LEVELS)
   LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
 
@@ -274,6 +280,12 @@ export class AppConfig {
   get trustProxy(): number | string | false {
     if (this.TRUST_PROXY === '') return false;
     return /^\d+$/.test(this.TRUST_PROXY) ? Number(this.TRUST_PROXY) : this.TRUST_PROXY;
+  }
+
+  get corsOrigins(): string[] {
+    return this.CORS_ORIGINS.split(',')
+      .map((origin) => origin.trim())
+      .filter(Boolean);
   }
 
   get logFormat(): (typeof LOG_FORMATS)[number] {

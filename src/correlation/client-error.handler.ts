@@ -43,6 +43,7 @@ export function answerClientErrors(server: Server, config: AppConfig, logger: Lo
       `X-Request-ID: ${requestId}`,
       `X-Service-Name: ${config.SERVICE_NAME}`,
       'X-Chain-Depth: 1',
+      'X-Content-Type-Options: nosniff',
       `X-Request-Duration: ${formatDuration(0)}`,
       'Connection: close',
     ];

@@ -46,12 +46,16 @@ export function correlationMiddleware(config: AppConfig, metrics: RequestMetrics
   };
 }
 
-/** The correlation headers every response carries (X-Request-Duration aside, stamped when the headers are written). */
+/**
+ * The headers every response carries, whichever path answers it (X-Request-Duration aside, stamped when the headers
+ * are written): the correlation headers, and nosniff so no browser second-guesses a declared content type.
+ */
 export function correlationHeaders(incoming: IncomingCorrelation, requestId: string, serviceName: string): Record<string, string> {
   const headers: Record<string, string> = { 'X-Correlation-ID': incoming.correlationId, 'X-Request-ID': requestId };
   if (incoming.parentCorrelationId) headers['X-Parent-Correlation-ID'] = incoming.parentCorrelationId;
   headers['X-Service-Name'] = serviceName;
   headers['X-Chain-Depth'] = String(incoming.chainDepth);
+  headers['X-Content-Type-Options'] = 'nosniff';
   return headers;
 }
 

@@ -2,6 +2,7 @@ import { InitialSchema1764100000000 } from '../../migrations/1764100000000-initi
 import { Rollups1764200000000 } from '../../migrations/1764200000000-rollups.js';
 import { LastActiveHours1764200000001 } from '../../migrations/1764200000001-last-active-hours.js';
 import { IngestionThroughput1764300000000 } from '../../migrations/1764300000000-ingestion-throughput.js';
+import { AccountSecurity1764400000000 } from '../../migrations/1764400000000-account-security.js';
 import { Integration1764500000000 } from '../../migrations/1764500000000-integration.js';
 import { PartitionedEvents1764600000000 } from '../../migrations/1764600000000-partitioned-events.js';
 import { LoginEmails1764600000001 } from '../../migrations/1764600000001-login-emails.js';
@@ -14,6 +15,7 @@ export const MIGRATIONS = [
   Rollups1764200000000,
   LastActiveHours1764200000001,
   IngestionThroughput1764300000000,
+  AccountSecurity1764400000000,
   Integration1764500000000,
   PartitionedEvents1764600000000,
   LoginEmails1764600000001,

@@ -21,7 +21,11 @@ export class TooManyRequestsException extends HttpException {
 }
 
 export class ServiceUnavailableProblem extends HttpException {
-  constructor(detail: string) {
+  /** retryAfterSeconds, when given, is sent as Retry-After and retry_after. */
+  constructor(
+    detail: string,
+    readonly retryAfterSeconds?: number,
+  ) {
     super(detail, HttpStatus.SERVICE_UNAVAILABLE);
   }
 }

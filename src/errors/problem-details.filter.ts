@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { currentRequestContext } from '../correlation/request-context.js';
-import { TooManyRequestsException, ValidationFailedException } from './api-errors.js';
+import { ServiceUnavailableProblem, TooManyRequestsException, ValidationFailedException } from './api-errors.js';
 import { clientStatusForQueryError, isDatabaseUnavailable } from './database-errors.js';
 import { FieldError, problem, Problem, sendProblem } from './problem.js';
 
@@ -49,6 +49,9 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     }
     if (exception instanceof TooManyRequestsException) {
       return make(429, exception.message, { retry_after: exception.retryAfterSeconds });
+    }
+    if (exception instanceof ServiceUnavailableProblem && exception.retryAfterSeconds !== undefined) {
+      return make(503, exception.message, { retry_after: exception.retryAfterSeconds });
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();

@@ -15,5 +15,5 @@ export class ProblemResponse {
   @ApiProperty({ type: String, nullable: true, description: 'Also in the X-Correlation-ID header; quote it when reporting a problem', example: '7f3c2a10-1d2e-4b5c-8a9f-0e1d2c3b4a59' })
   correlation_id: string | null;
   @ApiPropertyOptional({ type: [FieldErrorResponse], description: 'Validation failures only: every bad field' }) errors?: FieldErrorResponse[];
-  @ApiPropertyOptional({ type: 'integer', minimum: 0, description: 'Seconds to wait (429 only), as in Retry-After' }) retry_after?: number;
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, description: 'Seconds to wait, as in Retry-After (429, and 503 when the service is briefly saturated)' }) retry_after?: number;
 }

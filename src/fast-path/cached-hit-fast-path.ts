@@ -4,9 +4,9 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { API_PREFIX } from '../common/api-prefix.js';
-import { PrincipalCache } from '../auth/principal-cache.js';
+import { Authenticator } from '../auth/authenticator.js';
 import type { Principal } from '../auth/principal.js';
-import { bearerToken, TokenVerifier } from '../auth/token-verifier.js';
+import { bearerToken } from '../auth/token-verifier.js';
 import { normalizeQuery, readForceRefresh } from '../cache/cache-keys.js';
 import { CacheStats } from '../cache/cache-stats.js';
 import { MetricsCache } from '../cache/metrics-cache.js';
@@ -44,7 +44,7 @@ interface Served {
  * Cache hits of the @CachedMetric routes, answered ahead of Express and Nest: a hit costs a token check against a
  * cache of verified tokens, two map lookups and a write of bytes kept ready (MetricsCache's L1). It takes a
  * request only when every rule the Nest path would apply is known to pass without I/O: GET, a query the
- * interceptor would key, a valid token of a cached principal whose role the route admits, a chain depth within
+ * interceptor would key, a valid token (not revoked, not outdated: Authenticator.peek) of a cached principal whose role the route admits, a chain depth within
  * bounds, and the organization's current generation and entry in process memory. Anything else, errors included,
  * goes to Express untouched, which answers it as it always has. A served hit carries the Nest path's status,
  * bytes and headers, and is recorded, counted and logged by the same functions; with rate limiting on, it spends
@@ -60,8 +60,7 @@ export class CachedHitFastPath implements OnApplicationBootstrap {
     private readonly scanner: MetadataScanner,
     private readonly reflector: Reflector,
     private readonly config: AppConfig,
-    private readonly tokens: TokenVerifier,
-    private readonly principals: PrincipalCache,
+    private readonly authenticator: Authenticator,
     private readonly cache: MetricsCache,
     private readonly cacheStats: CacheStats,
     private readonly requestMetrics: RequestMetrics,
@@ -99,9 +98,11 @@ export class CachedHitFastPath implements OnApplicationBootstrap {
     const normalizedQuery = this.keyOf(route, target.rawQuery);
     if (normalizedQuery === null) return false;
 
+    // A cross-origin request needs the CORS headers Express adds.
+    if (headers.origin !== undefined && this.config.corsOrigins.length > 0) return false;
     const token = bearerToken(headers.authorization);
-    const claims = token === null ? null : this.tokens.verify(token);
-    const principal = claims && this.principals.peek(claims.org, claims.sub);
+    // Every rule of the auth guard (revocation and outdated tokens included), decided without I/O or left to Nest.
+    const principal = token === null ? null : this.authenticator.peek(token);
     if (!principal || !route.roles.includes(principal.role)) return false;
     const body = this.cache.peekHit(principal.organizationId, route.template, normalizedQuery);
     if (!body) return false;

@@ -12,6 +12,7 @@ const SECRET_KEYS = new Set([
   'new_password',
   'access_token',
   'refresh_token',
+  'device_token',
   'token',
   'jwtsecret',
   'jwt_secret',

@@ -20,6 +20,12 @@ export class MemoryRateLimitStore {
     return applyHit(state, hit);
   }
 
+  /** One request given back within the current window (never below zero). */
+  refund(key: string, now: number): void {
+    const state = this.states.get(key);
+    if (state && state.count > 0 && state.resetAt > now) state.count -= 1;
+  }
+
   get size(): number {
     return this.states.size;
   }

@@ -8,7 +8,7 @@ describe('rate-limit policy', () => {
     expect(ruleFor('POST /api/v1/metrics/export')).toEqual({ limit: 10, windowMs: 3_600_000, tierScaled: true });
     expect(ruleFor('POST /api/v1/events')).toEqual({ limit: 600, windowMs: 60_000, tierScaled: true });
     expect(ruleFor('PATCH /api/v1/users/:id')).toEqual({ limit: 100, windowMs: 60_000, tierScaled: true });
-    expect(ruleFor(LOGIN_ROUTE)).toEqual({ limit: 5, windowMs: 60_000, tierScaled: false });
+    expect(ruleFor(LOGIN_ROUTE)).toEqual({ limit: 30, windowMs: 60_000, tierScaled: false });
     for (const unlimited of ['POST /api/v1/metrics/invalidate-cache', 'GET /health/live', 'GET /health/ready', 'GET /metrics']) {
       expect(ruleFor(unlimited)).toBeNull();
     }
@@ -20,6 +20,6 @@ describe('rate-limit policy', () => {
       10, 20, 50, 100,
     ]);
     expect(effectiveLimit(dashboard, undefined)).toBe(10);
-    expect(effectiveLimit(ruleFor(LOGIN_ROUTE)!, 'enterprise')).toBe(5);
+    expect(effectiveLimit(ruleFor(LOGIN_ROUTE)!, 'enterprise')).toBe(30);
   });
 });

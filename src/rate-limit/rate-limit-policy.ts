@@ -3,8 +3,6 @@ import type { Tier } from '../database/entities/organization.entity.js';
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
 
-/** Who a budget belongs to: the authenticated user, the client IP, or (login) the IP and the e-mail tried. */
-export type RateLimitScope = 'user' | 'ip' | 'login';
 
 export interface RateLimitRule {
   /** Requests allowed per window before the tier multiplier. */
@@ -33,7 +31,8 @@ export const RATE_LIMIT_RULES: Readonly<Record<string, RateLimitRule | null>> = 
   'PUT /api/v1/xapi/statements': { limit: 600, windowMs: MINUTE_MS, tierScaled: true },
   'POST /api/v1/users/import': { limit: 10, windowMs: HOUR_MS, tierScaled: true },
   'POST /api/v1/metrics/invalidate-cache': null,
-  [LOGIN_ROUTE]: { limit: 5, windowMs: MINUTE_MS, tierScaled: false },
+  // Login's budget per client IP across e-mails (the X-RateLimit-* headers); LoginLimits spends it with the failed-login limits.
+  [LOGIN_ROUTE]: { limit: 30, windowMs: MINUTE_MS, tierScaled: false },
   // Operations endpoints are probed by load balancers and scrapers, not by tenants.
   'GET /health/live': null,
   'GET /health/ready': null,

@@ -42,3 +42,17 @@ return {count, reset, blocked, violations}
 `;
 
 export const RATE_LIMIT_SCRIPT_SHA = createHash('sha1').update(RATE_LIMIT_SCRIPT).digest('hex');
+
+/**
+ * Gives one request back to a budget (a login whose password was right is no failure): KEYS[1] as above, ARGV[1] now.
+ * Only within the current window and never below zero; a block already imposed stays.
+ */
+export const RATE_LIMIT_REFUND_SCRIPT = `
+local state = redis.call('HMGET', KEYS[1], 'count', 'reset')
+local count = tonumber(state[1]) or 0
+local reset = tonumber(state[2]) or 0
+if count > 0 and reset > tonumber(ARGV[1]) then
+  redis.call('HSET', KEYS[1], 'count', count - 1)
+end
+return 0
+`;

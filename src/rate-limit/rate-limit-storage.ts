@@ -6,7 +6,7 @@ import { AppConfig } from '../config/app-config.js';
 import { RedisConnection, withTimeout } from '../redis/redis-connection.js';
 import { MemoryRateLimitStore } from './memory-rate-limit-store.js';
 import { PENALTY_CAP_MS, VIOLATION_MEMORY_MS } from './rate-limit-policy.js';
-import { RATE_LIMIT_SCRIPT, RATE_LIMIT_SCRIPT_SHA } from './rate-limit-script.js';
+import { RATE_LIMIT_REFUND_SCRIPT, RATE_LIMIT_SCRIPT, RATE_LIMIT_SCRIPT_SHA } from './rate-limit-script.js';
 import { RateLimitStats } from './rate-limit-stats.js';
 import { HitOutcome, RateLimitHit, RateLimitRecord, toRecord } from './rate-limit-window.js';
 
@@ -51,6 +51,17 @@ export class RateLimitStorage implements ThrottlerStorage {
       violationMemoryMs: VIOLATION_MEMORY_MS,
     };
     return toRecord(await this.hit(key, hit), hit.now);
+  }
+
+  /** Gives one counted request back (login counts only failures: a right password refunds its attempt). */
+  async refund(key: string): Promise<void> {
+    const now = this.clock.now();
+    this.memory.refund(key, now);
+    if (!this.redis.isReady || performance.now() < this.skipRedisUntil) return;
+    const redisKey = `${this.config.REDIS_KEY_PREFIX}:rl:${key}`;
+    await withTimeout(this.redis.client!.eval(RATE_LIMIT_REFUND_SCRIPT, { keys: [redisKey], arguments: [String(now)] }), this.config.RATE_LIMIT_REDIS_TIMEOUT_MS).catch(
+      () => undefined,
+    );
   }
 
   private async hit(key: string, hit: RateLimitHit): Promise<HitOutcome> {

@@ -2,7 +2,6 @@ import { ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { InjectThrottlerOptions, InjectThrottlerStorage, normalizeIp, ThrottlerGuard, type ThrottlerModuleOptions, type ThrottlerRequest } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
-import { createHash } from 'node:crypto';
 import { isApiKeyPrincipal } from '../api-keys/api-key-principal.js';
 import type { Caller } from '../auth/principal.js';
 import { AppConfig } from '../config/app-config.js';
@@ -43,7 +42,7 @@ export function throttlerOptions(config: AppConfig): ThrottlerModuleOptions {
 
 /**
  * A global guard registered after AuthGuard and RolesGuard, so it sees request.principal: budgets are per
- * user (or API key) and endpoint for authenticated calls, per IP and e-mail for login, per IP otherwise. Sets the
+ * user (or API key) and endpoint for authenticated calls, per IP otherwise (login's are LoginLimits'). Sets the
  * X-RateLimit-* headers and answers 429 problem+json with Retry-After.
  */
 @Injectable()
@@ -59,7 +58,10 @@ export class RateLimitGuard extends ThrottlerGuard {
   }
 
   protected override async shouldSkip(context: ExecutionContext): Promise<boolean> {
-    return !this.config.RATE_LIMIT_ENABLED || context.getType() !== 'http' || ruleFor(endpointOf(context)) === null;
+    if (!this.config.RATE_LIMIT_ENABLED || context.getType() !== 'http') return true;
+    const endpoint = endpointOf(context);
+    // Login spends its budgets in LoginLimits, which knows the normalized e-mail and whether the password was right.
+    return endpoint === LOGIN_ROUTE || ruleFor(endpoint) === null;
   }
 
   protected override async getTracker(request: Record<string, any>): Promise<string> {
@@ -69,12 +71,7 @@ export class RateLimitGuard extends ThrottlerGuard {
   }
 
   protected override generateKey(context: ExecutionContext, tracker: string): string {
-    const endpoint = endpointOf(context);
-    if (endpoint !== LOGIN_ROUTE) return budgetKey(tracker, endpoint);
-    // Per IP and e-mail tried; hashed, so no address is stored in Redis.
-    const email = context.switchToHttp().getRequest<Request>().body?.email;
-    const normalized = typeof email === 'string' ? email.trim().toLowerCase() : '';
-    return `${budgetKey(tracker, endpoint)}:${createHash('sha256').update(normalized).digest('hex').slice(0, 32)}`;
+    return budgetKey(tracker, endpointOf(context));
   }
 
   protected override async handleRequest({ context, limit, ttl, blockDuration, getTracker, generateKey, throttler }: ThrottlerRequest): Promise<boolean> {

@@ -23,7 +23,7 @@ export function documentRateLimits(document: OpenAPIObject): void {
         delete operation.responses['429'];
         continue;
       }
-      const subject = endpoint === LOGIN_ROUTE ? 'IP address and e-mail' : operation.security?.length ? 'user' : 'IP address';
+      const subject = endpoint === LOGIN_ROUTE ? 'client IP address across e-mails' : operation.security?.length ? 'user' : 'IP address';
       operation.description = [operation.description, describe(rule, subject)].filter(Boolean).join('\n\n');
       for (const [status, response] of Object.entries(operation.responses)) {
         if (status.startsWith('2') && response && !('$ref' in response)) response.headers = { ...BUDGET_HEADERS, ...response.headers };

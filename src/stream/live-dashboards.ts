@@ -2,7 +2,7 @@ import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/commo
 import { AsyncResource } from 'node:async_hooks';
 import { Counter, Gauge } from 'prom-client';
 import { PrincipalCache } from '../auth/principal-cache.js';
-import { TokenVerifier } from '../auth/token-verifier.js';
+import { Authenticator } from '../auth/authenticator.js';
 import { normalizeQuery } from '../cache/cache-keys.js';
 import { GenerationChannel } from '../cache/generation-channel.js';
 import { MetricsCache } from '../cache/metrics-cache.js';
@@ -77,12 +77,14 @@ export class LiveDashboards implements OnModuleInit, OnModuleDestroy {
     private readonly cache: MetricsCache,
     private readonly metrics: MetricsService,
     private readonly slots: StreamSlots,
-    private readonly tokens: TokenVerifier,
+    private readonly authenticator: Authenticator,
     private readonly principals: PrincipalCache,
     private readonly config: AppConfig,
     prometheus: PrometheusExporter,
   ) {
     this.heardEpoch = channel.epoch;
+    // A logout or a user change anywhere is checked at once, not at the next periodic check.
+    authenticator.onRevocation(() => this.checkTokens());
     const live = this;
     new Gauge({
       name: 'toolbox_metrics_streams_open',
@@ -210,19 +212,16 @@ export class LiveDashboards implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * In memory, every few seconds: a token that expired or stopped verifying (revocation lives in the verifier), or a
-   * user this instance already knows to be gone or no longer allowed, ends its stream.
+   * In memory, every few seconds and on every revocation anywhere (Authenticator.onRevocation): a token that expired,
+   * was logged out or is outdated (Authenticator.peek, the auth guard's rules without I/O), or a user this instance
+   * already knows to be gone or no longer allowed, ends its stream.
    */
   private checkTokens(): void {
     for (const feed of this.feeds.values()) {
       for (const client of [...feed.clients]) {
         if (client.token === null) continue;
-        if (!this.tokens.verify(client.token)) {
-          client.end(client.expiresAt !== null && client.expiresAt <= Date.now() ? 'token_expired' : 'token_revoked');
-          continue;
-        }
-        const principal = this.principals.peek(client.organizationId, client.userId);
-        if (principal === null) client.end('token_revoked');
+        const principal = this.authenticator.peek(client.token);
+        if (principal === null) client.end(client.expiresAt !== null && client.expiresAt <= Date.now() ? 'token_expired' : 'token_revoked');
         else if (principal && !STREAM_ROLES.includes(principal.role)) client.end('forbidden');
       }
     }
@@ -238,10 +237,11 @@ export class LiveDashboards implements OnModuleInit, OnModuleDestroy {
     for (const [userId, clients] of users) {
       const organizationId = clients[0].organizationId;
       this.principals.forget(organizationId, userId);
-      const principal = await this.principals.resolve(organizationId, userId);
       for (const client of clients) {
-        if (!principal) client.end('token_revoked');
-        else if (!STREAM_ROLES.includes(principal.role)) client.end('forbidden');
+        // The whole rule, token version included: a role or password change ends the tokens issued before it.
+        const authenticated = await this.authenticator.authenticate(client.token!);
+        if (!authenticated) client.end('token_revoked');
+        else if (!STREAM_ROLES.includes(authenticated.principal.role)) client.end('forbidden');
       }
     }
   }

@@ -1,5 +1,6 @@
 import { parse } from 'csv-parse/sync';
 import { isEmail } from 'class-validator';
+import { normalizeEmail } from '../auth/email.js';
 import { isIsoDateTime } from '../common/validators.js';
 import { ROLES, type Role } from '../database/entities/user.entity.js';
 import type { FieldError } from '../errors/problem.js';
@@ -62,7 +63,7 @@ export function parseCsvRoster(text: string, nowMs = Date.now()): ParsedRoster {
       {
         label,
         externalId: cells.get('external_id') ?? null,
-        email: cells.get('email') ?? null,
+        email: optionalEmail(cells.get('email')),
         name: cells.get('name') ?? '',
         role: (cells.get('role') ?? null) as Role | null,
         isActive: activeValue ?? null,
@@ -110,7 +111,7 @@ export function parseJsonRoster(body: unknown, nowMs = Date.now()): ParsedRoster
     const row: RosterRow = {
       label,
       externalId: text('external_id'),
-      email: text('email'),
+      email: optionalEmail(text('email')),
       name: text('name') ?? '',
       role: text('role') as Role | null,
       isActive: typeof isActive === 'boolean' ? isActive : null,
@@ -151,11 +152,16 @@ function duplicateErrors(rows: RosterRow[]): FieldError[] {
       else externalIds.set(row.externalId, row.label);
     }
     if (row.email !== null) {
-      const key = row.email.toLowerCase();
+      const key = row.email;
       const first = emails.get(key);
       if (first) errors.push({ field: `${row.label}.email`, message: `email repeats ${first}` });
       else emails.set(key, row.label);
     }
   }
   return errors;
+}
+
+/** Stored and matched in the one normalized form every other path uses (trimmed, NFC, lowercase). */
+function optionalEmail(value: string | null | undefined): string | null {
+  return value === undefined || value === null ? null : normalizeEmail(value);
 }

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Patch, Post, Query, UnsupportedMediaTypeException } from '@nestjs/common';
+import { Body, Controller, Get, Header, Headers, HttpCode, Param, Patch, Post, Query, UnsupportedMediaTypeException } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNotFoundResponse, ApiConflictResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators.js';
 import type { Caller, Principal } from '../auth/principal.js';
@@ -24,6 +24,7 @@ export class UsersController {
 
   @Post()
   @Roles('admin')
+  @Header('Cache-Control', 'no-store')
   @ApiKeyAllowed('users:write')
   @ApiOperation({
     summary: 'Create a user; created_at backfills the real sign-up date of an imported user',
@@ -64,6 +65,7 @@ export class UsersController {
 
   @Get()
   @Roles('admin', 'teacher')
+  @Header('Cache-Control', 'no-store')
   @ApiOperation({ summary: 'A page of the organization’s users, newest first' })
   @ApiOkResponse({ type: UserPageResponse })
   @ApiValidation()
@@ -73,10 +75,17 @@ export class UsersController {
 
   @Patch(':id')
   @Roles('admin')
-  @ApiOperation({ summary: 'Rename, change role, or (de)activate a user; a deactivated user’s tokens stop working within 60 s' })
+  @Header('Cache-Control', 'no-store')
+  @ApiOperation({
+    summary: 'Rename, change role, or (de)activate a user',
+    description:
+      'A role change or a deactivation ends every token the user was issued before, on every instance (reactivation does not revive them). ' +
+      'Demoting or deactivating the organization’s last active admin is refused with 409.',
+  })
   @ApiOkResponse({ type: UserResponse })
   @ApiValidation()
   @ApiNotFoundResponse({ type: ProblemResponse })
+  @ApiConflictResponse({ description: 'The organization’s last active admin cannot be demoted or deactivated', type: ProblemResponse })
   update(@CurrentPrincipal() principal: Principal, @Param('id', uuidPipe) id: string, @Body() body: UpdateUserRequest) {
     return this.users.update(principal.organizationId, id, body);
   }

@@ -74,15 +74,47 @@ export class UsersRepository {
     );
   }
 
+  /** A role change or a deactivation moves token_version: the user's earlier tokens never work again (reactivation keeps it). */
   async update(organizationId: string, id: string, patch: UserPatch): Promise<UserRow | null> {
     return this.tx.run(organizationId, async (manager) => {
       const [rows]: [UserRow[], number] = await manager.query(
-        `UPDATE users SET name = COALESCE($3, name), role = COALESCE($4, role), is_active = COALESCE($5, is_active)
+        `UPDATE users SET name = COALESCE($3, name), role = COALESCE($4, role), is_active = COALESCE($5, is_active),
+                token_version = token_version + CASE WHEN ($4::text IS NOT NULL AND $4::text <> role) OR ($5::boolean = false AND is_active) THEN 1 ELSE 0 END
           WHERE organization_id = $1 AND id = $2
           RETURNING ${USER_COLUMNS}`,
         [organizationId, id, patch.name ?? null, patch.role ?? null, patch.isActive ?? null],
       );
       return rows[0] ?? null;
+    });
+  }
+
+  /** A new password hash; the tokens issued before never work again. */
+  async setPasswordHash(organizationId: string, id: string, passwordHash: string): Promise<UserRow | null> {
+    return this.tx.run(organizationId, async (manager) => {
+      const [rows]: [UserRow[], number] = await manager.query(
+        `UPDATE users SET password_hash = $3, token_version = token_version + 1 WHERE organization_id = $1 AND id = $2 RETURNING ${USER_COLUMNS}`,
+        [organizationId, id, passwordHash],
+      );
+      return rows[0] ?? null;
+    });
+  }
+
+  /**
+   * Locks the organization's row until the transaction ends: changes that could remove its last active admin run one
+   * at a time, so two admins demoting each other at once cannot both succeed.
+   */
+  async lockAdmins(organizationId: string): Promise<void> {
+    await this.tx.run(organizationId, (manager) => manager.query(`SELECT id FROM organizations WHERE id = $1 FOR UPDATE`, [organizationId]));
+  }
+
+  /** Active admins of the organization other than this user. */
+  async countOtherActiveAdmins(organizationId: string, id: string): Promise<number> {
+    return this.tx.run(organizationId, async (manager) => {
+      const rows: { count: number }[] = await manager.query(
+        `SELECT count(*)::int AS count FROM users WHERE organization_id = $1 AND role = 'admin' AND is_active AND id <> $2`,
+        [organizationId, id],
+      );
+      return rows[0].count;
     });
   }
 

@@ -4,6 +4,8 @@ import { IsBoolean, IsEmail, IsIn, IsInt, IsOptional, IsString, Length, Max, Max
 import { ROLES, type Role } from '../../database/entities/user.entity.js';
 import { TIERS, type Tier } from '../../database/entities/organization.entity.js';
 import { IsNotFuture } from '../../common/validators.js';
+import { toNormalizedEmail } from '../../auth/email.js';
+import { IsAcceptablePassword, PASSWORD_DESCRIPTION, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../auth/password-policy.js';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
@@ -35,9 +37,9 @@ export class UserPageResponse {
 }
 
 export class CreateUserRequest {
-  @ApiPropertyOptional({ example: 'grace@northwind.example', description: 'Required unless external_id is given' })
+  @ApiPropertyOptional({ example: 'grace@northwind.example', maxLength: 254, description: 'Required unless external_id is given; stored trimmed, in Unicode NFC and lowercase' })
   @ValidateIf((request: CreateUserRequest) => request.email !== undefined || request.external_id === undefined)
-  @Transform(trim)
+  @Transform(toNormalizedEmail)
   @IsEmail()
   @MaxLength(254)
   email?: string;
@@ -58,10 +60,10 @@ export class CreateUserRequest {
   @IsIn(ROLES)
   role: Role;
 
-  @ApiPropertyOptional({ minLength: 10, maxLength: 128, description: 'Omit for learners who never log in' })
+  @ApiPropertyOptional({ minLength: PASSWORD_MIN_LENGTH, maxLength: PASSWORD_MAX_LENGTH, description: `Omit for learners who never log in. ${PASSWORD_DESCRIPTION}` })
   @IsOptional()
   @IsString()
-  @Length(10, 128)
+  @IsAcceptablePassword()
   password?: string;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'Real sign-up date when importing existing users; not in the future' })

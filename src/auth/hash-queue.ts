@@ -1,0 +1,44 @@
+import { Injectable } from '@nestjs/common';
+import { ServiceUnavailableProblem } from '../errors/api-errors.js';
+
+/** Password hashes running at once in this process; each holds ~19 MiB and one core for ~100 ms. */
+export const MAX_CONCURRENT_HASHES = 4;
+/** Hashes waiting for a slot; past this a request is refused with 503 and Retry-After: 1. */
+export const MAX_WAITING_HASHES = 64;
+
+/**
+ * Every password hash and verification of the service goes through here, so a login flood cannot hold more than
+ * 4 × 19 MiB of hash memory or starve other requests of CPU: 4 run, 64 wait in order, the rest get 503 at once.
+ */
+@Injectable()
+export class HashQueue {
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  get active(): number {
+    return this.running;
+  }
+
+  get queued(): number {
+    return this.waiting.length;
+  }
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.running >= MAX_CONCURRENT_HASHES) {
+      if (this.waiting.length >= MAX_WAITING_HASHES) {
+        throw new ServiceUnavailableProblem('Too many password checks are in progress; try again in a second', 1);
+      }
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    } else {
+      this.running += 1;
+    }
+    try {
+      return await work();
+    } finally {
+      // The slot passes straight to the next waiter, so a newcomer never overtakes the queue.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running -= 1;
+    }
+  }
+}
