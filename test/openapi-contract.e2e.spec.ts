@@ -69,6 +69,8 @@ function clientCalls(document: Json): string {
       const params: Json = {};
       if (parameters.some((p) => p.in === 'query')) params.query = group('query');
       if (parameters.some((p) => p.in === 'path')) params.path = group('path');
+      // Required headers (X-Experience-API-Version on the xAPI statements resource) are part of a typed call too.
+      if (parameters.some((p) => p.in === 'header' && p.required)) params.header = Object.fromEntries(parameters.filter((p) => p.in === 'header' && p.required).map((p) => [p.name, sample(p.schema, document)]));
       if (Object.keys(params).length > 0) options.params = params;
       const body = operation.requestBody?.content?.['application/json']?.schema;
       if (body) options.body = sample(body, document);

@@ -109,7 +109,8 @@ function toNullableTypes(node: unknown): unknown {
   }
   if (typeof schema.type === 'string') {
     schema.type = [schema.type, 'null'];
-    if (Array.isArray(schema.enum)) schema.enum = [...schema.enum, null];
+    // An enum that already lists null (written for 3.1 by hand) keeps it once.
+    if (Array.isArray(schema.enum) && !schema.enum.includes(null)) schema.enum = [...schema.enum, null];
     return schema;
   }
   return { ...schema, oneOf: [...((schema.oneOf as unknown[]) ?? []), { type: 'null' }] };
