@@ -1,10 +1,15 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createUser, http, signup, uniqueEmail } from './support/factories';
 import { createTestApp, TestApp } from './support/test-app';
 
+/** The Citus calls docs/scaling.md gives, read from the page itself so that the page and this test cannot drift apart. */
+const SCALING = readFileSync(join(__dirname, '..', 'docs', 'scaling.md'), 'utf8');
+const calls = (fn: string) => [...SCALING.matchAll(new RegExp(`SELECT ${fn}\\('([a-z_]+)'`, 'g'))].map((match) => match[1]);
 /** The tables keyed by organization that docs/scaling.md distributes with create_distributed_table. */
-const DISTRIBUTED = ['activity_event_ids', 'activity_events', 'daily_rollups', 'educational_content', 'last_active_hours', 'user_active_days', 'users'];
+const DISTRIBUTED = calls('create_distributed_table');
 /** Reference tables (copied to every node): the tenants themselves, and e-mail uniqueness across them. */
-const REFERENCE = ['login_emails', 'organizations'];
+const REFERENCE = calls('create_reference_table');
 
 /**
  * Ready for Citus on plain PostgreSQL: every table with an organization_id has it in its primary key, in every unique
@@ -32,8 +37,11 @@ describe('keys ready for distribution by organization', () => {
   }
 
   it('puts organization_id in every primary key and unique constraint or index of every tenant table', async () => {
+    expect(REFERENCE.sort()).toEqual(['login_emails', 'organizations']);
     const tables = (await tenantTables()).filter((table) => !REFERENCE.includes(table));
-    expect(tables).toEqual(expect.arrayContaining(DISTRIBUTED));
+    // Every tenant table, and only those, is distributed by docs/scaling.md: a new table needs its call there.
+    expect([...DISTRIBUTED].sort()).toEqual(tables);
+    expect(tables).toEqual(expect.arrayContaining(['activity_events', 'api_keys', 'demo_activity', 'users', 'xapi_statements']));
     const keys = await query<{ table: string; index: string; primary: boolean; has_organization: boolean }>(
       `SELECT t.relname AS table, i.relname AS index, x.indisprimary AS primary,
               EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = t.oid AND a.attname = 'organization_id' AND a.attnum = ANY (x.indkey::int2[])) AS has_organization
@@ -44,6 +52,19 @@ describe('keys ready for distribution by organization', () => {
     expect(keys.filter((key) => !key.has_organization)).toEqual([]);
     // Every tenant table has a primary key.
     expect([...new Set(keys.filter((key) => key.primary).map((key) => key.table))].sort()).toEqual([...tables].sort());
+  });
+
+  it('distributes a referenced table before the tables whose foreign keys point at it, as Citus requires', async () => {
+    const foreignKeys = await query<{ table: string; referenced: string }>(
+      `SELECT DISTINCT t.relname AS table, r.relname AS referenced
+         FROM pg_constraint con JOIN pg_class t ON t.oid = con.conrelid JOIN pg_class r ON r.oid = con.confrelid
+        WHERE con.contype = 'f' AND con.conparentid = 0 AND t.relname = ANY ($1) AND r.relname = ANY ($1) AND t.relname <> r.relname`,
+      [DISTRIBUTED],
+    );
+    expect(foreignKeys).toContainEqual({ table: 'xapi_statements', referenced: 'api_keys' });
+    for (const key of foreignKeys) {
+      expect({ ...key, before: DISTRIBUTED.indexOf(key.referenced) < DISTRIBUTED.indexOf(key.table) }).toEqual({ ...key, before: true });
+    }
   });
 
   it('puts organization_id on both sides of every foreign key between tenant tables', async () => {

@@ -158,7 +158,7 @@ describe('login against abuse', () => {
   it('documents the login, its device token, its limits and its 503 in the OpenAPI document', async () => {
     const document = (await http(app).get('/openapi.json').expect(200)).body;
     const login = document.paths['/api/v1/auth/login'].post;
-    expect(Object.keys(login.responses).sort()).toEqual(['200', '400', '401', '429', '500', '503']);
+    expect(Object.keys(login.responses).sort()).toEqual(['200', '400', '401', '408', '413', '429', '431', '500', '503', '508']);
     expect(login.responses['503'].headers['Retry-After']).toBeDefined();
     expect(login.responses['503'].content['application/problem+json'].schema).toEqual({ $ref: '#/components/schemas/ProblemResponse' });
     expect(document.components.schemas.LoginRequest.required).toEqual(['email', 'password']);

@@ -71,6 +71,19 @@ describe('GET /metrics/insights', () => {
     const longer = await get(admin.token, '?period=90d').expect(200);
     expect(longer.body.since).toBe(`${dayOf(-89)}T00:00:00.000Z`);
     expect(longer.body.series.daily_active_users.anomalies).toEqual(body.series.daily_active_users.anomalies);
+
+    // A metrics:read API key reads the same figures; a key without that scope is refused.
+    const createKey = async (scopes: string[]) =>
+      (await http(testApp).post('/api/v1/api-keys').set('Authorization', `Bearer ${admin.token}`).send({ name: 'reports', scopes }).expect(201)).body.key as string;
+    const byKey = (await get(await createKey(['metrics:read']), '?period=90d').expect(200)).body;
+    expect(byKey.since).toBe(`${dayOf(-89)}T00:00:00.000Z`);
+    expect(byKey.series.daily_active_users.anomalies).toEqual([
+      { day: dayOf(-7), value: 10, expected: 6, score: 4, direction: 'up' },
+      { day: dayOf(-4), value: 1, expected: 6, score: -5, direction: 'down' },
+    ]);
+    expect(byKey.series).toEqual(longer.body.series);
+    const refusedKey = await get(await createKey(['events:write'])).expect(403);
+    expect(refusedKey.body.detail).toBe('This API key lacks the metrics:read scope');
   });
 
   it('uses the seasonal naive forecast with under three weeks of history, and none with under one', async () => {

@@ -64,7 +64,8 @@ describe('GET /metrics/stream across instances', () => {
     expect(init.data.engagement_metrics.total_lessons_completed).toBe(0);
     expect(init.id).toBe(String(Date.parse(init.data.cache_metadata.generated_at)));
 
-    const before = a.get(LiveDashboards).recomputations;
+    // The set-up's own writes (users, content) are heard asynchronously: let their refreshes (at most one a second) finish first.
+    const before = await settledRecomputations(a.get(LiveDashboards));
     const written = Date.now();
     await pushEvents(b, admin.token, [
       event(learner.id),
@@ -186,6 +187,66 @@ describe('GET /metrics/stream across instances', () => {
     expect((await expiring.next((e) => e.event === 'end', 4_000)).data).toEqual({ reason: 'token_expired' });
     await expiring.ended;
     expect(Date.now()).toBeGreaterThanOrEqual((now + 2) * 1000);
+  });
+
+  it('admits a metrics:read API key, refuses a key without it, and ends the key’s stream within 5 s of its revocation on another instance', async () => {
+    const admin = await signup(a);
+    const createKey = async (scopes: string[]) =>
+      (await http(a).post('/api/v1/api-keys').set('Authorization', `Bearer ${admin.token}`).send({ name: 'dashboard wall', scopes }).expect(201)).body as { id: string; key: string };
+    const reader = await createKey(['metrics:read']);
+    const writer = await createKey(['events:write']);
+
+    const refused = await stream(a, writer.key);
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({ status: 403, detail: 'This API key lacks the metrics:read scope' });
+
+    const live = await stream(a, reader.key);
+    expect(live.status).toBe(200);
+    const init = await live.next((e) => e.event === 'init');
+    expect(init.data.organization_id).toBe(admin.organization.id);
+    expect(init.data.user_metrics.total_users).toBe(1);
+
+    // The xAPI statements resource announces its mapped events on the live stream like any other batch.
+    const statement = {
+      id: randomUUID(),
+      actor: { mbox: 'mailto:ada@school.example', name: 'Ada' },
+      verb: { id: 'http://adlnet.gov/expapi/verbs/completed' },
+      object: { objectType: 'Activity', id: 'https://lms.example/lessons/1', definition: { type: 'http://adlnet.gov/expapi/activities/lesson', name: { 'en-US': 'Fractions' } } },
+      result: { score: { scaled: 0.8 } },
+      timestamp: new Date(Date.now() - 60_000).toISOString(),
+    };
+    await http(b).post('/api/v1/xapi/statements').set('Authorization', `Bearer ${writer.key}`).set('X-Experience-API-Version', '1.0.3').send([statement]).expect(200);
+    const activity = await live.next((e) => e.event === 'activity');
+    expect(activity.data).toEqual({
+      organization_id: admin.organization.id,
+      accepted: 1,
+      by_type: { login: 0, session: 0, lesson_completed: 1, assessment_submitted: 0 },
+      at: expect.any(String),
+    });
+    const fresh = await live.next((e) => e.event === 'dashboard' && e.data.engagement_metrics.total_lessons_completed === 1, 3_000);
+    expect(fresh.data.user_metrics.total_users).toBe(2);
+
+    // Instance A read the key's record just now; B revokes it, with no message between the two.
+    await http(b).delete(`/api/v1/api-keys/${reader.id}`).set('Authorization', `Bearer ${admin.token}`).expect(204);
+    const revokedAt = Date.now();
+    expect((await live.next((e) => e.event === 'end', 6_000)).data).toEqual({ reason: 'token_revoked' });
+    expect(Date.now() - revokedAt).toBeLessThanOrEqual(5_000);
+    await live.ended;
+    expect((await stream(a, reader.key)).status).toBe(401);
+  });
+
+  it('ends an API key’s stream when the key expires', async () => {
+    const admin = await signup(a);
+    const expiresAt = new Date(Date.now() + 2_500);
+    const key = (
+      await http(a).post('/api/v1/api-keys').set('Authorization', `Bearer ${admin.token}`).send({ name: 'short', scopes: ['metrics:read'], expires_at: expiresAt.toISOString() }).expect(201)
+    ).body as { key: string };
+    const live = await stream(a, key.key);
+    expect(live.status).toBe(200);
+    await live.next((e) => e.event === 'init');
+    expect((await live.next((e) => e.event === 'end', 6_000)).data).toEqual({ reason: 'token_expired' });
+    expect(Date.now()).toBeGreaterThanOrEqual(expiresAt.getTime());
+    await live.ended;
   });
 
   it('refuses students and missing tokens with problem+json', async () => {
@@ -310,3 +371,12 @@ describe('GET /metrics/stream through a Redis outage', () => {
     }
   });
 });
+
+/** The stream recomputation count once no refresh has started for longer than the one-a-second spacing. */
+async function settledRecomputations(live: LiveDashboards): Promise<number> {
+  for (;;) {
+    const seen = live.recomputations;
+    await new Promise((resolve) => setTimeout(resolve, 1_300));
+    if (live.recomputations === seen) return seen;
+  }
+}

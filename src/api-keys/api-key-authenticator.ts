@@ -19,7 +19,7 @@ const MAX_ENTRIES = 10_000;
 @Injectable()
 export class ApiKeyAuthenticator {
   private readonly logger = new Logger(ApiKeyAuthenticator.name);
-  private readonly records = new Map<string, { records: ApiKeyCredentialRecord[]; expiresAt: number }>();
+  private readonly records = new Map<string, { records: ApiKeyCredentialRecord[]; readAt: number }>();
   private readonly touched = new Map<string, number>();
 
   constructor(
@@ -36,8 +36,7 @@ export class ApiKeyAuthenticator {
     const presented = presentedKey(header);
     if (presented === null) throw new UnauthorizedException('An API key is required');
     if ('malformed' in presented) throw new UnauthorizedException(presented.malformed);
-    const hash = hashApiKey(presented.key);
-    const record = (await this.recordsOf(presented.prefix)).find((candidate) => timingSafeEqual(candidate.key_hash, hash));
+    const record = await this.recordOf(presented.prefix, presented.key, API_KEY_CACHE_MS);
     const now = this.clock.now();
     if (!record || record.revoked_at !== null) throw new UnauthorizedException('The API key is invalid or revoked');
     if (record.expires_at !== null && record.expires_at.getTime() <= now) throw new UnauthorizedException('The API key has expired');
@@ -45,19 +44,37 @@ export class ApiKeyAuthenticator {
     return { apiKeyId: record.id, organizationId: record.organization_id, tier: record.tier, scopes: record.scopes };
   }
 
+  /**
+   * Whether a key that was accepted is still good, from a record at most maxAgeMs old (long-lived requests such as the
+   * metrics stream ask again while they last). Not a use of the key: last_used_at is left alone.
+   */
+  async status(header: unknown, maxAgeMs: number): Promise<'active' | 'revoked' | 'expired'> {
+    const presented = presentedKey(header);
+    if (presented === null || 'malformed' in presented) return 'revoked';
+    const record = await this.recordOf(presented.prefix, presented.key, Math.min(maxAgeMs, API_KEY_CACHE_MS));
+    if (!record || record.revoked_at !== null) return 'revoked';
+    if (record.expires_at !== null && record.expires_at.getTime() <= this.clock.now()) return 'expired';
+    return 'active';
+  }
+
   /** This instance stops honouring a key it revoked at once; the others within API_KEY_CACHE_MS. */
   forget(prefix: string): void {
     this.records.delete(prefix);
   }
 
-  private async recordsOf(prefix: string): Promise<ApiKeyCredentialRecord[]> {
+  private async recordOf(prefix: string, key: string, maxAgeMs: number): Promise<ApiKeyCredentialRecord | undefined> {
+    const hash = hashApiKey(key);
+    return (await this.recordsOf(prefix, maxAgeMs)).find((candidate) => timingSafeEqual(candidate.key_hash, hash));
+  }
+
+  private async recordsOf(prefix: string, maxAgeMs: number): Promise<ApiKeyCredentialRecord[]> {
     const now = this.clock.now();
     const cached = this.records.get(prefix);
-    if (cached && cached.expiresAt > now) return cached.records;
+    if (cached && cached.readAt + maxAgeMs > now) return cached.records;
     const records = await this.repository.findCredential(prefix);
     this.records.delete(prefix);
     if (this.records.size >= MAX_ENTRIES) this.records.delete(this.records.keys().next().value as string);
-    this.records.set(prefix, { records, expiresAt: now + API_KEY_CACHE_MS });
+    this.records.set(prefix, { records, readAt: now });
     return records;
   }
 

@@ -109,6 +109,7 @@ function toNullableTypes(node: unknown): unknown {
   }
   if (typeof schema.type === 'string') {
     schema.type = [schema.type, 'null'];
+    // An enum that already lists null (written for 3.1 by hand) keeps it once.
     if (Array.isArray(schema.enum) && !schema.enum.includes(null)) schema.enum = [...schema.enum, null];
     return schema;
   }

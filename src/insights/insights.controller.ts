@@ -2,6 +2,7 @@ import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators.js';
 import type { Principal } from '../auth/principal.js';
+import { ApiKeyAllowed } from '../api-keys/api-key-scopes.js';
 import { CachedMetric } from '../cache/cached-metric.decorator.js';
 import { ApiAuthenticated, ApiValidation } from '../common/api-errors.decorators.js';
 import { InsightsQuery, InsightsResponse } from './dto/insights.response.js';
@@ -10,6 +11,8 @@ import { InsightsService } from './insights.service.js';
 @ApiTags('metrics')
 @ApiAuthenticated()
 @Roles('admin', 'teacher')
+// A metrics read like the others: an API key with metrics:read may call it.
+@ApiKeyAllowed('metrics:read')
 @Controller('metrics')
 export class InsightsController {
   constructor(private readonly insights: InsightsService) {}

@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { AsyncResource } from 'node:async_hooks';
 import { Counter, Gauge } from 'prom-client';
+import { ApiKeyAuthenticator } from '../api-keys/api-key-authenticator.js';
 import { PrincipalCache } from '../auth/principal-cache.js';
 import { Authenticator } from '../auth/authenticator.js';
 import { normalizeQuery } from '../cache/cache-keys.js';
@@ -20,6 +21,9 @@ import { SLOT_RENEW_MS, StreamSlots } from './stream-slots.js';
 export const MIN_REFRESH_INTERVAL_MS = 1_000;
 const DASHBOARD_ROUTE = `/${API_PREFIX}/metrics/dashboard`;
 export const STREAM_ROLES: Role[] = ['admin', 'teacher'];
+/** API-key streams are checked this often, against key records at most API_KEY_STREAM_MAX_AGE_MS old: a revocation on any instance ends them within the sum. */
+export const API_KEY_STREAM_CHECK_MS = 1_000;
+export const API_KEY_STREAM_MAX_AGE_MS = 3_000;
 
 /** Why a stream ended, sent in its last event. */
 export type EndReason = 'token_expired' | 'token_revoked' | 'forbidden' | 'shutdown';
@@ -28,9 +32,12 @@ export type EndReason = 'token_expired' | 'token_revoked' | 'forbidden' | 'shutd
 export interface StreamClient {
   readonly id: string;
   readonly organizationId: string;
-  readonly userId: string;
-  /** The bearer JWT the stream was opened with, checked again while it is open; null for other credentials. */
+  /** The user of a token stream; null for an API key. */
+  readonly userId: string | null;
+  /** The bearer JWT the stream was opened with, checked again while it is open; null for an API key. */
   readonly token: string | null;
+  /** The Authorization header of an API-key stream, checked again while it is open; null for a user's token. */
+  readonly apiKey: string | null;
   /** When the token expires (ms since the epoch), if it does. */
   readonly expiresAt: number | null;
   send(chunk: string): void;
@@ -68,6 +75,8 @@ export class LiveDashboards implements OnModuleInit, OnModuleDestroy {
   private readonly timers: NodeJS.Timeout[] = [];
   /** The channel's epoch when this instance last knew it had heard every move. */
   private heardEpoch: number;
+  /** An API-key check is under way: the next tick does not start another. */
+  private checkingKeys = false;
   /** Dashboard recomputations made for streams (tests and the benchmark read it). */
   recomputations = 0;
 
@@ -79,6 +88,7 @@ export class LiveDashboards implements OnModuleInit, OnModuleDestroy {
     private readonly slots: StreamSlots,
     private readonly authenticator: Authenticator,
     private readonly principals: PrincipalCache,
+    private readonly apiKeys: ApiKeyAuthenticator,
     private readonly config: AppConfig,
     prometheus: PrometheusExporter,
   ) {
@@ -116,6 +126,7 @@ export class LiveDashboards implements OnModuleInit, OnModuleDestroy {
         this.catchUp();
       });
       every(SLOT_RENEW_MS, () => void this.slots.renew());
+      every(API_KEY_STREAM_CHECK_MS, () => void this.checkApiKeys());
     });
   }
 
@@ -219,7 +230,8 @@ export class LiveDashboards implements OnModuleInit, OnModuleDestroy {
   private checkTokens(): void {
     for (const feed of this.feeds.values()) {
       for (const client of [...feed.clients]) {
-        if (client.token === null) continue;
+        // A key's stream is re-checked against the key's record instead (checkApiKeys).
+        if (client.token === null || client.userId === null) continue;
         const principal = this.authenticator.peek(client.token);
         if (principal === null) client.end(client.expiresAt !== null && client.expiresAt <= Date.now() ? 'token_expired' : 'token_revoked');
         else if (principal && !STREAM_ROLES.includes(principal.role)) client.end('forbidden');
@@ -233,7 +245,7 @@ export class LiveDashboards implements OnModuleInit, OnModuleDestroy {
    */
   private async checkPrincipals(feed: OrganizationFeed): Promise<void> {
     const users = new Map<string, StreamClient[]>();
-    for (const client of feed.clients) if (client.token !== null) users.set(client.userId, [...(users.get(client.userId) ?? []), client]);
+    for (const client of feed.clients) if (client.token !== null && client.userId !== null) users.set(client.userId, [...(users.get(client.userId) ?? []), client]);
     for (const [userId, clients] of users) {
       const organizationId = clients[0].organizationId;
       this.principals.forget(organizationId, userId);
@@ -243,6 +255,36 @@ export class LiveDashboards implements OnModuleInit, OnModuleDestroy {
         if (!authenticated) client.end('token_revoked');
         else if (!STREAM_ROLES.includes(authenticated.principal.role)) client.end('forbidden');
       }
+    }
+  }
+
+  /**
+   * A key revoked on any instance is only known from its record (no message between instances), so API-key streams
+   * read it again every few seconds: one indexed query per open key, shared by all of its streams on this instance.
+   */
+  private async checkApiKeys(): Promise<void> {
+    if (this.checkingKeys) return;
+    const keys = new Map<string, StreamClient[]>();
+    for (const feed of this.feeds.values()) {
+      for (const client of feed.clients) if (client.apiKey !== null) keys.set(client.apiKey, [...(keys.get(client.apiKey) ?? []), client]);
+    }
+    if (keys.size === 0) return;
+    this.checkingKeys = true;
+    try {
+      for (const [header, clients] of keys) {
+        let status: 'active' | 'revoked' | 'expired';
+        try {
+          status = await this.apiKeys.status(header, API_KEY_STREAM_MAX_AGE_MS);
+        } catch (error) {
+          // The database is out of reach: the key is judged at the next tick; its streams stay open meanwhile.
+          this.logger.warn(`API-key streams not checked: ${(error as Error).message}`);
+          continue;
+        }
+        if (status === 'active') continue;
+        for (const client of clients) client.end(status === 'expired' ? 'token_expired' : 'token_revoked');
+      }
+    } finally {
+      this.checkingKeys = false;
     }
   }
 

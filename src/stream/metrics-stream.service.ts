@@ -1,7 +1,8 @@
 import { ForbiddenException, HttpException, Injectable, Logger, UnauthorizedException } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
-import type { Principal } from '../auth/principal.js';
+import { isApiKeyPrincipal } from '../api-keys/api-key-principal.js';
+import type { Caller } from '../auth/principal.js';
 import { bearerToken, TokenVerifier } from '../auth/token-verifier.js';
 import { AppConfig } from '../config/app-config.js';
 import { ServiceUnavailableProblem, TooManyRequestsException } from '../errors/api-errors.js';
@@ -32,14 +33,17 @@ export class MetricsStreamService {
     private readonly config: AppConfig,
   ) {}
 
-  async open(principal: Principal, request: Request, response: Response, lastEventId: string | undefined): Promise<void> {
-    const { organizationId, userId } = principal;
+  async open(principal: Caller, request: Request, response: Response, lastEventId: string | undefined): Promise<void> {
+    const { organizationId } = principal;
+    const byKey = isApiKeyPrincipal(principal);
     const id = randomUUID();
     if (!(await this.slots.acquire(organizationId, id))) {
       const max = this.config.STREAM_MAX_PER_ORGANIZATION;
       throw new TooManyRequestsException(Math.ceil(SLOT_RENEW_MS / 1000), `This organization already has ${max} open metrics streams, the most allowed; close one first`);
     }
-    const token = bearerToken(request.headers.authorization);
+    // An API key (as Bearer or Basic) is re-checked by its record; a user's token by its signature and the user.
+    const apiKey = byKey ? (request.headers.authorization ?? null) : null;
+    const token = byKey ? null : bearerToken(request.headers.authorization);
     const claims = token === null ? null : (this.tokens.verify(token) as { exp?: number } | null);
     const expiresAt = typeof claims?.exp === 'number' ? claims.exp * 1000 : null;
 
@@ -61,8 +65,9 @@ export class MetricsStreamService {
     const client: StreamClient = {
       id,
       organizationId,
-      userId,
+      userId: byKey ? null : principal.userId,
       token,
+      apiKey,
       expiresAt,
       send: (chunk) => {
         if (closed) return;

@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { ApiKeysModule } from '../api-keys/api-keys.module.js';
 import { AuthModule } from '../auth/auth.module.js';
 import { MetricsModule } from '../metrics/metrics.module.js';
 import { ActivityChannel } from './activity-channel.js';
@@ -10,7 +11,7 @@ import { StreamSlots } from './stream-slots.js';
 /** GET /metrics/stream. Global for ActivityChannel: the events service announces each stored batch through it. */
 @Global()
 @Module({
-  imports: [AuthModule, MetricsModule],
+  imports: [AuthModule, ApiKeysModule, MetricsModule],
   controllers: [MetricsStreamController],
   providers: [ActivityChannel, StreamSlots, LiveDashboards, MetricsStreamService],
   exports: [ActivityChannel, LiveDashboards],
