@@ -59,6 +59,26 @@ describe('events naming learners and content by external id', () => {
     expect(row.n).toBe(2);
   });
 
+  it('accepts concurrent batches that create the same new learners and content, each once', async () => {
+    const now = Date.now();
+    const batch = (seed: number) =>
+      Array.from({ length: 200 }, (_, index) => ({
+        type: 'lesson_completed',
+        user_external_id: `race-learner-${(index * 7 + seed * 13) % 60}`,
+        content_external_id: `race-lesson-${(index * 11 + seed * 5) % 40}`,
+        score: 80,
+        occurred_at: new Date(now - index * 60_000).toISOString(),
+      }));
+    const answers = await Promise.all([1, 2, 3, 4, 5, 6].map((seed) => push(batch(seed))));
+    expect(answers.map((answer) => answer.status)).toEqual([202, 202, 202, 202, 202, 202]);
+    const [created] = await app.dataSource.query(
+      `SELECT (SELECT count(*)::int FROM users WHERE organization_id = $1 AND external_id LIKE 'race-learner-%') AS learners,
+              (SELECT count(*)::int FROM educational_content WHERE organization_id = $1 AND external_id LIKE 'race-lesson-%') AS lessons`,
+      [admin.organization.id],
+    );
+    expect(created).toEqual({ learners: 60, lessons: 40 });
+  });
+
   it('creates nobody when the batch fails', async () => {
     const before = await app.dataSource.query(`SELECT count(*)::int AS n FROM users WHERE organization_id = $1`, [admin.organization.id]);
     const response = await push([

@@ -1,6 +1,6 @@
 import { BadRequestException, NotFoundException } from '@nestjs/common';
 import { QueryFailedError } from 'typeorm';
-import { isReplicaFailure } from './tenant-transactions';
+import { isReplicaFailure, isTransientConflict } from './tenant-transactions';
 
 const sqlError = (code: string) => new QueryFailedError('SELECT 1', [], Object.assign(new Error(`sqlstate ${code}`), { code }));
 
@@ -27,5 +27,17 @@ describe('isReplicaFailure: which errors send a read from a replica to the prima
     ['a permission error (42501)', sqlError('42501')],
   ])('%s is the work’s own answer, not retried', (_name, error) => {
     expect(isReplicaFailure(error)).toBe(false);
+  });
+});
+
+describe('isTransientConflict: which errors run a write transaction again', () => {
+  it('retries deadlocks and serialization failures', () => {
+    expect(isTransientConflict(sqlError('40P01'))).toBe(true);
+    expect(isTransientConflict(sqlError('40001'))).toBe(true);
+  });
+
+  it('never retries a constraint, input or connection error', () => {
+    for (const code of ['23505', '23503', '22P02', '57014', '08006']) expect(isTransientConflict(sqlError(code))).toBe(false);
+    expect(isTransientConflict(new BadRequestException('bad'))).toBe(false);
   });
 });

@@ -64,7 +64,16 @@ export class TenantTransactions {
         if (attempt.done) return attempt.value;
       }
     }
-    return this.within(this.dataSource.createQueryRunner('master'), organizationId, work);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.within(this.dataSource.createQueryRunner('master'), organizationId, work);
+      } catch (error) {
+        // Concurrent batches that create the same learners or content can deadlock; PostgreSQL aborts one of them,
+        // which rolled back whole and is run again (its work is database-only until it commits).
+        if (attempt >= TRANSIENT_ATTEMPTS || !isTransientConflict(error)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 10 * attempt + Math.floor(Math.random() * 20)));
+      }
+    }
   }
 
   private async within<T>(runner: QueryRunner, organizationId: string | null, work: (manager: EntityManager) => Promise<T>): Promise<T> {
@@ -151,4 +160,12 @@ export function isReplicaFailure(error: unknown): boolean {
   // Node's socket errors (ECONNREFUSED, EPIPE…) and the driver's timeouts carry no SQLSTATE.
   if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code) || code.startsWith('E')) return true;
   return code.startsWith('08') || code.startsWith('57') || code.startsWith('53') || code === '40001' || code === '25006';
+}
+
+const TRANSIENT_ATTEMPTS = 3;
+
+/** A deadlock (40P01) or serialization failure (40001): the transaction did nothing and may simply run again. */
+export function isTransientConflict(error: unknown): boolean {
+  const code = error instanceof QueryFailedError ? (error.driverError as { code?: string } | undefined)?.code : undefined;
+  return code === '40P01' || code === '40001';
 }

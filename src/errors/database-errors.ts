@@ -41,6 +41,10 @@ export function clientStatusForQueryError(error: unknown): { status: number; det
     case '22001':
     case '22021':
       return { status: HttpStatus.BAD_REQUEST, detail: 'A value has the wrong format or is out of range' };
+    case '40P01':
+    case '40001':
+      // Still conflicting after the transaction's own retries: nothing was written, and a retry will succeed.
+      return { status: HttpStatus.SERVICE_UNAVAILABLE, detail: 'Concurrent writes conflicted and nothing was stored; retry the request' };
     default:
       return null;
   }
