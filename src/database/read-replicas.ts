@@ -160,7 +160,7 @@ export class ReadReplicas implements OnModuleInit, OnApplicationShutdown {
    */
   async primaryPosition(): Promise<string | null> {
     if (!this.enabled) return null;
-    const rows = (await this.dataSource.query(`SELECT (pg_current_wal_lsn() - '0/0')::text AS position`)) as { position: string }[];
+    const rows = (await this.dataSource.query(`SELECT (pg_current_wal_insert_lsn() - '0/0')::text AS position`)) as { position: string }[];
     return rows[0].position;
   }
 

@@ -84,7 +84,7 @@ export class ReplicatedPostgres {
 
   /** Waits until the standby has replayed everything the primary has written so far. */
   async waitForReplay(): Promise<void> {
-    const [{ lsn }] = await this.query<{ lsn: string }>('primary', 'SELECT pg_current_wal_lsn()::text AS lsn');
+    const [{ lsn }] = await this.query<{ lsn: string }>('primary', 'SELECT pg_current_wal_insert_lsn()::text AS lsn');
     await waitFor(
       async () => (await this.query<{ done: boolean }>('standby', 'SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS done', [lsn]))[0].done,
       'the standby to replay',
