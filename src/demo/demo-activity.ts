@@ -1,4 +1,5 @@
 import type { EventSeedRow } from '../seed/bulk-writer.js';
+import { seedEvent } from '../seed/organization-generator.js';
 import { Random } from '../seed/random.js';
 
 export const HOUR_MS = 3_600_000;
@@ -40,17 +41,7 @@ export function demoActivity(seed: number, users: DemoUser[], content: DemoConte
       for (let k = 0; k < count; k++) {
         const at = start + random.int(0, HOUR_MS - 1);
         const type = random.chance(0.2) ? 'login' : random.pick(ACTIVITY_TYPES);
-        const lesson = type === 'lesson_completed' && lessons.length > 0 ? random.pick(lessons) : null;
-        const quiz = type === 'assessment_submitted' && quizzes.length > 0 ? random.pick(quizzes) : null;
-        const row: EventSeedRow = {
-          id: random.uuid(),
-          userId: user.id,
-          type,
-          contentId: lesson?.id ?? quiz?.id ?? null,
-          occurredAt: new Date(at),
-          durationSeconds: type === 'session' ? random.int(120, 3600) : null,
-          score: type === 'lesson_completed' ? random.int(55, 100) : type === 'assessment_submitted' ? random.int(30, 100) : null,
-        };
+        const row = seedEvent(random, user.id, type, at, lessons, quizzes);
         if (at > from && at <= to && at >= user.createdAt.getTime()) rows.push(row);
       }
     }

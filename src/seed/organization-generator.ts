@@ -126,17 +126,7 @@ export async function seedOrganization(
       for (let k = 0; k < count && at <= latest; k++) {
         // A day often starts with a login; at low rates (one event a day) the other types must still appear.
         const type = k === 0 && random.chance(0.4) ? 'login' : random.pick(ACTIVITY_TYPES);
-        const lesson = type === 'lesson_completed' && lessons.length > 0 ? random.pick(lessons) : null;
-        const quiz = type === 'assessment_submitted' && quizzes.length > 0 ? random.pick(quizzes) : null;
-        buffer.push({
-          id: random.uuid(),
-          userId: user.id,
-          type,
-          contentId: lesson?.id ?? quiz?.id ?? null,
-          occurredAt: new Date(at),
-          durationSeconds: type === 'session' ? random.int(120, 3600) : null,
-          score: type === 'lesson_completed' ? random.int(55, 100) : type === 'assessment_submitted' ? random.int(30, 100) : null,
-        });
+        buffer.push(seedEvent(random, user.id, type, at, lessons, quizzes));
         at += random.int(60_000, 45 * 60_000);
         if (buffer.length >= eventBatch) await flush();
       }
@@ -168,4 +158,22 @@ function expectedEventsAtRateOne(users: UserSeedRow[], days: number, windowStart
 
 export function startOfUtcDay(ms: number): number {
   return Math.floor(ms / DAY_MS) * DAY_MS;
+}
+
+/**
+ * One generated event of a user at a time: content for lessons and assessments, a duration for sessions, a score
+ * for both scored types. The order of the random draws is fixed, so a seeded stream gives the same rows everywhere.
+ */
+export function seedEvent(random: Random, userId: string, type: string, at: number, lessons: { id: string }[], quizzes: { id: string }[]): EventSeedRow {
+  const lesson = type === 'lesson_completed' && lessons.length > 0 ? random.pick(lessons) : null;
+  const quiz = type === 'assessment_submitted' && quizzes.length > 0 ? random.pick(quizzes) : null;
+  return {
+    id: random.uuid(),
+    userId,
+    type,
+    contentId: lesson?.id ?? quiz?.id ?? null,
+    occurredAt: new Date(at),
+    durationSeconds: type === 'session' ? random.int(120, 3600) : null,
+    score: type === 'lesson_completed' ? random.int(55, 100) : type === 'assessment_submitted' ? random.int(30, 100) : null,
+  };
 }
