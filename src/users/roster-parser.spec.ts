@@ -13,6 +13,14 @@ describe('roster parser', () => {
     ]);
   });
 
+  it('refuses an is_active cell that names an inherited property (constructor, __proto__) like any other bad value', () => {
+    const parsed = parseCsvRoster('external_id,name,is_active\nx-1,One,constructor\nx-2,Two,__proto__\nx-3,Three,yes\n', NOW);
+    expect(parsed.errors).toEqual([
+      { field: 'line 2.is_active', message: 'is_active must be true or false' },
+      { field: 'line 3.is_active', message: 'is_active must be true or false' },
+    ]);
+  });
+
   it('refuses rows with a cell too many, naming the line', () => {
     const parsed = parseCsvRoster('external_id,name\nx-1,One\nx-2,Two,extra\n', NOW);
     expect(parsed.rows).toEqual([]);

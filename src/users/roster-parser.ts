@@ -26,7 +26,8 @@ export interface ParsedRoster {
   errors: FieldError[];
 }
 
-const BOOLEANS: Record<string, boolean> = { true: true, false: false, '1': true, '0': false, yes: true, no: false };
+// A Map, not an object literal: a cell such as `constructor` must not find an inherited property.
+const BOOLEANS = new Map<string, boolean>([['true', true], ['false', false], ['1', true], ['0', false], ['yes', true], ['no', false]]);
 
 /** A CSV roster: a header row naming the columns (any order, `name` and `external_id` or `email` among them), then one user a line. */
 export function parseCsvRoster(text: string, nowMs = Date.now()): ParsedRoster {
@@ -56,7 +57,7 @@ export function parseCsvRoster(text: string, nowMs = Date.now()): ParsedRoster {
   for (const { record, info } of records.slice(1)) {
     const cells = new Map<RosterColumn, string | null>(header.map((column, index) => [column as RosterColumn, record[index] === '' ? null : record[index]]));
     const isActive = cells.get('is_active') ?? null;
-    const activeValue = isActive === null ? null : BOOLEANS[isActive.toLowerCase()];
+    const activeValue = isActive === null ? null : BOOLEANS.get(isActive.toLowerCase());
     const label = `line ${info.lines}`;
     if (activeValue === undefined) errors.push({ field: `${label}.is_active`, message: 'is_active must be true or false' });
     checkRow(
