@@ -132,6 +132,8 @@ describe('xAPI statements through a real xAPI client', () => {
     const again = { ...sent, verb: { id: sent.verb.id, display: { 'en-GB': 'completed' } }, object: { id: LESSON } };
     expect((await lrs.sendStatement({ statement: again as never })).data).toEqual([sent.id]);
     await http(app).put(`/api/v1/xapi/statements?statementId=${sent.id}`).set('Authorization', `Bearer ${key.key}`).set('X-Experience-API-Version', '1.0.3').send(sent).expect(204);
+    // A UUID is the same id in either letter case.
+    await http(app).put(`/api/v1/xapi/statements?statementId=${sent.id.toUpperCase()}`).set('Authorization', `Bearer ${key.key}`).set('X-Experience-API-Version', '1.0.3').send(sent).expect(204);
     expect(await events()).toBe(count);
 
     const fresh = statement({ mbox: 'mailto:erin@school.example' }, `${ADL}completed`, activity(LESSON, 'lesson', 'Fractions'));

@@ -58,7 +58,7 @@ export class XapiService {
   async put(source: StatementSource, statementId: unknown, body: unknown): Promise<void> {
     if (!isUuid(statementId)) throw new ValidationFailedException([{ field: 'statementId', message: 'statementId must be a UUID' }], 'statementId is required');
     if (Array.isArray(body)) throw new ValidationFailedException([{ field: 'statement', message: 'PUT stores one statement, not an array' }]);
-    if (typeof body === 'object' && body !== null && 'id' in body && (body as JsonObject).id !== statementId) {
+    if (typeof body === 'object' && body !== null && 'id' in body && String((body as JsonObject).id).toLowerCase() !== statementId.toLowerCase()) {
       throw new ValidationFailedException([{ field: 'statement.id', message: 'the statement’s id differs from statementId' }]);
     }
     const statement = typeof body === 'object' && body !== null ? { ...(body as JsonObject), id: statementId } : body;
