@@ -106,7 +106,14 @@ export class ActivityChannel implements OnModuleInit, OnApplicationShutdown {
 
   private deliver(summary: ActivitySummary): void {
     this.scope.runInAsyncScope(() => {
-      for (const listener of this.listeners) listener(summary);
+      for (const listener of this.listeners) {
+        // A listener's failure must not reach the writer: its batch is already committed.
+        try {
+          listener(summary);
+        } catch (error) {
+          this.logger.error(`An activity listener failed: ${(error as Error).message}`);
+        }
+      }
     });
   }
 }
