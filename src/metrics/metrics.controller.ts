@@ -60,7 +60,7 @@ export class MetricsController {
   @HttpCode(200)
   @ApiOperation({
     summary: 'Download the metrics as a JSON, CSV or xlsx file',
-    description: 'One row per UTC day (per hour for 24h) with a column per metric of the chosen types, plus a summary.',
+    description: 'One row per UTC day (per hour for 24h) with a column per metric of the chosen types, plus a summary (a `summary` object in JSON, a second sheet in xlsx; the CSV is the table alone).',
   })
   @ApiBody({ type: ExportRequest })
   @ApiProduces('application/json', 'text/csv', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet')
