@@ -103,6 +103,22 @@ describe('roster import', () => {
     expect((await users()).map((user: { name: string }) => user.name)).toEqual(['Kim']);
   });
 
+  it('ends the tokens of users it demotes or deactivates, as a change through PATCH /users/:id does', async () => {
+    const password = 'roster-Kestrel-4821';
+    const teacher = await createUser(app, admin.token, { role: 'teacher', password });
+    const learner = await createUser(app, admin.token, { role: 'student', password });
+    const login = async (email: string) => (await http(app).post('/api/v1/auth/login').send({ email, password }).expect(200)).body.access_token as string;
+    const [teacherToken, learnerToken] = [await login(teacher.email), await login(learner.email)];
+    await http(app).get('/api/v1/auth/me').set('Authorization', `Bearer ${teacherToken}`).expect(200);
+
+    await csv(`email,name,role,is_active\n${teacher.email},Learner,student,\n${learner.email},Learner,,false\n`).expect(200);
+    await http(app).get('/api/v1/auth/me').set('Authorization', `Bearer ${teacherToken}`).expect(401);
+    await http(app).get('/api/v1/auth/me').set('Authorization', `Bearer ${learnerToken}`).expect(401);
+    // A row that keeps the role and the active flag ends nothing: the admin's own token still works.
+    await csv(`email,name,role\n${admin.user.email},Admin,admin\n`).expect(200);
+    await http(app).get('/api/v1/auth/me').set('Authorization', `Bearer ${admin.token}`).expect(200);
+  });
+
   it('never leaves the organization without an active admin', async () => {
     const response = await json({ users: [{ email: admin.user.email, name: 'Me', is_active: false }] }).expect(409);
     expect(response.body.detail).toMatch(/without an active admin/);

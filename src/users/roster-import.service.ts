@@ -1,5 +1,6 @@
 import { ConflictException, ForbiddenException, Injectable } from '@nestjs/common';
 import { QueryFailedError } from 'typeorm';
+import { RevocationChannel } from '../auth/revocation-channel.js';
 import { TenantTransactions } from '../database/tenant-transactions.js';
 import { ValidationFailedException } from '../errors/api-errors.js';
 import type { FieldError } from '../errors/problem.js';
@@ -19,6 +20,7 @@ export class RosterImportService {
     private readonly tx: TenantTransactions,
     private readonly roster: RosterRepository,
     private readonly changes: ChangeNotifier,
+    private readonly revocations: RevocationChannel,
   ) {}
 
   /**
@@ -54,6 +56,7 @@ export class RosterImportService {
       .catch(async (error: unknown) => {
         throw (await this.takenEmails(organizationId, error, rows)) ?? error;
       });
+    for (const userId of outcome.revokedUserIds) await this.revocations.principalChanged(organizationId, userId);
     await this.changes.notify(organizationId);
     return { created: outcome.created, updated: outcome.updated, unchanged: outcome.unchanged };
   }

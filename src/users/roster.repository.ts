@@ -20,6 +20,8 @@ export interface RosterOutcome {
   updated: number;
   unchanged: number;
   activeAdmins: number;
+  /** Users whose role changed or who were deactivated: their earlier tokens no longer work. */
+  revokedUserIds: string[];
 }
 
 /**
@@ -84,6 +86,13 @@ export class RosterRepository {
   /** Applies the matched roster: changed users updated, unmatched ones created; counts what happened. */
   async apply(organizationId: string): Promise<RosterOutcome> {
     return this.tx.run(organizationId, async (manager) => {
+      // Read before the update, which loses the old role: as through PATCH /users/:id, these users' tokens end.
+      const revoked: { id: string }[] = await manager.query(
+        `SELECT u.id FROM users u JOIN roster r ON u.id = r.user_id
+          WHERE u.organization_id = $1 AND ((r.role IS NOT NULL AND r.role <> u.role) OR (r.is_active = false AND u.is_active))`,
+        [organizationId],
+      );
+      const revokedUserIds = revoked.map((row) => row.id);
       const [, updated]: [unknown, number] = await manager.query(
         `UPDATE users u
             SET external_id = COALESCE(r.external_id, u.external_id),
@@ -91,13 +100,14 @@ export class RosterRepository {
                 name = r.name,
                 role = COALESCE(r.role, u.role),
                 is_active = COALESCE(r.is_active, u.is_active),
-                created_at = COALESCE(r.created_at, u.created_at)
+                created_at = COALESCE(r.created_at, u.created_at),
+                token_version = u.token_version + CASE WHEN u.id = ANY($2::uuid[]) THEN 1 ELSE 0 END
            FROM roster r
           WHERE u.organization_id = $1 AND u.id = r.user_id
             AND (u.external_id, u.email, u.name, u.role, u.is_active, u.created_at)
                 IS DISTINCT FROM (COALESCE(r.external_id, u.external_id), COALESCE(r.email, u.email), r.name,
                                   COALESCE(r.role, u.role), COALESCE(r.is_active, u.is_active), COALESCE(r.created_at, u.created_at))`,
-        [organizationId],
+        [organizationId, revokedUserIds],
       );
       const created: { count: number }[] = await manager.query(
         `WITH inserted AS (
@@ -114,7 +124,7 @@ export class RosterRepository {
                 (SELECT count(*)::int FROM users WHERE organization_id = $1 AND role = 'admin' AND is_active) AS admins`,
         [organizationId],
       );
-      return { created: created[0].count, updated, unchanged: totals[0].matched - updated, activeAdmins: totals[0].admins };
+      return { created: created[0].count, updated, unchanged: totals[0].matched - updated, activeAdmins: totals[0].admins, revokedUserIds };
     });
   }
 }
