@@ -135,6 +135,8 @@ describe('roster import', () => {
       { field: 'line 2.role', message: 'an API key may not change a user’s role' },
       { field: 'line 3.role', message: 'an API key may not create admins' },
     ]);
+    // Naming an existing admin as admin changes nobody's role: the key may send that row (a roster lists everyone).
+    expect((await csv(`email,name,role\n${admin.user.email},Admin,admin\n`, bearer).expect(200)).body).toEqual({ created: 0, updated: 1, unchanged: 0 });
     const eventsKey = (await http(app).post('/api/v1/api-keys').set('Authorization', `Bearer ${admin.token}`).send({ name: 'lms', scopes: ['events:write'] }).expect(201)).body;
     await csv('external_id,name\nk-3,Zed\n', `Bearer ${eventsKey.key}`).expect(403);
     expect((await users()).map((user: { external_id: string; role: string }) => [user.external_id, user.role])).toEqual([['k-1', 'teacher']]);

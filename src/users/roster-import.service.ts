@@ -43,10 +43,10 @@ export class RosterImportService {
         }
         if (errors.length > 0) throw invalid(errors);
         if (byApiKey) {
-          const matched = new Set(matches.map((match) => match.row));
-          rows.forEach((row, index) => {
-            if (row.role === 'admin' && !matched.has(index)) refusedForKey.push({ field: `${row.label}.role`, message: 'an API key may not create admins' });
-          });
+          // The matches listed above are only the rows with a problem; which rows create a user, the roster table knows.
+          for (const index of await this.roster.newAdminRows(organizationId)) {
+            refusedForKey.push({ field: `${rows[index].label}.role`, message: 'an API key may not create admins' });
+          }
         }
         if (refusedForKey.length > 0) throw new ForbiddenException({ message: 'An API key acts on no user’s role; nothing was written', errors: refusedForKey });
         const result = await this.roster.apply(organizationId);

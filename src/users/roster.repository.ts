@@ -83,6 +83,14 @@ export class RosterRepository {
     });
   }
 
+  /** Rows (their index) that would create a new admin: nothing stored matched them. */
+  async newAdminRows(organizationId: string): Promise<number[]> {
+    return this.tx.run(organizationId, async (manager) => {
+      const rows: { ord: number }[] = await manager.query(`SELECT ord FROM roster WHERE user_id IS NULL AND role = 'admin' ORDER BY ord`);
+      return rows.map((row) => row.ord);
+    });
+  }
+
   /** Applies the matched roster: changed users updated, unmatched ones created; counts what happened. */
   async apply(organizationId: string): Promise<RosterOutcome> {
     return this.tx.run(organizationId, async (manager) => {
