@@ -4,5 +4,6 @@
 // package.json starts this with `exec` (npm's shell makes way for node) and `--liftoff-only`: V8's optimizing
 // WebAssembly tier kept ~400 MB of code for the embedded PostgreSQL on Node.js 24 (about 130 MB with the baseline
 // compiler alone, which also starts it faster; the embedded demo's queries are small).
+// `--max-semi-space-size=2` caps V8's young generation as `npm run start:prod` does (docs/performance.md, "Memory").
 require('./build.js').ensureBuilt();
 require('../dist/src/main.js');

@@ -115,12 +115,12 @@ describe('login against abuse', () => {
     }
   });
 
-  it('answers 503 with Retry-After: 1 once 4 hashes run and 64 wait, and works again when they finish', async () => {
+  it('answers 503 with Retry-After: 1 once the hash slots run and 64 wait, and works again when they finish', async () => {
     const queue = app.get(HashQueue);
     const release: Array<() => void> = [];
     const held = Array.from({ length: MAX_CONCURRENT_HASHES + MAX_WAITING_HASHES }, () => queue.run(() => new Promise<void>((resolve) => release.push(resolve))));
     try {
-      expect([queue.active, queue.queued]).toEqual([4, 64]);
+      expect([queue.active, queue.queued]).toEqual([MAX_CONCURRENT_HASHES, 64]);
       const refused = await login(newIp(), { email: uniqueEmail('flood'), password: 'anything at all' }).expect(503);
       expect(refused.headers['retry-after']).toBe('1');
       expect(refused.headers['content-type']).toBe('application/problem+json; charset=utf-8');

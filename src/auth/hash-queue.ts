@@ -1,14 +1,19 @@
 import { Injectable } from '@nestjs/common';
+import { availableParallelism } from 'node:os';
 import { ServiceUnavailableProblem } from '../errors/api-errors.js';
 
-/** Password hashes running at once in this process; each holds ~19 MiB and one core for ~100 ms. */
-export const MAX_CONCURRENT_HASHES = 4;
+/**
+ * Password hashes running at once in this process: 4, or one per core when there are fewer. Each holds ~19 MiB and
+ * one core for ~100 ms, so hashes beyond the cores add memory and latency but no throughput.
+ */
+export const MAX_CONCURRENT_HASHES = Math.min(4, availableParallelism());
 /** Hashes waiting for a slot; past this a request is refused with 503 and Retry-After: 1. */
 export const MAX_WAITING_HASHES = 64;
 
 /**
  * Every password hash and verification of the service goes through here, so a login flood cannot hold more than
- * 4 × 19 MiB of hash memory or starve other requests of CPU: 4 run, 64 wait in order, the rest get 503 at once.
+ * 4 × 19 MiB of hash memory (2 × on two cores) or starve other requests of CPU: those run, 64 wait in order, the
+ * rest get 503 at once.
  */
 @Injectable()
 export class HashQueue {
