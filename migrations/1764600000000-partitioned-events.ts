@@ -185,7 +185,7 @@ const REGISTER_IDS = `
         END IF;`;
 
 /** migrations/1764300000000-ingestion-throughput.ts's function, plus the id registry and the scored assessments. */
-const EVENTS_TRIGGER_FUNCTION = `
+export const EVENTS_TRIGGER_FUNCTION = `
       CREATE OR REPLACE FUNCTION rollups_events_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
       DECLARE
         added_organizations uuid[];
