@@ -47,7 +47,7 @@ describe('loadConfig', () => {
       LOG_LEVEL: 'info',
       DATABASE_POOL_SIZE: 10,
       BODY_LIMIT_BYTES: 2_097_152,
-      HEAP_GROWING_PERCENT: 50,
+      HEAP_GROWING_PERCENT: 20,
     });
     expect(config.embeddedDatabase).toBe(true);
     expect(config.migrationsRun).toBe(true);

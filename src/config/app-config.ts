@@ -229,7 +229,7 @@ export class AppConfig {
   @IsInt()
   @Min(0)
   @Max(1000)
-  HEAP_GROWING_PERCENT = 50;
+  HEAP_GROWING_PERCENT = 20;
 
   /**
    * Days of raw activity events to keep; unset keeps everything. Whole monthly partitions that ended before
