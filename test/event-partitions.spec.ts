@@ -40,8 +40,8 @@ describe('activity_events partitions and retention', () => {
     expect(table).toEqual({ relkind: 'p', relrowsecurity: true, strategy: 'r', key: 'RANGE (occurred_at)' });
     const policies = await query<{ policyname: string }>(`SELECT policyname FROM pg_policies WHERE tablename = 'activity_events'`);
     expect(policies.map((policy) => policy.policyname)).toEqual(['tenant_isolation']);
-    const triggers = await query<{ tgname: string }>(`SELECT tgname FROM pg_trigger WHERE tgrelid = 'activity_events'::regclass AND NOT tgisinternal`);
-    expect(triggers.map((trigger) => trigger.tgname)).toEqual(['rollups_events_inserted']);
+    const triggers = await query<{ tgname: string }>(`SELECT tgname FROM pg_trigger WHERE tgrelid = 'activity_events'::regclass AND NOT tgisinternal ORDER BY tgname`);
+    expect(triggers.map((trigger) => trigger.tgname)).toEqual(['lock_organization_rollups', 'rollups_events_inserted']);
     const [key] = await query<{ definition: string }>(`SELECT pg_get_constraintdef(oid) AS definition FROM pg_constraint WHERE conname = 'activity_events_pkey'`);
     expect(key.definition).toBe('PRIMARY KEY (organization_id, occurred_at, id)');
 
