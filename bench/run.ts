@@ -138,10 +138,14 @@ async function startBareServer(kind: 'express' | 'http', body: Buffer, contentTy
   return { process: child, base: `http://127.0.0.1:${port}` };
 }
 
+/** Stops a child, killing it after 10 s; a child that already exited (by code or by signal) is left alone. */
 async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((done) => child.once('exit', done));
   child.kill('SIGTERM');
-  await new Promise((done) => child.once('exit', done));
+  const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(killer);
 }
 
 /** `count` sequential timed requests, each after `before` (not timed); latencies in ms. Fails on any non-200 answer. */
