@@ -178,7 +178,7 @@ async function main(): Promise<void> {
   PORT = Number(process.env.BENCH_PORT ?? (await freePort()));
   BASE = `http://127.0.0.1:${PORT}`;
   process.stdout.write(`Profile ${PROFILE}: database ${new URL(DATABASE_URL).pathname.slice(1)}\n`);
-  const seedSeconds = await prepareBenchDatabase(DATABASE_URL, DIST, SETTINGS.seedProfile);
+  const seeding = await prepareBenchDatabase(DATABASE_URL, DIST, SETTINGS.seedProfile);
   const large = await findLargeOrganization(DATABASE_URL);
   const data = await describeData(large.organizationId);
   const secret = randomBytes(32).toString('hex');
@@ -313,8 +313,15 @@ async function main(): Promise<void> {
         measured: `max ${streams.write_to_event_ms.max} ms (p50 ${streams.write_to_event_ms.p50} ms); ${streams.kb_per_stream} KB a stream`,
         pass: streams.write_to_event_ms.max <= 2000 && streams.missed_dashboard_events === 0,
       },
-      ...(SETTINGS.seedLimitSeconds !== null && seedSeconds !== null
-        ? [{ target: 'seeding', goal: `< ${SETTINGS.seedLimitSeconds / 60} min`, measured: `${round(seedSeconds / 60, 1)} min`, pass: seedSeconds < SETTINGS.seedLimitSeconds }]
+      ...(SETTINGS.seedLimitSeconds !== null && seeding !== null
+        ? [
+            {
+              target: 'seeding',
+              goal: `< ${SETTINGS.seedLimitSeconds / 60} min`,
+              measured: `${round(seeding.seconds / 60, 1)} min${seeding.this_run ? '' : ` (by the run of ${seeding.seeded_at})`}`,
+              pass: seeding.seconds < SETTINGS.seedLimitSeconds,
+            },
+          ]
         : []),
     ];
     const results = {
@@ -322,7 +329,7 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model, memory_gb: round(totalmem() / 2 ** 30, 1), node: process.version, postgres: data.postgres },
       data: { organizations: data.organizations, large_organization: { slug: large.slug, users: data.users, events: data.events, content: data.content } },
-      seed_seconds: seedSeconds,
+      seeding,
       live,
       bare_express: bareExpress,
       cached_dashboard: cached,
