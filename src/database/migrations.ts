@@ -9,6 +9,7 @@ import { LoginEmails1764600000001 } from '../../migrations/1764600000001-login-e
 import { LoginEmailsOptional1764609999999 } from '../../migrations/1764609999999-login-emails-optional.js';
 import { DemoActivity1764950000000 } from '../../migrations/1764950000000-demo-activity.js';
 import { OrganizationRollupLock1765000000000 } from '../../migrations/1765000000000-organization-rollup-lock.js';
+import { RetentionHorizon1765000000001 } from '../../migrations/1765000000001-retention-horizon.js';
 
 /** Every migration, in order; imported explicitly so the same list runs from ts (tests) and from dist. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   LoginEmailsOptional1764609999999,
   DemoActivity1764950000000,
   OrganizationRollupLock1765000000000,
+  RetentionHorizon1765000000001,
 ];
