@@ -118,8 +118,8 @@ export class XapiService {
     this.stats.record(outcome.mapped, outcome.unmapped);
     if (outcome.mapped > 0) {
       await this.changes.notify(organizationId);
-      // Live dashboards hear of xAPI activity as of any other batch of events.
-      await this.activity.publish(organizationId, outcome.byType);
+      // Live dashboards hear of xAPI activity as of any other batch of events (best effort, not awaited).
+      void this.activity.publish(organizationId, outcome.byType);
     }
     return incoming.map((item) => item.id);
   }
