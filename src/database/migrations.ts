@@ -8,7 +8,9 @@ import { PartitionedEvents1764600000000 } from '../../migrations/1764600000000-p
 import { LoginEmails1764600000001 } from '../../migrations/1764600000001-login-emails.js';
 import { LoginEmailsOptional1764609999999 } from '../../migrations/1764609999999-login-emails-optional.js';
 import { DemoActivity1764950000000 } from '../../migrations/1764950000000-demo-activity.js';
-import { EventsTriggerUsersPass1764960000000 } from '../../migrations/1764960000000-events-trigger-users-pass.js';
+import { OrganizationRollupLock1765000000000 } from '../../migrations/1765000000000-organization-rollup-lock.js';
+import { RetentionHorizon1765000000001 } from '../../migrations/1765000000001-retention-horizon.js';
+import { EventsTriggerUsersPass1765000000002 } from '../../migrations/1765000000002-events-trigger-users-pass.js';
 
 /** Every migration, in order; imported explicitly so the same list runs from ts (tests) and from dist. */
 export const MIGRATIONS = [
@@ -22,5 +24,7 @@ export const MIGRATIONS = [
   LoginEmails1764600000001,
   LoginEmailsOptional1764609999999,
   DemoActivity1764950000000,
-  EventsTriggerUsersPass1764960000000,
+  OrganizationRollupLock1765000000000,
+  RetentionHorizon1765000000001,
+  EventsTriggerUsersPass1765000000002,
 ];

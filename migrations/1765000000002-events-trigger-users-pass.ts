@@ -85,8 +85,8 @@ const USERS_PASS_FUNCTION = replaced(
  * Less work per ingested batch in the events trigger, with the same results and errors: the id registry's plain
  * insert, and one pass over the batch's users (docs/performance.md, "Ingestion").
  */
-export class EventsTriggerUsersPass1764960000000 implements MigrationInterface {
-  name = 'EventsTriggerUsersPass1764960000000';
+export class EventsTriggerUsersPass1765000000002 implements MigrationInterface {
+  name = 'EventsTriggerUsersPass1765000000002';
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(USERS_PASS_FUNCTION);
