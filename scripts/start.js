@@ -4,5 +4,9 @@
 // package.json starts this with `exec` (npm's shell makes way for node) and `--liftoff-only`: V8's optimizing
 // WebAssembly tier kept ~400 MB of code for the embedded PostgreSQL on Node.js 24 (about 130 MB with the baseline
 // compiler alone, which also starts it faster; the embedded demo's queries are small).
-require('./build.js').ensureBuilt();
+// The compiler runs in a child process: SWC's ~50 MB would otherwise stay with the service for its whole life.
+const { execFileSync } = require('node:child_process');
+const { join } = require('node:path');
+
+if (!require('./build.js').isFresh()) execFileSync(process.execPath, [join(__dirname, 'build.js'), '--if-stale'], { stdio: 'inherit' });
 require('../dist/src/main.js');
