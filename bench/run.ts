@@ -138,10 +138,14 @@ async function startBareServer(kind: 'express' | 'http', body: Buffer, contentTy
   return { process: child, base: `http://127.0.0.1:${port}` };
 }
 
+/** Stops a child, killing it after 10 s; a child that already exited (by code or by signal) is left alone. */
 async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((done) => child.once('exit', done));
   child.kill('SIGTERM');
-  await new Promise((done) => child.once('exit', done));
+  const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(killer);
 }
 
 /** `count` sequential timed requests, each after `before` (not timed); latencies in ms. Fails on any non-200 answer. */
@@ -174,7 +178,7 @@ async function main(): Promise<void> {
   PORT = Number(process.env.BENCH_PORT ?? (await freePort()));
   BASE = `http://127.0.0.1:${PORT}`;
   process.stdout.write(`Profile ${PROFILE}: database ${new URL(DATABASE_URL).pathname.slice(1)}\n`);
-  const seedSeconds = await prepareBenchDatabase(DATABASE_URL, DIST, SETTINGS.seedProfile);
+  const seeding = await prepareBenchDatabase(DATABASE_URL, DIST, SETTINGS.seedProfile);
   const large = await findLargeOrganization(DATABASE_URL);
   const data = await describeData(large.organizationId);
   const secret = randomBytes(32).toString('hex');
@@ -309,8 +313,15 @@ async function main(): Promise<void> {
         measured: `max ${streams.write_to_event_ms.max} ms (p50 ${streams.write_to_event_ms.p50} ms); ${streams.kb_per_stream} KB a stream`,
         pass: streams.write_to_event_ms.max <= 2000 && streams.missed_dashboard_events === 0,
       },
-      ...(SETTINGS.seedLimitSeconds !== null && seedSeconds !== null
-        ? [{ target: 'seeding', goal: `< ${SETTINGS.seedLimitSeconds / 60} min`, measured: `${round(seedSeconds / 60, 1)} min`, pass: seedSeconds < SETTINGS.seedLimitSeconds }]
+      ...(SETTINGS.seedLimitSeconds !== null && seeding !== null
+        ? [
+            {
+              target: 'seeding',
+              goal: `< ${SETTINGS.seedLimitSeconds / 60} min`,
+              measured: `${round(seeding.seconds / 60, 1)} min${seeding.this_run ? '' : ` (by the run of ${seeding.seeded_at})`}`,
+              pass: seeding.seconds < SETTINGS.seedLimitSeconds,
+            },
+          ]
         : []),
     ];
     const results = {
@@ -318,7 +329,7 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model, memory_gb: round(totalmem() / 2 ** 30, 1), node: process.version, postgres: data.postgres },
       data: { organizations: data.organizations, large_organization: { slug: large.slug, users: data.users, events: data.events, content: data.content } },
-      seed_seconds: seedSeconds,
+      seeding,
       live,
       bare_express: bareExpress,
       cached_dashboard: cached,

@@ -40,8 +40,8 @@ describe('activity_events partitions and retention', () => {
     expect(table).toEqual({ relkind: 'p', relrowsecurity: true, strategy: 'r', key: 'RANGE (occurred_at)' });
     const policies = await query<{ policyname: string }>(`SELECT policyname FROM pg_policies WHERE tablename = 'activity_events'`);
     expect(policies.map((policy) => policy.policyname)).toEqual(['tenant_isolation']);
-    const triggers = await query<{ tgname: string }>(`SELECT tgname FROM pg_trigger WHERE tgrelid = 'activity_events'::regclass AND NOT tgisinternal`);
-    expect(triggers.map((trigger) => trigger.tgname)).toEqual(['rollups_events_inserted']);
+    const triggers = await query<{ tgname: string }>(`SELECT tgname FROM pg_trigger WHERE tgrelid = 'activity_events'::regclass AND NOT tgisinternal ORDER BY tgname`);
+    expect(triggers.map((trigger) => trigger.tgname)).toEqual(['lock_organization_rollups', 'rollups_events_inserted']);
     const [key] = await query<{ definition: string }>(`SELECT pg_get_constraintdef(oid) AS definition FROM pg_constraint WHERE conname = 'activity_events_pkey'`);
     expect(key.definition).toBe('PRIMARY KEY (organization_id, occurred_at, id)');
 
@@ -151,6 +151,15 @@ describe('activity_events partitions and retention', () => {
     expect(rawAfter.oldest.getTime()).toBeGreaterThanOrEqual(cutoffMonth.getTime());
 
     expect(await figures()).toEqual(before);
+    const [horizon] = await query<{ kept_from: Date }>(`SELECT kept_from FROM activity_events_retention`);
+    expect(horizon.kept_from.getTime()).toBe(cutoffMonth.getTime());
+
+    // A rebuild recomputes the days the raw events still cover and keeps what only the rollups hold of the others.
+    const rows = () => query(`SELECT * FROM daily_rollups WHERE organization_id = $1 AND (events, new_users, content_created, daily_active_users) <> (0, 0, 0, 0) ORDER BY day`, [organizationId]);
+    const rowsBefore = await rows();
+    await testApp.get(RollupsRepository).rebuild(organizationId);
+    expect(await figures()).toEqual(before);
+    expect(await rows()).toEqual(rowsBefore);
     // What the raw events still cover is still equal to aggregate SQL over them.
     const week = periodWindow('7d', now);
     const raw = await testApp.get(MetricsRepository).activitySeries(organizationId, week);

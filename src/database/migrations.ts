@@ -8,6 +8,8 @@ import { PartitionedEvents1764600000000 } from '../../migrations/1764600000000-p
 import { LoginEmails1764600000001 } from '../../migrations/1764600000001-login-emails.js';
 import { LoginEmailsOptional1764609999999 } from '../../migrations/1764609999999-login-emails-optional.js';
 import { DemoActivity1764950000000 } from '../../migrations/1764950000000-demo-activity.js';
+import { OrganizationRollupLock1765000000000 } from '../../migrations/1765000000000-organization-rollup-lock.js';
+import { RetentionHorizon1765000000001 } from '../../migrations/1765000000001-retention-horizon.js';
 
 /** Every migration, in order; imported explicitly so the same list runs from ts (tests) and from dist. */
 export const MIGRATIONS = [
@@ -21,4 +23,6 @@ export const MIGRATIONS = [
   LoginEmails1764600000001,
   LoginEmailsOptional1764609999999,
   DemoActivity1764950000000,
+  OrganizationRollupLock1765000000000,
+  RetentionHorizon1765000000001,
 ];

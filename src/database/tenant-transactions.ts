@@ -68,8 +68,8 @@ export class TenantTransactions {
       try {
         return await this.within(this.dataSource.createQueryRunner('master'), organizationId, work);
       } catch (error) {
-        // Concurrent batches that create the same learners or content can deadlock; PostgreSQL aborts one of them,
-        // which rolled back whole and is run again (its work is database-only until it commits).
+        // A deadlock PostgreSQL broke (rare since inserts take the organization's rollup lock first: an admin's
+        // change of a user racing a batch) rolled the transaction back whole; it is run again (database-only work).
         if (attempt >= TRANSIENT_ATTEMPTS || !isTransientConflict(error)) throw error;
         await new Promise((resolve) => setTimeout(resolve, 10 * attempt + Math.floor(Math.random() * 20)));
       }

@@ -43,7 +43,8 @@ export class EventsService {
     }
     stored ??= await this.checkEachAndInsert(organizationId, batch, eventErrors);
     await this.changes.notify(organizationId);
-    await this.activity.publish(organizationId, stored.byType);
+    // Best effort and never throws: the answer does not wait for it (a hung Redis would hold it up to the publish timeout).
+    void this.activity.publish(organizationId, stored.byType);
     return { accepted: stored.accepted, duplicates: batch.length - stored.accepted };
   }
 

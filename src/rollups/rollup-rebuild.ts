@@ -4,14 +4,26 @@ const DAY = `(created_at AT TIME ZONE 'UTC')::date`;
 
 /**
  * Recomputes an organization's rollups from the raw tables: after a bulk load that bypassed ingestion (the
- * seed) and as a repair tool. It reads the raw events that are kept: once retention has dropped partitions, the
- * days they held would be recomputed as empty, so it is meant for organizations whose history is complete. Runs inside the caller's transaction; the table lock keeps concurrent writers
- * (which add to the rollups) waiting until the rebuild commits, so none of their changes is lost or counted twice.
+ * seed) and as a repair tool. Raw events are read from the retention horizon on (activity_events_retention: the end of
+ * the latest month EVENT_RETENTION_DAYS dropped); the days before it keep their event figures and active days, which
+ * only the rollups still hold, while everything computed from users, content and active days is recomputed whole.
+ * Runs inside the caller's transaction; the table lock keeps concurrent writers (which add to the rollups) waiting
+ * until the rebuild commits, so none of their changes is lost or counted twice.
  */
 export async function rebuildOrganizationRollups(manager: EntityManager, organizationId: string): Promise<void> {
   await manager.query(`LOCK TABLE daily_rollups, user_active_days, last_active_hours IN SHARE ROW EXCLUSIVE MODE`);
-  await manager.query(`DELETE FROM daily_rollups WHERE organization_id = $1`, [organizationId]);
-  await manager.query(`DELETE FROM user_active_days WHERE organization_id = $1`, [organizationId]);
+  const [horizon]: { kept_from: Date }[] = await manager.query(`SELECT kept_from FROM activity_events_retention`);
+  // -infinity: nothing was ever dropped, every day is recomputed from raw events.
+  const keptFrom = horizon?.kept_from.toISOString() ?? '-infinity';
+  await manager.query(`DELETE FROM daily_rollups WHERE organization_id = $1 AND day >= ($2::timestamptz AT TIME ZONE 'UTC')::date`, [organizationId, keptFrom]);
+  await manager.query(
+    `UPDATE daily_rollups SET new_users = 0, new_users_active = 0, content_created = 0, content_generated = 0, content_generation_ms = 0,
+            content_draft = 0, content_published = 0, content_archived = 0,
+            daily_active_users = 0, active_7d_delta = 0, active_30d_delta = 0, retained_30d_delta = 0
+      WHERE organization_id = $1`,
+    [organizationId],
+  );
+  await manager.query(`DELETE FROM user_active_days WHERE organization_id = $1 AND day >= ($2::timestamptz AT TIME ZONE 'UTC')::date`, [organizationId, keptFrom]);
   await manager.query(`DELETE FROM last_active_hours WHERE organization_id = $1`, [organizationId]);
   await manager.query(
     `INSERT INTO last_active_hours (organization_id, hour, users)
@@ -26,12 +38,13 @@ export async function rebuildOrganizationRollups(manager: EntityManager, organiz
   );
   await manager.query(
     `INSERT INTO user_active_days (organization_id, user_id, day)
-     SELECT DISTINCT $1::uuid, user_id, (occurred_at AT TIME ZONE 'UTC')::date FROM activity_events WHERE organization_id = $1 ORDER BY 2, 3`,
-    [organizationId],
+     SELECT DISTINCT $1::uuid, user_id, (occurred_at AT TIME ZONE 'UTC')::date FROM activity_events WHERE organization_id = $1 AND occurred_at >= $2 ORDER BY 2, 3`,
+    [organizationId, keptFrom],
   );
   await manager.query(
-    `INSERT INTO daily_rollups (organization_id, day, new_users, new_users_active)
-     SELECT $1::uuid, ${DAY}, count(*), count(*) FILTER (WHERE is_active) FROM users WHERE organization_id = $1 GROUP BY 2`,
+    `INSERT INTO daily_rollups AS r (organization_id, day, new_users, new_users_active)
+     SELECT $1::uuid, ${DAY}, count(*), count(*) FILTER (WHERE is_active) FROM users WHERE organization_id = $1 GROUP BY 2
+     ON CONFLICT (organization_id, day) DO UPDATE SET new_users = EXCLUDED.new_users, new_users_active = EXCLUDED.new_users_active`,
     [organizationId],
   );
   await manager.query(
@@ -56,11 +69,11 @@ export async function rebuildOrganizationRollups(manager: EntityManager, organiz
             COALESCE(sum(score) FILTER (WHERE type = 'assessment_submitted'), 0),
             count(*) FILTER (WHERE type = 'session'),
             COALESCE(sum(duration_seconds) FILTER (WHERE type = 'session'), 0)
-       FROM activity_events WHERE organization_id = $1 GROUP BY 2
+       FROM activity_events WHERE organization_id = $1 AND occurred_at >= $2 GROUP BY 2
      ON CONFLICT (organization_id, day) DO UPDATE
        SET events = EXCLUDED.events, lessons_completed = EXCLUDED.lessons_completed, assessments = EXCLUDED.assessments, assessments_scored = EXCLUDED.assessments_scored,
            assessment_score_sum = EXCLUDED.assessment_score_sum, sessions = EXCLUDED.sessions, session_seconds = EXCLUDED.session_seconds`,
-    [organizationId],
+    [organizationId, keptFrom],
   );
   // Each (user, day) pair, taken in day order, newly counts its user in the windows ending [max(d, previous + k), d + k).
   await manager.query(

@@ -28,20 +28,17 @@ export class XapiRepository {
   /** Stores what is new; returns the ids actually inserted (a concurrent request may have stored some first). */
   async insert(organizationId: string, apiKeyId: string, statements: NewStatement[]): Promise<Set<string>> {
     return this.tx.run(organizationId, async (manager) => {
+      // One JSON document for the whole batch: PostgreSQL parses it once, and no array literal has to be escaped.
       const rows: { id: string }[] = await manager.query(
         `INSERT INTO xapi_statements (organization_id, id, statement, signature, stored, api_key_id, event_id)
          SELECT $1, s.id, s.statement, s.signature, s.stored, $2, s.event_id
-           FROM unnest($3::uuid[], $4::jsonb[], $5::text[], $6::timestamptz[], $7::uuid[]) AS s(id, statement, signature, stored, event_id)
+           FROM jsonb_to_recordset($3::jsonb) AS s(id uuid, statement jsonb, signature text, stored timestamptz, event_id uuid)
          ON CONFLICT (organization_id, id) DO NOTHING
          RETURNING id`,
         [
           organizationId,
           apiKeyId,
-          statements.map((s) => s.id),
-          statements.map((s) => JSON.stringify(s.statement)),
-          statements.map((s) => s.signature),
-          statements.map((s) => s.statement.stored as string),
-          statements.map((s) => s.eventId),
+          JSON.stringify(statements.map((s) => ({ id: s.id, statement: s.statement, signature: s.signature, stored: s.statement.stored, event_id: s.eventId }))),
         ],
       );
       return new Set(rows.map((row) => row.id));

@@ -88,31 +88,28 @@ export class XapiService {
 
     const organizationId = source.key.organizationId;
     const outcome = await this.tx.run(organizationId, async () => {
-      const stored = await this.statements.signatures(organizationId, incoming.map((item) => item.id));
-      refuseConflicts(incoming, stored, path);
-      const fresh = incoming.filter((item) => !stored.has(item.id));
-      if (fresh.length === 0) return { mapped: 0, unmapped: 0, byType: {} };
-
       const storedAt = this.clock.date();
       const mapped = new Map<string, MappedStatement>();
-      for (const item of fresh) {
+      for (const item of incoming) {
         const event = mapStatement(item.statement, item.id, storedAt);
         if (event) mapped.set(item.id, event);
       }
+      // Insert first, then look at what was there: one round trip less for the usual batch of new statements, and
+      // a conflict found afterwards still stores nothing (it rolls this transaction back).
       const inserted = await this.statements.insert(
         organizationId,
         source.key.apiKeyId,
-        fresh.map((item) => ({
+        incoming.map((item) => ({
           id: item.id,
           statement: this.storedForm(item, storedAt, source),
           signature: item.signature,
           eventId: mapped.get(item.id)?.eventId ?? null,
         })),
       );
-      if (inserted.size < fresh.length) {
-        // Stored meanwhile by a concurrent request: equal is fine, different is a conflict.
-        const late = await this.statements.signatures(organizationId, fresh.filter((item) => !inserted.has(item.id)).map((item) => item.id));
-        refuseConflicts(fresh, late, path);
+      if (inserted.size < incoming.length) {
+        // Stored before, or meanwhile by a concurrent request: equal is accepted again, different is a conflict.
+        const earlier = await this.statements.signatures(organizationId, incoming.filter((item) => !inserted.has(item.id)).map((item) => item.id));
+        refuseConflicts(incoming, earlier, path);
       }
       const events = [...mapped.entries()].filter(([id]) => inserted.has(id)).map(([, event]) => event);
       const batch = events.length > 0 ? await this.storeEvents(organizationId, events) : null;
@@ -121,8 +118,8 @@ export class XapiService {
     this.stats.record(outcome.mapped, outcome.unmapped);
     if (outcome.mapped > 0) {
       await this.changes.notify(organizationId);
-      // Live dashboards hear of xAPI activity as of any other batch of events.
-      await this.activity.publish(organizationId, outcome.byType);
+      // Live dashboards hear of xAPI activity as of any other batch of events (best effort, not awaited).
+      void this.activity.publish(organizationId, outcome.byType);
     }
     return incoming.map((item) => item.id);
   }

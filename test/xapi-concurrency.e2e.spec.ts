@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import { TenantTransactions } from '../src/database/tenant-transactions';
+import { http, signup, SignedUp } from './support/factories';
+import { createTestApp, TestApp } from './support/test-app';
+
+const ADL = 'http://adlnet.gov/expapi/verbs/';
+const CLIENTS = 4;
+const ROUNDS = 16;
+const random = (below: number) => Math.floor(Math.random() * below);
+const DAY_MS = 86_400_000;
+
+interface Sent {
+  learner: string;
+  activity: string;
+  quiz: boolean;
+  day: string;
+}
+
+/**
+ * Several LMS clients at once, each batch naming learners and activities the others name too, most of them new,
+ * with events over ten days: every batch creates learners and content and adds to the same rollup rows.
+ */
+describe('concurrent xAPI batches that create the same learners and content', () => {
+  let app: TestApp;
+  let admin: SignedUp;
+  let basic: string;
+  beforeAll(async () => {
+    app = await createTestApp({ env: { RATE_LIMIT_ENABLED: 'false' } });
+    admin = await signup(app);
+    const key = (await http(app).post('/api/v1/api-keys').set('Authorization', `Bearer ${admin.token}`).send({ name: 'LMS', scopes: ['events:write'] }).expect(201)).body;
+    basic = `Basic ${Buffer.from(`${key.prefix}:${key.key}`).toString('base64')}`;
+  });
+  afterAll(() => app.close());
+
+  const one = <T>(sql: string): Promise<T> => app.dataSource.query(sql, [admin.organization.id]).then((rows: T[]) => rows[0]);
+
+  it('all succeed at the first attempt, and every learner, item, event and rollup figure is counted once', async () => {
+    // A transaction PostgreSQL aborted as a deadlock would be run again silently: count them.
+    const aborted: string[] = [];
+    const prototype = TenantTransactions.prototype as never as { within: (...args: unknown[]) => Promise<unknown> };
+    const original = prototype.within;
+    const spy = jest.spyOn(prototype, 'within').mockImplementation(async function (this: unknown, ...args: unknown[]) {
+      try {
+        return await original.apply(this, args);
+      } catch (error) {
+        aborted.push((error as { code?: string }).code ?? 'unknown');
+        throw error;
+      }
+    });
+
+    const sent: Sent[] = [];
+    const now = Date.now();
+    const batch = (round: number) =>
+      Array.from({ length: 300 }, () => {
+        // Each client draws its own learners, activities and days from pools the round's clients share; a third of
+        // the learners come back in later rounds. Different first days per client is what made their rollup rows cross.
+        const learner = `learner-${round % 3}-${random(400)}`;
+        const quiz = random(10) < 3;
+        const activity = `https://lms.example/${quiz ? 'quiz' : 'lesson'}/${round % 3}-${random(40)}`;
+        const timestamp = new Date(now - random(10 * DAY_MS) - 60_000);
+        sent.push({ learner, activity, quiz, day: timestamp.toISOString().slice(0, 10) });
+        return {
+          id: randomUUID(),
+          actor: { account: { homePage: 'https://lms.example', name: learner } },
+          verb: { id: quiz ? `${ADL}passed` : `${ADL}completed` },
+          object: { objectType: 'Activity', id: activity, definition: { type: `http://adlnet.gov/expapi/activities/${quiz ? 'assessment' : 'lesson'}` } },
+          result: { score: { scaled: 0.5 } },
+          timestamp: timestamp.toISOString(),
+        };
+      });
+    try {
+      for (let round = 0; round < ROUNDS; round++) {
+        const bodies = Array.from({ length: CLIENTS }, () => batch(round));
+        const responses = await Promise.all(
+          bodies.map((body) => http(app).post('/api/v1/xapi/statements').set('Authorization', basic).set('X-Experience-API-Version', '1.0.3').send(body)),
+        );
+        expect(responses.map((response) => response.status)).toEqual(bodies.map(() => 200));
+      }
+    } finally {
+      spy.mockRestore();
+    }
+    expect(aborted).toEqual([]);
+
+    const learners = new Set(sent.map((s) => s.learner));
+    const activities = new Set(sent.map((s) => s.activity));
+    const lessons = sent.filter((s) => !s.quiz).length;
+    const activeDays = new Set(sent.map((s) => `${s.learner} ${s.day}`));
+    expect(await one(`SELECT count(*)::int AS n FROM users WHERE organization_id = $1 AND external_id IS NOT NULL`)).toEqual({ n: learners.size });
+    expect(await one(`SELECT count(*)::int AS n FROM educational_content WHERE organization_id = $1 AND external_id IS NOT NULL`)).toEqual({ n: activities.size });
+    expect(await one(`SELECT count(*)::int AS n FROM activity_events WHERE organization_id = $1`)).toEqual({ n: sent.length });
+    expect(
+      await one(`SELECT sum(events)::int AS events, sum(lessons_completed)::int AS lessons, sum(assessments)::int AS assessments,
+                        sum(daily_active_users)::int AS active, sum(new_users)::int AS new_users, sum(content_created)::int AS content
+                   FROM daily_rollups WHERE organization_id = $1`),
+    ).toEqual({
+      events: sent.length,
+      lessons,
+      assessments: sent.length - lessons,
+      active: activeDays.size,
+      new_users: learners.size + 1, // and the admin who signed up
+      content: activities.size,
+    });
+  });
+});
