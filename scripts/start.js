@@ -5,5 +5,9 @@
 // WebAssembly tier kept ~400 MB of code for the embedded PostgreSQL on Node.js 24 (about 130 MB with the baseline
 // compiler alone, which also starts it faster; the embedded demo's queries are small).
 // `--max-semi-space-size=2` caps V8's young generation as `npm run start:prod` does (docs/performance.md, "Memory").
-require('./build.js').ensureBuilt();
+// The compiler runs in a child process: SWC's ~50 MB would otherwise stay with the service for its whole life.
+const { execFileSync } = require('node:child_process');
+const { join } = require('node:path');
+
+if (!require('./build.js').isFresh()) execFileSync(process.execPath, [join(__dirname, 'build.js'), '--if-stale'], { stdio: 'inherit' });
 require('../dist/src/main.js');

@@ -97,6 +97,16 @@ describe('Redis Cluster (REDIS_CLUSTER_URLS)', () => {
     expect(after.body.user_metrics.total_users).toBe(2);
   });
 
+  it('closes every connection it opened to the cluster when it shuts down', async () => {
+    const before = await cluster.connectionCount();
+    const c = await instance();
+    await waitFor(() => c.get(RedisConnection).isReady && channelLive(c), 'the instance to reach the cluster');
+    expect(await cluster.connectionCount()).toBeGreaterThan(before);
+    await c.close();
+    // Its subscriber connections (cache generations, token revocations, activity) included: none is left reconnecting.
+    await waitFor(async () => (await cluster.connectionCount()) === before, 'the closed instance to drop its connections', 5000);
+  });
+
   it('spends one rate-limit budget across instances (the script touches one slot)', async () => {
     const [c, d] = await Promise.all([instance({ RATE_LIMIT_ENABLED: 'true' }), instance({ RATE_LIMIT_ENABLED: 'true' })]);
     try {

@@ -155,7 +155,8 @@ export class RevocationChannel implements OnModuleInit, OnApplicationShutdown {
     this.setHealthy(false);
     const subscriber = this.subscriber;
     if (!subscriber) return;
-    subscriber.unref();
+    // In a Redis Cluster the duplicate is a cluster, which has no unref(): calling it threw and left it reconnecting.
+    if (typeof subscriber.unref === 'function') subscriber.unref();
     await Promise.race([this.connecting, delay(SETTLE_BEFORE_CLOSE_MS, undefined, { ref: false })]);
     if (subscriber.isOpen) subscriber.destroy();
   }

@@ -1,10 +1,6 @@
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
+import { EMBEDDED_POSTGRESQL_CONF, prepareEmbeddedDataDirectory } from './embedded-data-directory.js';
 import { ENTITIES } from './entities/index.js';
 import { MIGRATIONS } from './migrations.js';
 
@@ -38,15 +34,12 @@ export async function openDatabase(config: AppConfig): Promise<Database> {
     return { dataSource: await new DataSource(options).initialize() };
   }
 
+  const dataDir = config.EMBEDDED_DATA_DIR;
+  const inMemory = dataDir.startsWith('memory://');
+  await prepareEmbeddedDataDirectory(dataDir);
   // Dynamic import: PGlite ships ESM, and its CommonJS build mishandles memory:// data directories.
   const { PGlite } = await import('@electric-sql/pglite');
   const { createPgConfig } = await import('@electric-sql/pglite/node-postgres');
-  const dataDir = config.EMBEDDED_DATA_DIR;
-  const inMemory = dataDir.startsWith('memory://');
-  if (!inMemory) {
-    mkdirSync(dataDir, { recursive: true });
-    if (!existsSync(join(dataDir, 'PG_VERSION'))) await initializeDataDirectory(dataDir);
-  }
   const pglite = await PGlite.create(inMemory ? undefined : dataDir, { postgresqlconf: EMBEDDED_POSTGRESQL_CONF });
   const pgConfig = createPgConfig(pglite);
   const options = {
@@ -55,22 +48,6 @@ export async function openDatabase(config: AppConfig): Promise<Database> {
     extra: { connection: pgConfig.connection, max: 1, idleTimeoutMillis: 0 },
   } as DataSourceOptions;
   return { dataSource: await new DataSource(options).initialize(), pglite };
-}
-
-/**
- * PGlite's defaults reserve 160 MB of shared buffers; the embedded mode serves one organization's dashboards and keeps
- * the whole process under 400 MB resident.
- */
-const EMBEDDED_POSTGRESQL_CONF = 'shared_buffers = 16MB\nwal_buffers = 1MB';
-
-/**
- * Runs initdb in a short-lived child process: PGlite keeps the initdb module's ~400 MB of WebAssembly memory for the
- * life of the process that ran it, which would more than double the embedded service's footprint.
- */
-async function initializeDataDirectory(dataDir: string): Promise<void> {
-  const entry = pathToFileURL(join(dirname(require.resolve('@electric-sql/pglite')), 'index.js')).href;
-  const script = `const { PGlite } = await import(${JSON.stringify(entry)}); const db = await PGlite.create(process.env.PGLITE_INIT_DIR); await db.close();`;
-  await promisify(execFile)(process.execPath, ['--liftoff-only', '--input-type=module', '-e', script], { env: { ...process.env, PGLITE_INIT_DIR: dataDir } });
 }
 
 export async function closeDatabase(database: Database): Promise<void> {

@@ -70,7 +70,8 @@ export class ActivityChannel implements OnModuleInit, OnApplicationShutdown {
     this.closing = true;
     const subscriber = this.subscriber;
     if (!subscriber) return;
-    subscriber.unref();
+    // In a Redis Cluster the duplicate is a cluster, which has no unref(): calling it threw and left it reconnecting.
+    if (typeof subscriber.unref === 'function') subscriber.unref();
     // A connect still under way would open its socket after a destroy: let it settle first, for at most a second.
     await Promise.race([this.connecting, delay(1_000, undefined, { ref: false })]);
     if (subscriber.isOpen) subscriber.destroy();

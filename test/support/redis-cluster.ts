@@ -78,6 +78,21 @@ export class LocalRedisCluster {
     return all;
   }
 
+  /** The client connections every master holds, the one asking included. */
+  async connectionCount(): Promise<number> {
+    let count = 0;
+    for (const url of this.urls) {
+      const client = createClient({ url });
+      await client.connect();
+      try {
+        count += String(await client.sendCommand(['CLIENT', 'LIST'])).trim().split('\n').length;
+      } finally {
+        await client.close();
+      }
+    }
+    return count;
+  }
+
   /** CLUSTER KEYSLOT, as Redis computes it. */
   async slotOf(key: string): Promise<number> {
     const client = createClient({ url: this.urls[0] });
