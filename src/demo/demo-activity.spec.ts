@@ -1,4 +1,4 @@
-import { demoActivity, HOUR_MS } from './demo-activity';
+import { demoActivity, HOUR_MS, mix } from './demo-activity';
 
 const users = Array.from({ length: 60 }, (_, i) => ({ id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, createdAt: new Date(0) }));
 const content = [
@@ -9,6 +9,26 @@ const content = [
 const DAY = Date.UTC(2026, 11, 2);
 
 describe('demoActivity', () => {
+  it('gives distinct ids to the events of two (hour, user) streams whose 32-bit seeds collide', () => {
+    // 10:00 on a weekday, the busiest hour: a collision whose stream has events comes within a few hundred thousand ids.
+    const hour = DAY / HOUR_MS + 10;
+    const seen = new Map<number, string>();
+    let twins: [string, string] | undefined;
+    for (let i = 0; twins === undefined; i++) {
+      const id = `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
+      const other = seen.get(mix(7, hour, id));
+      if (other !== undefined && demoActivity(7, [{ id, createdAt: new Date(0) }], content, hour * HOUR_MS - 1, (hour + 1) * HOUR_MS - 1).length > 0) twins = [other, id];
+      seen.set(mix(7, hour, id), id);
+    }
+    const rows = demoActivity(7, twins.map((id) => ({ id, createdAt: new Date(0) })), content, hour * HOUR_MS - 1, (hour + 1) * HOUR_MS - 1);
+    // The same stream: the same times and types for both users…
+    const of = (userId: string) => rows.filter((row) => row.userId === userId);
+    expect(of(twins[0]).map((row) => [row.occurredAt, row.type])).toEqual(of(twins[1]).map((row) => [row.occurredAt, row.type]));
+    // …but ids of their own.
+    expect(new Set(rows.map((row) => row.id)).size).toBe(rows.length);
+    expect(rows.every((row) => /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(row.id))).toBe(true);
+  });
+
   it('gives the same events for an interval however it is cut', () => {
     const whole = demoActivity(7, users, content, DAY, DAY + 24 * HOUR_MS);
     const cut = DAY + 13 * HOUR_MS + 1_234_567;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { EventSeedRow } from '../seed/bulk-writer.js';
 import { seedEvent } from '../seed/organization-generator.js';
 import { Random } from '../seed/random.js';
@@ -41,7 +42,9 @@ export function demoActivity(seed: number, users: DemoUser[], content: DemoConte
       for (let k = 0; k < count; k++) {
         const at = start + random.int(0, HOUR_MS - 1);
         const type = random.chance(0.2) ? 'login' : random.pick(ACTIVITY_TYPES);
-        const row = seedEvent(random, user.id, type, at, lessons, quizzes);
+        // The id from the whole (seed, hour, user, k), not from the 32-bit stream: two of tens of thousands of
+        // streams share a seed often enough (about one new demo in five) that their events would share ids.
+        const row = { ...seedEvent(random, user.id, type, at, lessons, quizzes), id: demoEventId(seed, hour, user.id, k) };
         if (at > from && at <= to && at >= user.createdAt.getTime()) rows.push(row);
       }
     }
@@ -49,8 +52,15 @@ export function demoActivity(seed: number, users: DemoUser[], content: DemoConte
   return rows.sort((a, b) => a.occurredAt.getTime() - b.occurredAt.getTime());
 }
 
+/** A UUID (version 8: custom) from SHA-256 of the event's place in the demo: the same at every start, unique per event. */
+export function demoEventId(seed: number, hour: number, userId: string, k: number): string {
+  const hex = createHash('sha256').update(`${seed}:${hour}:${userId}:${k}`).digest('hex');
+  const variant = ((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
 /** FNV-1a over the seed, the hour and the user id: one independent stream per (hour, user). */
-function mix(seed: number, hour: number, userId: string): number {
+export function mix(seed: number, hour: number, userId: string): number {
   let hash = 0x811c9dc5;
   for (const char of `${seed}:${hour}:${userId}`) {
     hash ^= char.charCodeAt(0);
