@@ -3,16 +3,17 @@ import { availableParallelism } from 'node:os';
 import { ServiceUnavailableProblem } from '../errors/api-errors.js';
 
 /**
- * Password hashes running at once in this process: 4, or one per core when there are fewer. Each holds ~19 MiB and
- * one core for ~100 ms, so hashes beyond the cores add memory and latency but no throughput.
+ * Password hashes running at once in this process: one per two cores, at least 1 and at most 4. Each holds ~19 MiB
+ * and one core for tens of ms: a flood of wrong passwords keeps at most half the cores busy, the rest serve every
+ * other request, and on two cores one hash at a time keeps the flood's peak within the 200 MB memory budget.
  */
-export const MAX_CONCURRENT_HASHES = Math.min(4, availableParallelism());
+export const MAX_CONCURRENT_HASHES = Math.min(4, Math.max(1, Math.floor(availableParallelism() / 2)));
 /** Hashes waiting for a slot; past this a request is refused with 503 and Retry-After: 1. */
 export const MAX_WAITING_HASHES = 64;
 
 /**
  * Every password hash and verification of the service goes through here, so a login flood cannot hold more than
- * 4 × 19 MiB of hash memory (2 × on two cores) or starve other requests of CPU: those run, 64 wait in order, the
+ * 4 × 19 MiB of hash memory (1 × on two cores) or starve other requests of CPU: those run, 64 wait in order, the
  * rest get 503 at once.
  */
 @Injectable()
