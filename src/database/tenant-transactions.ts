@@ -68,8 +68,8 @@ export class TenantTransactions {
       try {
         return await this.within(this.dataSource.createQueryRunner('master'), organizationId, work);
       } catch (error) {
-        // A deadlock PostgreSQL broke (rare since inserts take the organization's rollup lock first: an admin's
-        // change of a user racing a batch) rolled the transaction back whole; it is run again (database-only work).
+        // A deadlock PostgreSQL broke (none is known since inserts take the organization's rollup lock first) or a
+        // serialization failure rolled the transaction back whole; it is run again (its work is database-only).
         if (attempt >= TRANSIENT_ATTEMPTS || !isTransientConflict(error)) throw error;
         await new Promise((resolve) => setTimeout(resolve, 10 * attempt + Math.floor(Math.random() * 20)));
       }
