@@ -3,7 +3,7 @@ import { HashQueue, MAX_CONCURRENT_HASHES, MAX_WAITING_HASHES } from './hash-que
 import { ServiceUnavailableProblem } from '../errors/api-errors';
 
 describe('HashQueue', () => {
-  it('runs 4 at once (fewer on fewer cores), queues 64 in order, refuses the next with 503 and Retry-After 1', async () => {
+  it('runs one per two cores (1 to 4) at once, queues 64 in order, refuses the next with 503 and Retry-After 1', async () => {
     const queue = new HashQueue();
     const releases: Array<() => void> = [];
     const started: number[] = [];
