@@ -20,7 +20,7 @@ import type { Principal } from './principal.js';
 
 /** 503 from the bounded password-hash queue: a problem body and Retry-After, like every error of the service. */
 const HASH_QUEUE_FULL = (what: string) => ({
-  description: `Too many ${what} are waiting (4 run at once, 64 wait); retry after Retry-After (1 s). Also: the database is unreachable.`,
+  description: `Too many ${what} are waiting (one per two CPU cores runs at once, at most 4, and 64 wait); retry after Retry-After (1 s). Also: the database is unreachable.`,
   headers: { 'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' as const } } },
   content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/ProblemResponse' } } },
 });
