@@ -40,6 +40,8 @@ export function clientStatusForQueryError(error: unknown): { status: number; det
     case '22009':
     case '22001':
     case '22021':
+    // A \u0000 escape in a JSON text cast to jsonb (an xAPI statement may hold any JSON string).
+    case '22P05':
       return { status: HttpStatus.BAD_REQUEST, detail: 'A value has the wrong format or is out of range' };
     case '40P01':
     case '40001':
