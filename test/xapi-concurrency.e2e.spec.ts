@@ -20,9 +20,10 @@ interface Sent {
 /**
  * Several LMS clients at once, each batch naming learners and activities the others name too, most of them new,
  * with events over ten days: every batch creates learners and content and adds to the same rollup rows. Beside
- * them, batches of events by known learners' ids and roster imports that rename known learners and add new ones.
+ * them, batches of events by known learners' ids, roster imports that rename known learners and add new ones, and an
+ * admin deactivating a known learner.
  */
-describe('concurrent xAPI batches, event batches and roster imports of one organization', () => {
+describe('concurrent xAPI batches, event batches, roster imports and user changes of one organization', () => {
   let app: TestApp;
   let admin: SignedUp;
   let basic: string;
@@ -99,9 +100,11 @@ describe('concurrent xAPI batches, event batches and roster imports of one organ
           requests.push(http(app).post('/api/v1/events').set('Authorization', bearer).send({ events: events(learners) }));
           requests.push(http(app).post('/api/v1/users/import').set('Authorization', bearer).send(roster(round, learners)));
           rosterCreated += 15;
+          // And an admin deactivating a learner whose rows these batches take (its rollup rows move too).
+          requests.push(http(app).patch(`/api/v1/users/${learners[round % learners.length].id}`).set('Authorization', bearer).send({ is_active: false }));
         }
         const responses = await Promise.all(requests);
-        expect(responses.map((response) => response.status)).toEqual(requests.map((_, index) => (index < CLIENTS ? 200 : index < CLIENTS + 2 ? 202 : 200)));
+        expect(responses.map((response) => response.status)).toEqual(requests.map((_, index) => (index >= CLIENTS && index < CLIENTS + 2 ? 202 : 200)));
       }
     } finally {
       spy.mockRestore();

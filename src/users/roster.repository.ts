@@ -94,8 +94,10 @@ export class RosterRepository {
   /** Applies the matched roster: changed users updated, unmatched ones created; counts what happened. */
   async apply(organizationId: string): Promise<RosterOutcome> {
     return this.tx.run(organizationId, async (manager) => {
-      // The organization's rollup lock before any user row (the insert below would take it after the updates' rows,
-      // which a concurrent batch of events may be waiting for while it shares the lock).
+      // As PATCH /users/:id does, first the organization's row (changes that could remove the last admin run one at a
+      // time), then its rollup lock before any user row (the insert below would take it after the updates' rows, which
+      // a concurrent batch of events may be waiting for while it shares the lock).
+      await manager.query(`SELECT id FROM organizations WHERE id = $1 FOR NO KEY UPDATE`, [organizationId]);
       await manager.query(`SELECT lock_organization_rollups_of($1, true)`, [organizationId]);
       // Read before the update, which loses the old role: as through PATCH /users/:id, these users' tokens end.
       const revoked: { id: string }[] = await manager.query(

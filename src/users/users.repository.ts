@@ -77,6 +77,9 @@ export class UsersRepository {
   /** A role change or a deactivation moves token_version: the user's earlier tokens never work again (reactivation keeps it). */
   async update(organizationId: string, id: string, patch: UserPatch): Promise<UserRow | null> {
     return this.tx.run(organizationId, async (manager) => {
+      // A deactivation moves the user's rollup rows: take the organization's rollup lock (shared) before the user's row,
+      // as batches of events do, or a batch that creates learners could hold those rows while waiting for this user.
+      await manager.query(`SELECT lock_organization_rollups_of($1, false)`, [organizationId]);
       const [rows]: [UserRow[], number] = await manager.query(
         `UPDATE users SET name = COALESCE($3, name), role = COALESCE($4, role), is_active = COALESCE($5, is_active),
                 token_version = token_version + CASE WHEN ($4::text IS NOT NULL AND $4::text <> role) OR ($5::boolean = false AND is_active) THEN 1 ELSE 0 END
@@ -101,10 +104,11 @@ export class UsersRepository {
 
   /**
    * Locks the organization's row until the transaction ends: changes that could remove its last active admin run one
-   * at a time, so two admins demoting each other at once cannot both succeed.
+   * at a time, so two admins demoting each other at once cannot both succeed. NO KEY UPDATE: inserts that reference the
+   * organization (their foreign key takes KEY SHARE) do not wait for it.
    */
   async lockAdmins(organizationId: string): Promise<void> {
-    await this.tx.run(organizationId, (manager) => manager.query(`SELECT id FROM organizations WHERE id = $1 FOR UPDATE`, [organizationId]));
+    await this.tx.run(organizationId, (manager) => manager.query(`SELECT id FROM organizations WHERE id = $1 FOR NO KEY UPDATE`, [organizationId]));
   }
 
   /** Active admins of the organization other than this user. */
