@@ -12,6 +12,9 @@ const DAY = `(created_at AT TIME ZONE 'UTC')::date`;
  */
 export async function rebuildOrganizationRollups(manager: EntityManager, organizationId: string): Promise<void> {
   await manager.query(`LOCK TABLE daily_rollups, user_active_days, last_active_hours IN SHARE ROW EXCLUSIVE MODE`);
+  // Before the horizon is read: a retention drop (which needs activity_events exclusively) waits until this commits,
+  // so no month can vanish between reading where the raw events are complete and reading them.
+  await manager.query(`LOCK TABLE activity_events IN ACCESS SHARE MODE`);
   const [horizon]: { kept_from: Date }[] = await manager.query(`SELECT kept_from FROM activity_events_retention`);
   // -infinity: nothing was ever dropped, every day is recomputed from raw events.
   const keptFrom = horizon?.kept_from.toISOString() ?? '-infinity';
