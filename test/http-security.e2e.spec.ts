@@ -91,6 +91,8 @@ describe('CORS_ORIGINS', () => {
         .expect(204);
       expect(preflight.headers['access-control-allow-origin']).toBe(origin);
       expect(preflight.headers['access-control-allow-headers']).toContain('Authorization');
+      // A browser-based xAPI client sends the version header on every call.
+      expect(preflight.headers['access-control-allow-headers']).toContain('X-Experience-API-Version');
       expect(preflight.headers['access-control-allow-methods']).toContain('GET');
       expect(preflight.headers['x-correlation-id']).toEqual(expect.any(String));
     }

@@ -33,7 +33,7 @@ const TRANSPORT_ERRORS: Record<string, string> = {
 };
 const EXAMPLE_ID = '0b9d6f4e-5f8a-4c1e-9a57-3d2f1c0e8b7a';
 const EXAMPLE_CORRELATION_ID = '7f3c2a10-1d2e-4b5c-8a9f-0e1d2c3b4a59';
-const DATABASE_DOWN = 'The database is unreachable; try again shortly';
+const DATABASE_DOWN = 'The database is unreachable, or concurrent writes conflicted and nothing was stored; try again shortly';
 
 export interface ContractOptions {
   /** The e-mail shown in the login example (the demo admin's in the embedded mode). */

@@ -63,7 +63,8 @@ export function corsOptions(config: AppConfig) {
   return {
     origin: config.corsOrigins,
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
-    allowedHeaders: ['Authorization', 'Content-Type', 'X-Correlation-ID', 'X-Parent-Correlation-ID', 'X-Chain-Depth', 'traceparent'],
+    // X-Experience-API-Version: every xAPI call sends it (a browser-based xAPI client); Last-Event-ID: a stream's resume.
+    allowedHeaders: ['Authorization', 'Content-Type', 'X-Correlation-ID', 'X-Parent-Correlation-ID', 'X-Chain-Depth', 'traceparent', 'X-Experience-API-Version', 'Last-Event-ID'],
     exposedHeaders: [
       'X-Correlation-ID',
       'X-Request-ID',
@@ -74,6 +75,8 @@ export function corsOptions(config: AppConfig) {
       'Retry-After',
       'WWW-Authenticate',
       'Content-Disposition',
+      'X-Experience-API-Version',
+      'X-Experience-API-Consistent-Through',
     ],
     maxAge: 600,
   };

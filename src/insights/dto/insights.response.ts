@@ -31,6 +31,7 @@ export class ForecastResponse {
     type: 'object',
     nullable: true,
     properties: { alpha: { type: 'number', description: 'Level smoothing' }, beta: { type: 'number', description: 'Trend smoothing' }, gamma: { type: 'number', description: 'Season smoothing' } },
+    required: ['alpha', 'beta', 'gamma'],
     description: 'The smoothing parameters chosen by the grid search (Holt-Winters only, else null); all three are always present',
   })
   parameters: { alpha: number; beta: number; gamma: number } | null;
@@ -73,7 +74,7 @@ export class InsightsResponse {
     type: String,
     format: 'date-time',
     nullable: true,
-    description: 'Start of the first day with any data within the period and the 28 days before it; null when there is none',
+    description: 'Start of the first day before today with any data within the period and the 28 days before it; null when there is none',
   })
   history_since: string | null;
   @ApiProperty() series: InsightsSeriesResponse;
