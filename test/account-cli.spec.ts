@@ -64,6 +64,11 @@ describe('account commands of the operations CLI', () => {
     const invalid = cli();
     expect(await invalid.run('org:create', 'Bad', '--admin', 'not-an-address')).toBe(1);
     expect(invalid.err).toEqual(['"not-an-address" is not a valid e-mail address\n']);
+    const unnamed = cli();
+    const other = uniqueEmail('unnamed');
+    expect(await unnamed.run('org:create', 'Unnamed', '--admin', other, '--admin-name', '  ')).toBe(1);
+    expect(unnamed.err).toEqual(["The admin's name must be 1 to 200 characters long\n"]);
+    expect(await app.dataSource.query(`SELECT 1 FROM organizations WHERE name = 'Unnamed'`)).toHaveLength(0);
   });
 
   it('user:set-role makes any user an admin, and refuses to demote the last active admin', async () => {

@@ -46,6 +46,8 @@ export async function createOrganization(services: AccountServices, name: string
   const trimmed = name.trim();
   if (trimmed.length < 1 || trimmed.length > 200) throw new CliError('The organization name must be 1 to 200 characters long');
   const email = checkedEmail(adminEmail);
+  const admin = adminName.trim();
+  if (admin.length < 1 || admin.length > 200) throw new CliError("The admin's name must be 1 to 200 characters long");
   const passwordHash = await services.hashes.run(() => hashPassword(checkedPassword(password)));
   const base = slugify(trimmed);
   for (const slug of [base, `${base}-${randomBytes(3).toString('hex')}`]) {
@@ -53,7 +55,7 @@ export async function createOrganization(services: AccountServices, name: string
     try {
       return await services.tx.run(organizationId, async () => {
         const organization = await services.organizations.create(organizationId, { name: trimmed, slug });
-        const user = await services.users.create(organizationId, { email, name: adminName, role: 'admin', passwordHash });
+        const user = await services.users.create(organizationId, { email, name: admin, role: 'admin', passwordHash });
         return { organization, user };
       });
     } catch (error) {

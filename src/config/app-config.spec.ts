@@ -18,6 +18,10 @@ function failure(env: Record<string, string>): string {
 }
 
 describe('loadConfig', () => {
+  it('refuses an empty EMBEDDED_DATA_DIR by name, instead of failing later on mkdir', () => {
+    expect(failure({ EMBEDDED_DATA_DIR: '' })).toMatch(/EMBEDDED_DATA_DIR/);
+  });
+
   it('applies the documented defaults to an empty environment', () => {
     const config = load({});
     expect({

@@ -122,6 +122,7 @@ export class AppConfig {
   MIGRATIONS_RUN?: boolean;
 
   @IsString()
+  @MinLength(1)
   EMBEDDED_DATA_DIR = './data/pglite';
 
   /** Create the demo organization on start when the database has none (default: embedded mode only). */

@@ -15,6 +15,8 @@ describe('xAPI statement mapping', () => {
     [{ raw: 42 }, 42],
     [{ raw: 420 }, null],
     [{ raw: 5, min: 0 }, 5],
+    // max − min overflows to Infinity: no score rather than NaN.
+    [{ raw: 1e308, min: -1e308, max: 1.5e308 }, null],
     [{}, null],
   ])('scores %j as %p', (score, expected) => {
     expect(scoreOf({ score })).toBe(expected);

@@ -67,7 +67,11 @@ export function scoreOf(result: Json | undefined): number | null {
   if (!isObject(result) || !isObject(result.score)) return null;
   const { scaled, raw, min, max } = result.score;
   if (typeof scaled === 'number') return Math.max(0, scaled) * 100;
-  if (typeof raw === 'number' && typeof min === 'number' && typeof max === 'number' && max > min) return Math.min(100, Math.max(0, ((raw - min) / (max - min)) * 100));
+  if (typeof raw === 'number' && typeof min === 'number' && typeof max === 'number' && max > min) {
+    const score = ((raw - min) / (max - min)) * 100;
+    // max − min beyond the largest double (e.g. ±1e308) gives NaN: no usable score, as for a missing one.
+    return Number.isFinite(score) ? Math.min(100, Math.max(0, score)) : null;
+  }
   if (typeof raw === 'number' && raw >= 0 && raw <= 100) return raw;
   return null;
 }
