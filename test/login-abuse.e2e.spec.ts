@@ -1,5 +1,6 @@
 import { randomBytes, scryptSync } from 'node:crypto';
 import { HashQueue, MAX_CONCURRENT_HASHES, MAX_WAITING_HASHES } from '../src/auth/hash-queue';
+import { ServiceUnavailableProblem } from '../src/errors/api-errors';
 import { http, signup, uniqueEmail } from './support/factories';
 import { createTestApp, TestApp } from './support/test-app';
 
@@ -148,6 +149,13 @@ describe('login against abuse', () => {
     const legacy = ['scrypt', 16384, 8, 1, salt.toString('base64url'), scryptSync(PASSWORD, salt, 64, { N: 16384, r: 8, p: 1 }).toString('base64url')].join('$');
     await app.dataSource.query(`UPDATE users SET password_hash = $2 WHERE id = $1`, [account.user.id, legacy]);
     await login(newIp(), { email: account.user.email, password: 'not the password' }).expect(401);
+    expect((await app.dataSource.query(`SELECT password_hash FROM users WHERE id = $1`, [account.user.id]))[0].password_hash).toBe(legacy);
+    // The hash queue full just when the upgrade would run: the right password still logs in; the upgrade waits.
+    const queue = app.get(HashQueue);
+    const run = queue.run.bind(queue);
+    const busy = jest.spyOn(queue, 'run').mockImplementationOnce(run).mockRejectedValueOnce(new ServiceUnavailableProblem('Too many password checks are in progress; try again in a second', 1));
+    await login(newIp(), { email: account.user.email, password: PASSWORD }).expect(200);
+    busy.mockRestore();
     expect((await app.dataSource.query(`SELECT password_hash FROM users WHERE id = $1`, [account.user.id]))[0].password_hash).toBe(legacy);
     await login(newIp(), { email: account.user.email, password: PASSWORD }).expect(200);
     const [upgraded] = await app.dataSource.query(`SELECT password_hash FROM users WHERE id = $1`, [account.user.id]);

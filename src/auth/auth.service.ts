@@ -13,6 +13,7 @@ import type { LoginResponse, MeResponse, SignupRequest, SignupResponse, TokenRes
 import { isValidEmail, normalizeEmail } from './email.js';
 import { HashQueue } from './hash-queue.js';
 import { type LoginClient, LoginLimits } from './login-limits.js';
+import { ServiceUnavailableProblem } from '../errors/api-errors.js';
 import { dummyHash, hashPassword, needsRehash, verifyPassword } from './password-hasher.js';
 import type { Principal } from './principal.js';
 import { RevocationChannel } from './revocation-channel.js';
@@ -82,8 +83,12 @@ export class AuthService implements OnModuleInit {
       if (!principal) throw new UnauthorizedException(INVALID_CREDENTIALS);
       succeeded = true;
       if (needsRehash(stored)) {
-        const upgraded = await this.hashes.run(() => hashPassword(password));
-        await this.auth.upgradePasswordHash(record.organization_id, record.user_id, stored, upgraded);
+        // Best effort: a full hash queue must not refuse a correct password; the next login upgrades it.
+        const upgraded = await this.hashes.run(() => hashPassword(password)).catch((error: unknown) => {
+          if (error instanceof ServiceUnavailableProblem) return null;
+          throw error;
+        });
+        if (upgraded) await this.auth.upgradePasswordHash(record.organization_id, record.user_id, stored, upgraded);
       }
       await this.auth.recordLogin(record.organization_id, record.user_id, this.clock.date());
       // The version read with the password hash: a password changed since then makes this token outdated at once.
