@@ -1,6 +1,7 @@
 import { NestFactory } from '@nestjs/core';
 import { randomBytes } from 'node:crypto';
 import { RevocationChannel } from '../src/auth/revocation-channel';
+import { RedisConnection } from '../src/redis/redis-connection';
 import { PRINCIPAL_TTL_MS } from '../src/auth/principal-cache';
 import { CliModule } from '../src/cli/cli.module';
 import { runCli } from '../src/cli/program';
@@ -58,6 +59,20 @@ describe('logout and outdated tokens across instances', () => {
     await me(first, other).expect(200);
     await me(second, other).expect(200);
     serve.mockRestore();
+  });
+
+  it('answers 503 with Retry-After to a logout that could not reach Redis, and 204 once it does', async () => {
+    const teacher = await userWithRole(first, admin, 'teacher');
+    const client = first.get(RedisConnection).client!;
+    const unreachable = jest.spyOn(client, 'eval').mockRejectedValueOnce(new Error('Connection is closed'));
+    const refused = await http(first).post('/api/v1/auth/logout').set('Authorization', `Bearer ${teacher.token}`).expect(503);
+    unreachable.mockRestore();
+    expect(refused.headers['retry-after']).toBe('1');
+    expect(refused.body).toMatchObject({ status: 503, detail: 'The logout could not reach every instance; try again' });
+    // Not revoked everywhere yet: the other instance still honours it, until the retry succeeds.
+    await me(second, teacher.token).expect(200);
+    await http(first).post('/api/v1/auth/logout').set('Authorization', `Bearer ${teacher.token}`).expect(204);
+    await me(second, teacher.token).expect(401);
   });
 
   it('an instance started after the logout refuses the token too (the revoked set is in Redis)', async () => {

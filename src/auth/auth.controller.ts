@@ -70,6 +70,11 @@ export class AuthController {
   @Roles('admin', 'teacher', 'student')
   @ApiOperation({ summary: 'Revoke the access token of this request', description: 'The token stops working at once on every instance of the service.' })
   @ApiNoContentResponse({ description: 'The token is revoked' })
+  @ApiServiceUnavailableResponse({
+    description: 'The revocation could not reach every instance (Redis unreachable): the token is not yet revoked everywhere; retry after Retry-After (1 s). Also: the database is unreachable.',
+    headers: { 'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' as const } } },
+    content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/ProblemResponse' } } },
+  })
   @ApiAuthenticated()
   async logout(@CurrentToken() token: { id: string; expiresAt: number }): Promise<void> {
     await this.auth.logout(token);

@@ -1,3 +1,4 @@
+import { ServiceUnavailableProblem } from '../errors/api-errors.js';
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { RedisClientType } from '@redis/client';
 import { performance } from 'node:perf_hooks';
@@ -103,18 +104,20 @@ export class RevocationChannel implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  /** Revokes one token (logout) on every instance; resolves once Redis has it and every subscribed instance was sent it. */
+  /** Revokes one token (logout) on every instance; resolves once Redis has it and every subscribed instance was sent it, else 503. */
   async revokeToken(tokenId: string, expiresAt: number): Promise<void> {
-    this.remember(tokenId, expiresAt);
-    if (!this.redis.enabled) return;
+    if (!this.redis.enabled) return this.remember(tokenId, expiresAt);
     try {
       await withTimeout(
         this.redis.client!.eval(REVOKE_SCRIPT, { keys: [this.setKey], arguments: [tokenId, String(expiresAt), String(this.clock.now()), this.channel] }),
         REDIS_TIMEOUT_MS,
       );
     } catch (error) {
-      this.logger.warn(`A revoked token could not be shared through Redis (other instances refuse it only when it expires): ${(error as Error).message}`);
+      // Not revoked anywhere, this instance included: the client's retry (here or elsewhere) does the whole logout.
+      this.logger.warn(`A revoked token could not be shared through Redis: ${(error as Error).message}`);
+      throw new ServiceUnavailableProblem('The logout could not reach every instance; try again', 1);
     }
+    this.remember(tokenId, expiresAt);
   }
 
   /** A user's tokens issued before now stopped working (the database says so): every instance forgets what it cached. */
