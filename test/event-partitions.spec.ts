@@ -11,6 +11,7 @@ import { seedOrganization } from '../src/seed/organization-generator';
 import { Random } from '../src/seed/random';
 import { createUser, http, signup } from './support/factories';
 import { createTestApp, ManualClock, TestApp } from './support/test-app';
+import { ownDatabaseUrl } from './support/test-env';
 
 const DAY_MS = 86_400_000;
 const RETENTION_DAYS = 40;
@@ -25,7 +26,8 @@ describe('activity_events partitions and retention', () => {
   const clock = new ManualClock();
 
   beforeAll(async () => {
-    testApp = await createTestApp({ clock, env: { EVENT_RETENTION_DAYS: String(RETENTION_DAYS) } });
+    // Its own database: retention drops months and moves the horizon for every organization, and other files on this worker seed old months.
+    testApp = await createTestApp({ clock, env: { EVENT_RETENTION_DAYS: String(RETENTION_DAYS), DATABASE_URL: await ownDatabaseUrl('retention') } });
   });
   afterAll(() => testApp.close());
 
