@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { ClsModule } from 'nestjs-cls';
 import { AuthModule } from './auth/auth.module.js';
 import { MetricsCacheModule } from './cache/metrics-cache.module.js';
 import { ConfigModule } from './config/config.module.js';
@@ -22,8 +21,6 @@ import { XapiModule } from './xapi/xapi.module.js';
 
 @Module({
   imports: [
-    // The CLS middleware is mounted by configureApp ahead of body parsing, so it is not mounted here.
-    ClsModule.forRoot({ global: true, middleware: { mount: false } }),
     ConfigModule,
     ObservabilityModule,
     DatabaseModule,

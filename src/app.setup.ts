@@ -2,12 +2,12 @@ import { NotFoundException, RequestMethod } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import type { RequestListener, Server } from 'node:http';
 import { NestExpressApplication } from '@nestjs/platform-express';
-import { ClsMiddleware } from 'nestjs-cls';
 import type { Logger } from 'pino';
 import { API_PREFIX } from './common/api-prefix.js';
 import { AppConfig } from './config/app-config.js';
 import { answerClientErrors } from './correlation/client-error.handler.js';
 import { correlationMiddleware } from './correlation/correlation.middleware.js';
+import { requestContextMiddleware } from './correlation/request-context.js';
 import { ProblemDetailsFilter } from './errors/problem-details.filter.js';
 import { corsOptions, securityHeadersMiddleware } from './http-security/security-headers.js';
 import { CachedHitFastPath } from './fast-path/cached-hit-fast-path.js';
@@ -35,7 +35,7 @@ export async function configureApp(app: NestExpressApplication): Promise<NestExp
 
   // Order matters: request context and correlation headers first, so even a body the parser rejects
   // (400, 413) or an unknown route (404) is answered with them.
-  app.use(new ClsMiddleware({}).use);
+  app.use(requestContextMiddleware);
   app.use(correlationMiddleware(config, app.get(RequestMetrics), logger));
   app.use(securityHeadersMiddleware(config, logger));
   // Closed unless CORS_ORIGINS names origins; after the correlation middleware, so a preflight carries its headers.

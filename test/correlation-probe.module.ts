@@ -1,20 +1,17 @@
 import { Body, Controller, Get, Headers, Injectable, Logger, Module, Post, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { ClsService } from 'nestjs-cls';
 import { Public } from '../src/auth/auth.decorators';
-import type { RequestContext } from '../src/correlation/request-context';
+import { requestContextStore } from '../src/correlation/request-context';
 import { TooManyRequestsException } from '../src/errors/api-errors';
 import { HealthController } from '../src/health/health.controller';
 import { HealthModule } from '../src/health/health.module';
 import type { TestingModuleBuilder } from '@nestjs/testing';
 
-/** A service that logs while serving a request: its lines must carry the request's ids through CLS. */
+/** A service that logs while serving a request: its lines must carry the request's ids through the request context. */
 @Injectable()
 export class ProbeService {
   private readonly logger = new Logger('ProbeService');
-
-  constructor(private readonly cls: ClsService<RequestContext>) {}
 
   /** Resolved by a test to let GET /probe/hang answer, after its client has gone. */
   release: () => void = () => undefined;
@@ -25,7 +22,8 @@ export class ProbeService {
 
   echo(body: unknown) {
     this.logger.log({ msg: 'probe service saw a body', body });
-    return { correlation_id: this.cls.get('correlationId'), organization_id: this.cls.get('organizationId') ?? null };
+    const context = requestContextStore();
+    return { correlation_id: context?.correlationId, organization_id: context?.organizationId ?? null };
   }
 }
 

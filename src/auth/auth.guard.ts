@@ -1,9 +1,8 @@
 import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
-import { ClsService } from 'nestjs-cls';
 import { ApiKeyAuthenticator } from '../api-keys/api-key-authenticator.js';
-import { RequestContext } from '../correlation/request-context.js';
+import { requestContextStore } from '../correlation/request-context.js';
 import { IS_PUBLIC } from './auth.decorators.js';
 import { type Authenticated, Authenticator } from './authenticator.js';
 import type { Caller } from './principal.js';
@@ -21,7 +20,6 @@ export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly authenticator: Authenticator,
-    private readonly cls: ClsService<RequestContext>,
     private readonly apiKeys: ApiKeyAuthenticator,
   ) {}
 
@@ -33,9 +31,8 @@ export class AuthGuard implements CanActivate {
       // An organization's API key (Bearer tbm_… or HTTP Basic): role-less, limited to its scopes by RolesGuard.
       const key = await this.apiKeys.authenticate(header);
       request.principal = key;
-      this.cls.set('organizationId', key.organizationId);
-      this.cls.set('apiKeyId', key.apiKeyId);
-      this.cls.set('tier', key.tier);
+      const store = requestContextStore();
+      if (store) Object.assign(store, { organizationId: key.organizationId, apiKeyId: key.apiKeyId, tier: key.tier });
       return true;
     }
     const token = bearerToken(header);
@@ -46,10 +43,8 @@ export class AuthGuard implements CanActivate {
     const { principal } = authenticated;
     request.principal = principal;
     request.accessToken = authenticated.token;
-    this.cls.set('organizationId', principal.organizationId);
-    this.cls.set('userId', principal.userId);
-    this.cls.set('role', principal.role);
-    this.cls.set('tier', principal.tier);
+    const store = requestContextStore();
+    if (store) Object.assign(store, { organizationId: principal.organizationId, userId: principal.userId, role: principal.role, tier: principal.tier });
     return true;
   }
 }

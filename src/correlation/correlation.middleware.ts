@@ -1,16 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { ClsServiceManager } from 'nestjs-cls';
 import type { Logger } from 'pino';
 import { AppConfig } from '../config/app-config.js';
 import { problem, sendProblem } from '../errors/problem.js';
 import { RequestMetrics } from '../observability/request-metrics.js';
 import { formatDuration, IncomingCorrelation, readCorrelation } from './correlation-headers.js';
-import { idsOf, logFieldsOf, RequestContext, RequestIds } from './request-context.js';
+import { idsOf, logFieldsOf, requestContextStore, RequestIds } from './request-context.js';
 
 /**
- * First middleware of every request after the CLS one, before body parsing and routing, so that even
+ * First middleware of every request after the request context's, before body parsing and routing, so that even
  * a 404, a 413 or a malformed body carries the correlation headers. It fills the request context,
  * stamps the duration when the headers are written (whoever writes them: Nest, sendProblem, a stream),
  * and at the end records the request once in RequestMetrics and logs one completion line.
@@ -18,14 +17,15 @@ import { idsOf, logFieldsOf, RequestContext, RequestIds } from './request-contex
 export function correlationMiddleware(config: AppConfig, metrics: RequestMetrics, logger: Logger): RequestHandler {
   return (request: Request, response: Response, next: NextFunction) => {
     const started = process.hrtime.bigint();
-    const cls = ClsServiceManager.getClsService<RequestContext>();
     const incoming = readCorrelation(request.headers);
     const requestId = randomUUID();
-    cls.set('correlationId', incoming.correlationId);
-    cls.set('requestId', requestId);
-    cls.set('chainDepth', incoming.chainDepth);
-    if (incoming.parentCorrelationId) cls.set('parentCorrelationId', incoming.parentCorrelationId);
-    if (incoming.traceId) cls.set('traceId', incoming.traceId);
+    // Filled in later by auth; 'finish'/'close' may fire outside the request's async context, so the store itself is kept.
+    const store = requestContextStore() ?? {};
+    store.correlationId = incoming.correlationId;
+    store.requestId = requestId;
+    store.chainDepth = incoming.chainDepth;
+    if (incoming.parentCorrelationId) store.parentCorrelationId = incoming.parentCorrelationId;
+    if (incoming.traceId) store.traceId = incoming.traceId;
 
     const headers = correlationHeaders(incoming, requestId, config.SERVICE_NAME);
     for (const name in headers) response.setHeader(name, headers[name]);
@@ -33,8 +33,6 @@ export function correlationMiddleware(config: AppConfig, metrics: RequestMetrics
     const elapsedSeconds = () => Number(process.hrtime.bigint() - started) / 1e9;
     stampDurationOnWrite(response, elapsedSeconds);
 
-    // 'finish'/'close' may fire outside the request's async context: keep the store, filled in later by auth.
-    const store = cls.get();
     whenDone(response, () => recordCompletion(metrics, logger, idsOf(store), request.method, routeTemplate(request), response, elapsedSeconds()));
 
     if (incoming.chainDepth > config.MAX_CHAIN_DEPTH) {

@@ -1,9 +1,10 @@
-import { ClsServiceManager, ClsStore } from 'nestjs-cls';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { NextFunction, Request, Response } from 'express';
 import type { Role } from '../database/entities/user.entity.js';
 import type { Tier } from '../database/entities/organization.entity.js';
 
-/** What nestjs-cls holds for one request, from the first middleware to the last log line. */
-export interface RequestContext extends ClsStore {
+/** What the request context holds for one request, from the first middleware to the last log line. */
+export interface RequestContext {
   correlationId: string;
   requestId: string;
   parentCorrelationId?: string;
@@ -19,11 +20,26 @@ export interface RequestContext extends ClsStore {
 
 export type RequestIds = Pick<RequestContext, 'correlationId' | 'requestId' | 'parentCorrelationId' | 'chainDepth' | 'traceId' | 'organizationId' | 'userId' | 'apiKeyId'>;
 
-/** The current request's context, or undefined outside a request (CLI, start-up). */
+/**
+ * One AsyncLocalStorage for the request context: a plain object per request, filled by the correlation middleware and
+ * the auth guard, read by log lines and problem documents wherever the request's work continues.
+ */
+const storage = new AsyncLocalStorage<Partial<RequestContext>>();
+
+/** The first middleware: everything after it, synchronous or not, runs in this request's context. */
+export function requestContextMiddleware(_request: Request, _response: Response, next: NextFunction): void {
+  storage.run({}, next);
+}
+
+/** The current request's context store (to fill it in), or undefined outside a request (CLI, start-up). */
+export function requestContextStore(): Partial<RequestContext> | undefined {
+  return storage.getStore();
+}
+
+/** The current request's ids, or undefined outside a request (CLI, start-up). */
 export function currentRequestContext(): Partial<RequestIds> | undefined {
-  const cls = ClsServiceManager.getClsService<RequestContext>();
-  if (!cls.isActive()) return undefined;
-  return idsOf(cls.get());
+  const store = storage.getStore();
+  return store && idsOf(store);
 }
 
 /** The ids of a context store, read when it is needed (auth adds the organization and user later). */
