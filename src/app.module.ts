@@ -23,6 +23,8 @@ import { XapiModule } from './xapi/xapi.module.js';
   imports: [
     ConfigModule,
     ObservabilityModule,
+    // Early, so that Express reaches the probes' routes (checked every few seconds by a load balancer) first.
+    HealthModule,
     DatabaseModule,
     PartitionsModule,
     RedisModule,
@@ -38,7 +40,6 @@ import { XapiModule } from './xapi/xapi.module.js';
     InsightsModule,
     StreamModule,
     MetricsCacheModule,
-    HealthModule,
     DemoModule,
     FastPathModule,
   ],

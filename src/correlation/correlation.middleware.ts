@@ -79,16 +79,12 @@ function isEventStream(response: ServerResponse): boolean {
   return String(response.getHeader('Content-Type') ?? '').startsWith('text/event-stream');
 }
 
-/** Calls done once, when the response has been sent or the client has gone first (which never sees 'finish'). */
+/**
+ * Calls done once, when the response has been sent or the client has gone first (which never sees 'finish'): a
+ * ServerResponse emits 'close' exactly once in both cases, after 'finish' when there is one.
+ */
 export function whenDone(response: ServerResponse, done: () => void): void {
-  let called = false;
-  const once = () => {
-    if (called) return;
-    called = true;
-    done();
-  };
-  response.once('finish', once);
-  response.once('close', once);
+  response.on('close', done);
 }
 
 /** Records a finished request once in RequestMetrics and logs its one completion line, whichever path served it. */

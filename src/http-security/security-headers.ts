@@ -39,8 +39,9 @@ export function securityHeadersMiddleware(config: AppConfig, logger: Logger): Re
         'Requests carry X-Forwarded-For but TRUST_PROXY is empty: the client IP of the per-IP limits is the proxy’s address, so every client behind it shares one login budget. Set TRUST_PROXY to the proxy (see .env.example).',
       );
     }
-    // API answers are JSON: only the other paths can be pages.
-    if (!request.path.startsWith(apiPath)) protectHtmlOnWrite(response);
+    // API answers, the probes and the Prometheus text are never pages: only the other paths can be.
+    const path = request.path;
+    if (!path.startsWith(apiPath) && !path.startsWith('/health/') && path !== '/metrics') protectHtmlOnWrite(response);
     next();
   };
 }

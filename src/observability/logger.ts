@@ -12,6 +12,8 @@ export interface LoggerOptions {
   destination?: DestinationStream;
 }
 
+const NO_FIELDS = Object.freeze({});
+
 /** JSON lines; while serving a request every line carries its correlation, request, organization and user ids. */
 export function createLogger(options: LoggerOptions): Logger {
   const base: pino.LoggerOptions = {
@@ -25,12 +27,14 @@ export function createLogger(options: LoggerOptions): Logger {
     },
     hooks: {
       logMethod(args, method) {
-        const scrubbed = args.map((arg: unknown) => (typeof arg === 'string' ? scrubSecrets(arg) : arg));
-        method.apply(this, scrubbed as Parameters<typeof method>);
+        for (let i = 0; i < args.length; i++) if (typeof args[i] === 'string') args[i] = scrubSecrets(args[i] as string);
+        method.apply(this, args);
       },
     },
-    // Read at each line from the request context: the organization and user appear once the auth guard has run.
-    mixin: () => logFieldsOf(currentRequestContext() ?? {}),
+    // Read at each line from the request context: the organization and user appear once the auth guard has run. A line
+    // that names its request itself (the completion line, written after the request's context may be gone) keeps its own.
+    mixin: (merge: object) => ('correlation_id' in merge ? NO_FIELDS : logFieldsOf(currentRequestContext() ?? {})),
+    mixinMergeStrategy: (merge: object, mixin: object) => (mixin === NO_FIELDS ? merge : Object.assign(mixin, merge)),
   };
   if (options.destination) return pino(base, options.destination);
   if (options.pretty) {
