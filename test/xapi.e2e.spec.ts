@@ -200,6 +200,35 @@ describe('xAPI statements through a real xAPI client', () => {
     await http(app).get(`/api/v1/xapi/statements?statementId=${good.id}`).set('Authorization', `Bearer ${key.key}`).set('X-Experience-API-Version', '1.0.3').expect(404);
   });
 
+  it('names an identifier too long to keep as an external id (400, nothing stored), and cuts long names and titles to fit', async () => {
+    const post = (body: object) => http(app).post('/api/v1/xapi/statements').set('Authorization', `Bearer ${key.key}`).set('X-Experience-API-Version', '1.0.3').send(body);
+    const count = await events();
+    const longActivity = `https://lms.example/${'a'.repeat(256 - 'https://lms.example/'.length)}`;
+    const longAccount = { account: { homePage: 'https://lms.example', name: 'x'.repeat(256 - 'https://lms.example|'.length) } };
+    const good = statement({ mbox: 'mailto:hal@school.example' }, `${ADL}completed`, activity(LESSON, 'lesson', 'Fractions'));
+    const refused = await post([good, statement({ mbox: 'mailto:hal@school.example' }, `${ADL}completed`, { id: longActivity }), statement(longAccount, `${ADL}completed`, { id: LESSON })]).expect(400);
+    expect(refused.body.errors).toEqual([
+      { field: 'statements[1].object.id', message: 'the activity id is 256 characters; at most 255 are kept as the content\'s external id' },
+      { field: 'statements[2].actor', message: "the learner's identifier makes an external id of 256 characters; at most 255 are kept" },
+    ]);
+    expect(await events()).toBe(count);
+    // A statement that makes no event (a verb outside the mapping) keeps no external id: stored whatever the length.
+    await post(statement({ mbox: 'mailto:hal@school.example' }, 'http://adlnet.gov/expapi/verbs/experienced', { id: longActivity })).expect(200);
+
+    // 255 characters fit; display text beyond the columns' 200 (name) and 300 (title) characters is cut, by characters.
+    const fitting = `https://lms.example/${'b'.repeat(255 - 'https://lms.example/'.length)}`;
+    const name = '名'.repeat(250);
+    const title = '😀'.repeat(350);
+    await post(statement({ mbox: 'mailto:ida@school.example', name }, `${ADL}completed`, { objectType: 'Activity', id: fitting, definition: { name: { 'en-US': title } } })).expect(200);
+    expect(await events()).toBe(count + 1);
+    const [stored] = await app.dataSource.query(
+      `SELECT u.name, c.title, c.external_id FROM activity_events e JOIN users u ON u.organization_id = e.organization_id AND u.id = e.user_id
+         JOIN educational_content c ON c.organization_id = e.organization_id AND c.id = e.content_id WHERE e.organization_id = $1 AND u.external_id = $2`,
+      [admin.organization.id, 'mailto:ida@school.example'],
+    );
+    expect(stored).toEqual({ name: '名'.repeat(200), title: '😀'.repeat(300), external_id: fitting });
+  });
+
   it('requires X-Experience-API-Version on the statements resource and answers with the highest version of the client’s major', async () => {
     const sent = statement({ mbox: 'mailto:gil@school.example' }, `${ADL}experienced`, { id: LESSON });
     const post = (version?: string) => {

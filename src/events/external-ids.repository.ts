@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { ContentType } from '../database/entities/educational-content.entity.js';
 import { TenantTransactions } from '../database/tenant-transactions.js';
+import { cutToCharacters } from '../common/characters.js';
 
 /** A learner named by the platform's id: created, if unknown, as a student without password. */
 export interface ExternalLearner {
@@ -42,7 +43,7 @@ export class ExternalIdsRepository {
           ORDER BY w.external_id
          ON CONFLICT (organization_id, external_id) DO NOTHING`,
         'users',
-        [organizationId, learners.map((l) => l.externalId), learners.map((l) => l.name.slice(0, NAME_MAX)), learners.map((l) => l.createdAt.toISOString()), learners.map(() => null)],
+        [organizationId, learners.map((l) => l.externalId), learners.map((l) => cutToCharacters(l.name, NAME_MAX)), learners.map((l) => l.createdAt.toISOString()), learners.map(() => null)],
       ),
     );
   }
@@ -59,7 +60,7 @@ export class ExternalIdsRepository {
           ORDER BY w.external_id
          ON CONFLICT (organization_id, external_id) DO NOTHING`,
         'educational_content',
-        [organizationId, content.map((c) => c.externalId), content.map((c) => c.title.slice(0, TITLE_MAX)), content.map((c) => c.createdAt.toISOString()), content.map((c) => c.contentType)],
+        [organizationId, content.map((c) => c.externalId), content.map((c) => cutToCharacters(c.title, TITLE_MAX)), content.map((c) => c.createdAt.toISOString()), content.map((c) => c.contentType)],
       ),
     );
   }

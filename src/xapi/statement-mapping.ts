@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { EventType } from '../database/entities/activity-event.entity.js';
 import type { ContentType } from '../database/entities/educational-content.entity.js';
+import type { FieldError } from '../errors/problem.js';
+import { characterCount } from '../common/characters.js';
 import { isObject, type Json, type JsonObject } from './statement-validator.js';
 
 const ADL = 'http://adlnet.gov/expapi/verbs/';
@@ -20,6 +22,8 @@ const QUIZ_TYPES = ['assessment', 'cmi.interaction', 'question'];
 const MAX_SESSION_SECONDS = 86_400;
 /** How far ahead of the time it is stored a statement's timestamp may put its event (as for POST /events). */
 const MAX_FUTURE_SKEW_MS = 5 * 60 * 1000;
+/** The longest external id of a learner or content item (the column's limit, in characters). */
+export const MAX_EXTERNAL_ID_LENGTH = 255;
 /** Namespace of the event ids derived from statement ids (a fixed, random UUID). */
 const EVENT_ID_NAMESPACE = Buffer.from('6f1c2a4e8b3d4c5ea7f90b1d2e3c4a5b', 'hex');
 
@@ -99,13 +103,11 @@ export function eventIdOf(statementId: string): string {
  * is none, or when it lies more than 5 minutes ahead of it), in UTC.
  */
 export function mapStatement(statement: JsonObject, statementId: string, stored: Date): MappedStatement | null {
-  const verb = statement.verb as JsonObject;
-  const type = VERB_EVENTS[verb.id as string];
+  const type = eventTypeOf(statement);
+  if (!type) return null;
   const object = statement.object as JsonObject;
-  if (!type || (object.objectType !== undefined && object.objectType !== 'Activity')) return null;
   const result = isObject(statement.result) ? statement.result : undefined;
   const duration = typeof result?.duration === 'string' ? durationSeconds(result.duration) : null;
-  if (type === 'session' && duration === null) return null;
 
   const actor = statement.actor as JsonObject;
   const learnerId = learnerExternalId(actor);
@@ -152,4 +154,32 @@ function canonical(value: Json): string {
       .join(',')}}`;
   }
   return JSON.stringify(value);
+}
+
+/** The event type a valid statement makes: its verb mapped, its object an Activity, a session verb with a duration. */
+function eventTypeOf(statement: JsonObject): EventType | null {
+  const type = VERB_EVENTS[(statement.verb as JsonObject).id as string];
+  const object = statement.object as JsonObject;
+  if (!type || (object.objectType !== undefined && object.objectType !== 'Activity')) return null;
+  if (type === 'session' && !(isObject(statement.result) && typeof statement.result.duration === 'string')) return null;
+  return type;
+}
+
+/**
+ * What a valid statement that makes an event needs beyond the xAPI rules: its learner's identifier and its activity id
+ * become external ids of at most 255 characters. A statement that makes no event is stored whatever their length.
+ */
+export function externalIdErrors(statement: JsonObject, path: string): FieldError[] {
+  const type = eventTypeOf(statement);
+  if (!type) return [];
+  const errors: FieldError[] = [];
+  const learnerId = learnerExternalId(statement.actor as JsonObject);
+  if (characterCount(learnerId) > MAX_EXTERNAL_ID_LENGTH) {
+    errors.push({ field: `${path}.actor`, message: `the learner's identifier makes an external id of ${characterCount(learnerId)} characters; at most ${MAX_EXTERNAL_ID_LENGTH} are kept` });
+  }
+  const activityId = (statement.object as JsonObject).id as string;
+  if (type !== 'login' && characterCount(activityId) > MAX_EXTERNAL_ID_LENGTH) {
+    errors.push({ field: `${path}.object.id`, message: `the activity id is ${characterCount(activityId)} characters; at most ${MAX_EXTERNAL_ID_LENGTH} are kept as the content's external id` });
+  }
+  return errors;
 }

@@ -10,7 +10,7 @@ import { ExternalContent, ExternalIdsRepository, ExternalLearner } from '../even
 import type { StoredBatch } from '../events/events.repository.js';
 import { ActivityChannel } from '../stream/activity-channel.js';
 import { ChangeNotifier } from '../tenancy/change-notifier.js';
-import { MappedStatement, mapStatement, statementSignature } from './statement-mapping.js';
+import { externalIdErrors, MappedStatement, mapStatement, statementSignature } from './statement-mapping.js';
 import { isUuid, JsonObject, statementErrors } from './statement-validator.js';
 import { XapiStats } from './xapi-stats.js';
 import { XapiRepository } from './xapi.repository.js';
@@ -76,7 +76,11 @@ export class XapiService {
    * found or created by external id, all in one transaction.
    */
   private async store(source: StatementSource, batch: unknown[], path: string): Promise<string[]> {
-    const errors: FieldError[] = batch.flatMap((statement, index) => statementErrors(statement, path === 'statements' ? `statements[${index}]` : path));
+    const errors: FieldError[] = batch.flatMap((statement, index) => {
+      const at = path === 'statements' ? `statements[${index}]` : path;
+      const invalid = statementErrors(statement, at);
+      return invalid.length > 0 ? invalid : externalIdErrors(statement as JsonObject, at);
+    });
     if (errors.length > 0) throw new ValidationFailedException(errors, `${new Set(errors.map((error) => error.field.split('.')[0])).size} statement(s) are invalid; nothing was stored`);
     const incoming: Incoming[] = (batch as JsonObject[]).map((statement) => {
       const id = typeof statement.id === 'string' ? statement.id.toLowerCase() : randomUUID();
