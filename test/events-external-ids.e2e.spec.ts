@@ -114,6 +114,26 @@ describe('events naming learners and content by external id', () => {
     ]);
   });
 
+  it('trims external ids, as the roster, user and content creation do, and refuses blank ones', async () => {
+    await push([{ type: 'lesson_completed', user_external_id: '  lms-trim  ', content_external_id: '\tcourse-trim ', occurred_at: new Date().toISOString() }]).expect(202);
+    await push([{ type: 'login', user_external_id: 'lms-trim', occurred_at: new Date().toISOString() }]).expect(202);
+    expect((await learners(['lms-trim'])).map((row: { external_id: string; name: string }) => [row.external_id, row.name])).toEqual([['lms-trim', 'lms-trim']]);
+    const [content] = await app.dataSource.query(`SELECT count(*)::int AS n FROM educational_content WHERE organization_id = $1 AND external_id = 'course-trim'`, [
+      admin.organization.id,
+    ]);
+    expect(content.n).toBe(1);
+    const user = await createUser(app, admin.token, { external_id: ' sis-trim ' });
+    expect(await app.dataSource.query(`SELECT external_id FROM users WHERE organization_id = $1 AND id = $2`, [admin.organization.id, user.id])).toEqual([{ external_id: 'sis-trim' }]);
+
+    const before = await app.dataSource.query(`SELECT count(*)::int AS n FROM activity_events WHERE organization_id = $1`, [admin.organization.id]);
+    const refused = await push([
+      { type: 'login', user_external_id: '   ', occurred_at: new Date().toISOString() },
+      { type: 'lesson_completed', user_external_id: 'lms-trim', content_external_id: ' ', occurred_at: new Date().toISOString() },
+    ]).expect(400);
+    expect(refused.body.errors.map((error: { field: string }) => error.field)).toEqual(['events[0].user_external_id', 'events[1].content_external_id']);
+    expect(await app.dataSource.query(`SELECT count(*)::int AS n FROM activity_events WHERE organization_id = $1`, [admin.organization.id])).toEqual(before);
+  });
+
   it('keeps external ids unique within an organization (409) but not across organizations', async () => {
     await createUser(app, admin.token, { external_id: 'dup-1' });
     await http(app).post('/api/v1/users').set('Authorization', `Bearer ${admin.token}`).send({ external_id: 'dup-1', name: 'Again', role: 'student' }).expect(409);

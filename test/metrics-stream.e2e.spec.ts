@@ -262,6 +262,13 @@ describe('GET /metrics/stream across instances', () => {
     await http(a).get('/api/v1/metrics/stream').expect(401);
   });
 
+  it('refuses a query parameter it does not take (400 problem+json naming it) instead of opening the stream', async () => {
+    const admin = await signup(a);
+    const refused = await http(a).get('/api/v1/metrics/stream?period=7d').set('Authorization', `Bearer ${admin.token}`).expect(400);
+    expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(refused.body.errors).toEqual([expect.objectContaining({ field: 'period' })]);
+  });
+
   it('gives a reconnecting client (Last-Event-ID) the latest state first', async () => {
     const admin = await signup(a);
     const learner = await createUser(a, admin.token);

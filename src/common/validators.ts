@@ -2,6 +2,9 @@ import { registerDecorator, ValidationOptions } from 'class-validator';
 
 const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(:(\d{2})(\.\d{1,6})?)?(Z|[+-](\d{2}):(\d{2}))$/;
 
+/** class-transformer's @Transform for text stored trimmed (names, titles, external ids); anything else is left to the validators. */
+export const trimText = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+
 export function isIsoDateTime(value: unknown): value is string {
   if (typeof value !== 'string') return false;
   const match = ISO_DATE_TIME.exec(value);

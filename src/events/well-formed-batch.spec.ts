@@ -91,6 +91,13 @@ describe('wellFormedBatch', () => {
     if (errors === 0) expect(wellFormedBatch(body, NOW)).not.toBeNull();
   });
 
+  it('leaves an external id with surrounding whitespace to the DTO, which trims it', () => {
+    const { user_id: _user, ...rest } = valid;
+    expect(wellFormedBatch({ events: [{ ...rest, user_external_id: 'lms-1' }] }, NOW)).not.toBeNull();
+    expect(wellFormedBatch({ events: [{ ...rest, user_external_id: ' lms-1' }] }, NOW)).toBeNull();
+    expect(wellFormedBatch({ events: [{ ...valid, content_external_id: 'c-1\t' }] }, NOW)).toBeNull();
+  });
+
   it('refuses an own __proto__ key, leaving it to the DTO', () => {
     const body: unknown = JSON.parse(`{"events":[${JSON.stringify(valid).slice(0, -1)},"__proto__":{"polluted":true}}]}`);
     expect(wellFormedBatch(body, NOW)).toBeNull();

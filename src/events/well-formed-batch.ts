@@ -11,6 +11,8 @@ const absent = (value: unknown) => value === undefined || value === null;
 const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 const isUuid = (value: unknown) => typeof value === 'string' && UUID.test(value);
 const isText = (value: unknown, max: number) => typeof value === 'string' && value.length >= 1 && value.length <= max;
+// An external id with surrounding whitespace is trimmed by the DTO's transform: it takes the DTO's path.
+const isExternalId = (value: unknown) => isText(value, MAX_EXTERNAL_ID) && (value as string).trim() === value;
 const inRange = (value: unknown, min: number, max: number) => typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max;
 
 function isWellFormedEvent(event: unknown, latestMs: number): event is EventInput {
@@ -22,12 +24,12 @@ function isWellFormedEvent(event: unknown, latestMs: number): event is EventInpu
     typeof type === 'string' &&
     TYPES.has(type) &&
     // The learner by exactly one of user_id and user_external_id; a name only with the external id.
-    (absent(user_external_id) ? isUuid(user_id) && absent(user_name) : absent(user_id) && isText(user_external_id, MAX_EXTERNAL_ID) && (absent(user_name) || isText(user_name, 200))) &&
+    (absent(user_external_id) ? isUuid(user_id) && absent(user_name) : absent(user_id) && isExternalId(user_external_id) && (absent(user_name) || isText(user_name, 200))) &&
     isIsoDateTime(occurred_at) &&
     Date.parse(occurred_at) <= latestMs &&
     (absent(content_external_id)
       ? (absent(content_id) || isUuid(content_id)) && absent(content_title)
-      : absent(content_id) && isText(content_external_id, MAX_EXTERNAL_ID) && (absent(content_title) || isText(content_title, 300))) &&
+      : absent(content_id) && isExternalId(content_external_id) && (absent(content_title) || isText(content_title, 300))) &&
     (absent(duration_seconds) || (inRange(duration_seconds, 0, 86400) && Number.isInteger(duration_seconds))) &&
     (absent(score) || inRange(score, 0, 100))
   );

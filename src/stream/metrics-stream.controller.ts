@@ -1,10 +1,11 @@
-import { Controller, Get, Headers, Req, Res } from '@nestjs/common';
+import { Controller, Get, Headers, Query, Req, Res } from '@nestjs/common';
 import { ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators.js';
 import type { Caller } from '../auth/principal.js';
 import { ApiKeyAllowed } from '../api-keys/api-key-scopes.js';
 import { ApiAuthenticated } from '../common/api-errors.decorators.js';
+import { StreamQuery } from './dto/stream-query.dto.js';
 import { MetricsStreamService } from './metrics-stream.service.js';
 
 @ApiTags('metrics')
@@ -45,6 +46,7 @@ export class MetricsStreamController {
     @Req() request: Request,
     @Res() response: Response,
     @Headers('last-event-id') lastEventId: string | undefined,
+    @Query() _query: StreamQuery,
   ): Promise<void> {
     await this.streams.open(principal, request, response, lastEventId);
   }

@@ -13,6 +13,16 @@ describe('roster parser', () => {
     ]);
   });
 
+  it('trims CSV cells as the JSON roster trims its strings: a padded external id is the same id, a blank cell no value', () => {
+    const parsed = parseCsvRoster('external_id,email,name,role\n  lms-1 , a@x.example , Ada ,student \n   ,b@x.example,Bo,\n', NOW);
+    expect(parsed.errors).toEqual([]);
+    expect(parsed.rows.map((row) => [row.externalId, row.email, row.name, row.role])).toEqual([
+      ['lms-1', 'a@x.example', 'Ada', 'student'],
+      [null, 'b@x.example', 'Bo', null],
+    ]);
+    expect(parseJsonRoster({ users: [{ external_id: '  lms-1 ', name: 'Ada' }] }, NOW).rows.map((row) => row.externalId)).toEqual(['lms-1']);
+  });
+
   it('refuses an is_active cell that names an inherited property (constructor, __proto__) like any other bad value', () => {
     const parsed = parseCsvRoster('external_id,name,is_active\nx-1,One,constructor\nx-2,Two,__proto__\nx-3,Three,yes\n', NOW);
     expect(parsed.errors).toEqual([

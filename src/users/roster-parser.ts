@@ -3,6 +3,7 @@ import { isEmail } from 'class-validator';
 import { normalizeEmail } from '../auth/email.js';
 import { isIsoDateTime } from '../common/validators.js';
 import { ROLES, type Role } from '../database/entities/user.entity.js';
+import { characterCount } from '../common/characters.js';
 import type { FieldError } from '../errors/problem.js';
 
 export const MAX_ROSTER_ROWS = 50_000;
@@ -55,7 +56,8 @@ export function parseCsvRoster(text: string, nowMs = Date.now()): ParsedRoster {
   const rows: RosterRow[] = [];
   const errors: FieldError[] = [];
   for (const { record, info } of records.slice(1)) {
-    const cells = new Map<RosterColumn, string | null>(header.map((column, index) => [column as RosterColumn, record[index] === '' ? null : record[index]]));
+    // Cells are trimmed, as the JSON roster's strings are: a padded external id is the same id, a blank cell no value.
+    const cells = new Map<RosterColumn, string | null>(header.map((column, index) => [column as RosterColumn, record[index].trim() === '' ? null : record[index].trim()]));
     const isActive = cells.get('is_active') ?? null;
     const activeValue = isActive === null ? null : BOOLEANS.get(isActive.toLowerCase());
     const label = `line ${info.lines}`;
@@ -131,7 +133,7 @@ function checkRow(row: RosterRow, createdAt: string | null, nowMs: number, rows:
   const add = (field: string, message: string) => errors.push({ field: `${row.label}.${field}`, message });
   if (row.name.length < 1 || row.name.length > 200) add('name', 'name is required, 1 to 200 characters');
   if (row.externalId === null && row.email === null) add('external_id', 'each row needs an external_id or an email');
-  if (row.externalId !== null && row.externalId.length > 255) add('external_id', 'external_id must be 1 to 255 characters');
+  if (row.externalId !== null && characterCount(row.externalId) > 255) add('external_id', 'external_id must be 1 to 255 characters');
   if (row.email !== null && (row.email.length > 254 || !isEmail(row.email))) add('email', 'email must be an e-mail address');
   if (row.role !== null && !(ROLES as readonly string[]).includes(row.role)) add('role', `role must be one of ${ROLES.join(', ')}`);
   if (createdAt !== null) {

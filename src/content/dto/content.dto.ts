@@ -2,9 +2,8 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Length, Max, MaxLength, Min } from 'class-validator';
 import { CONTENT_STATUSES, CONTENT_TYPES, type ContentStatus, type ContentType } from '../../database/entities/educational-content.entity.js';
-import { IsNotFuture } from '../../common/validators.js';
+import { IsNotFuture, trimText } from '../../common/validators.js';
 
-const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
 export class ContentResponse {
   @ApiProperty({ format: 'uuid' }) id: string;
@@ -26,7 +25,7 @@ export class ContentPageResponse {
 
 export class CreateContentRequest {
   @ApiProperty({ example: 'Fractions, part 1', maxLength: 300 })
-  @Transform(trim)
+  @Transform(trimText)
   @IsString()
   @Length(1, 300)
   title: string;
@@ -35,8 +34,9 @@ export class CreateContentRequest {
   @IsIn(CONTENT_TYPES)
   content_type: ContentType;
 
-  @ApiPropertyOptional({ minLength: 1, maxLength: 255, example: 'https://lms.example/course/7/lesson/3', description: 'The platform’s own id of this content, unique in the organization' })
+  @ApiPropertyOptional({ minLength: 1, maxLength: 255, example: 'https://lms.example/course/7/lesson/3', description: 'The platform’s own id of this content, unique in the organization; stored trimmed' })
   @IsOptional()
+  @Transform(trimText)
   @IsString()
   @Length(1, 255)
   external_id?: string;
@@ -62,7 +62,7 @@ export class CreateContentRequest {
 export class UpdateContentRequest {
   @ApiPropertyOptional({ maxLength: 300 })
   @IsOptional()
-  @Transform(trim)
+  @Transform(trimText)
   @IsString()
   @Length(1, 300)
   title?: string;

@@ -1,8 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsNumber, IsOptional, IsString, IsUUID, Length, Max, Min, ValidateBy, ValidateIf, ValidateNested } from 'class-validator';
 import { EVENT_TYPES, type EventType } from '../../database/entities/activity-event.entity.js';
-import { IsNotFuture } from '../../common/validators.js';
+import { IsNotFuture, trimText } from '../../common/validators.js';
 
 export const MAX_FUTURE_SKEW_MS = 5 * 60 * 1000;
 export const MAX_BATCH = 1000;
@@ -38,9 +38,10 @@ export class EventInput {
   @ApiPropertyOptional({
     minLength: 1,
     maxLength: MAX_EXTERNAL_ID,
-    description: 'The learner by the platform’s own id, instead of user_id; an unknown one is created as a student without password',
+    description: 'The learner by the platform’s own id, instead of user_id (trimmed); an unknown one is created as a student without password',
   })
   @IsOptional()
+  @Transform(trimText)
   @IsString()
   @Length(1, MAX_EXTERNAL_ID)
   @WithField('user_id', false, 'give user_id or user_external_id, not both')
@@ -65,9 +66,10 @@ export class EventInput {
   @ApiPropertyOptional({
     minLength: 1,
     maxLength: MAX_EXTERNAL_ID,
-    description: 'The content by the platform’s own id, instead of content_id; an unknown one is created as a published lesson',
+    description: 'The content by the platform’s own id, instead of content_id (trimmed); an unknown one is created as a published lesson',
   })
   @IsOptional()
+  @Transform(trimText)
   @IsString()
   @Length(1, MAX_EXTERNAL_ID)
   @WithField('content_id', false, 'give content_id or content_external_id, not both')

@@ -3,11 +3,10 @@ import { Transform, Type } from 'class-transformer';
 import { IsBoolean, IsEmail, IsIn, IsInt, IsOptional, IsString, Length, Max, MaxLength, Min, ValidateIf } from 'class-validator';
 import { ROLES, type Role } from '../../database/entities/user.entity.js';
 import { TIERS, type Tier } from '../../database/entities/organization.entity.js';
-import { IsNotFuture } from '../../common/validators.js';
+import { IsNotFuture, trimText } from '../../common/validators.js';
 import { toNormalizedEmail } from '../../auth/email.js';
 import { IsAcceptablePassword, PASSWORD_DESCRIPTION, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../auth/password-policy.js';
 
-const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
 export class OrganizationResponse {
   @ApiProperty({ format: 'uuid' }) id: string;
@@ -44,14 +43,15 @@ export class CreateUserRequest {
   @MaxLength(254)
   email?: string;
 
-  @ApiPropertyOptional({ minLength: 1, maxLength: 255, example: 'lms-4711', description: 'The platform’s own id of this user, unique in the organization' })
+  @ApiPropertyOptional({ minLength: 1, maxLength: 255, example: 'lms-4711', description: 'The platform’s own id of this user, unique in the organization; stored trimmed' })
   @IsOptional()
+  @Transform(trimText)
   @IsString()
   @Length(1, 255)
   external_id?: string;
 
   @ApiProperty({ example: 'Grace Teacher' })
-  @Transform(trim)
+  @Transform(trimText)
   @IsString()
   @Length(1, 200)
   name: string;
@@ -75,7 +75,7 @@ export class CreateUserRequest {
 export class UpdateUserRequest {
   @ApiPropertyOptional()
   @IsOptional()
-  @Transform(trim)
+  @Transform(trimText)
   @IsString()
   @Length(1, 200)
   name?: string;
