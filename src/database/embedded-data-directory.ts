@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -11,7 +12,7 @@ import { promisify } from 'node:util';
  * PGlite's defaults reserve 160 MB of shared buffers; the embedded mode serves one organization's dashboards and keeps
  * the whole process tree under 400 MB resident.
  */
-const EMBEDDED_SETTINGS = { shared_buffers: '16MB', wal_buffers: '1MB' };
+export const EMBEDDED_SETTINGS = { shared_buffers: '16MB', wal_buffers: '1MB' };
 
 export const EMBEDDED_POSTGRESQL_CONF = Object.entries(EMBEDDED_SETTINGS)
   .map(([name, value]) => `${name} = ${value}`)
@@ -86,14 +87,93 @@ copyTree('/pglite/data', target);
 copyFile('/pglite/data/PG_VERSION', join(target, 'PG_VERSION'));
 `;
 
+/** Where the pristine data directory ships (`npm run embedded:template` makes it), relative to the package root. */
+export const TEMPLATE_DIRECTORY = join('assets', 'embedded-postgres');
+
+/** What a template was made from: it is used only by the PGlite version and with the settings it was made with. */
+export interface TemplateInfo {
+  pglite: string;
+  settings: Record<string, string>;
+}
+
+/** The package root: the nearest directory above this file with the service's package.json (src/ or dist/src/). */
+export function packageRoot(from = __dirname): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'toolbox-metrics') return dir;
+    if (dirname(dir) === dir) throw new Error(`No toolbox-metrics package.json above ${from}`);
+  }
+}
+
+/** The installed PGlite's version. */
+export function installedPgliteVersion(): string {
+  const manifest = join(dirname(require.resolve('@electric-sql/pglite')), '..', 'package.json');
+  return (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version;
+}
+
+/** The shipped template's archive when it was made by the installed PGlite with today's settings, else null. */
+export function usableTemplate(root = packageRoot()): string | null {
+  const archive = join(root, TEMPLATE_DIRECTORY, 'data.tar.gz');
+  const infoFile = join(root, TEMPLATE_DIRECTORY, 'template.json');
+  if (!existsSync(archive) || !existsSync(infoFile)) return null;
+  const info = JSON.parse(readFileSync(infoFile, 'utf8')) as TemplateInfo;
+  const settingsMatch = JSON.stringify(info.settings) === JSON.stringify(EMBEDDED_SETTINGS);
+  return info.pglite === installedPgliteVersion() && settingsMatch ? archive : null;
+}
+
 /**
- * Creates the embedded data directory when it has no database yet. initdb runs in a short-lived child process: PGlite
- * keeps the initdb instance's WebAssembly memory for the life of the process that ran it.
+ * Writes the files of a gzipped ustar archive (PGlite's dumpDataDir) under target: directories 0700, files 0600,
+ * PG_VERSION last (it marks a data directory as initialized), postmaster.pid never (no server runs from it yet).
+ */
+export function extractDataDirectory(archive: string, target: string): void {
+  const tar = gunzipSync(readFileSync(archive));
+  const text = (at: number, length: number) => {
+    const end = tar.indexOf(0, at);
+    return tar.toString('latin1', at, end === -1 || end > at + length ? at + length : end);
+  };
+  let version: Buffer | null = null;
+  for (let at = 0; at + 512 <= tar.length; ) {
+    const name = text(at, 100);
+    if (name === '') break;
+    const prefix = text(at + 345, 155);
+    const size = parseInt(text(at + 124, 12).trim() || '0', 8);
+    const type = String.fromCharCode(tar[at + 156]);
+    const path = (prefix ? `${prefix}/${name}` : name).replace(/^\/+/, '');
+    if (path.split('/').includes('..')) throw new Error(`The data directory template names a path outside it: ${path}`);
+    const body = tar.subarray(at + 512, at + 512 + size);
+    at += 512 + Math.ceil(size / 512) * 512;
+    if (type === '5') mkdirSync(join(target, path), { recursive: true, mode: 0o700 });
+    else if (type === '0' || type === '\0') {
+      if (path === 'postmaster.pid') continue;
+      if (path === 'PG_VERSION') {
+        version = Buffer.from(body);
+        continue;
+      }
+      mkdirSync(dirname(join(target, path)), { recursive: true, mode: 0o700 });
+      writeFileSync(join(target, path), body, { mode: 0o600 });
+    }
+  }
+  if (!version) throw new Error('The data directory template has no PG_VERSION');
+  writeFileSync(join(target, 'PG_VERSION'), version, { mode: 0o600 });
+}
+
+/**
+ * Creates the embedded data directory when it has no database yet: from the pristine directory the package ships
+ * (assets/embedded-postgres, made by the installed PGlite with these settings), which takes a few MB and a fraction of
+ * a second; otherwise (another PGlite version) with initdb in a short-lived child process, since PGlite keeps the
+ * initdb instance's WebAssembly memory for the life of the process that ran it.
  */
 export async function prepareEmbeddedDataDirectory(dataDir: string): Promise<void> {
   if (dataDir.startsWith('memory://')) return;
   mkdirSync(dataDir, { recursive: true });
   if (existsSync(join(dataDir, 'PG_VERSION'))) return;
+  const template = usableTemplate();
+  if (template) return extractDataDirectory(template, dataDir);
+  await initdbInChild(dataDir);
+}
+
+/** initdb of a new data directory in a child process (the path when no template matches the installed PGlite). */
+export async function initdbInChild(dataDir: string): Promise<void> {
   const entry = pathToFileURL(join(dirname(require.resolve('@electric-sql/pglite')), 'index.js')).href;
   const env = { ...process.env, PGLITE_ENTRY: entry, PGLITE_INIT_DIR: dataDir, PGLITE_SETTINGS: JSON.stringify(EMBEDDED_SETTINGS) };
   // Liftoff alone, a 1 MB young generation and collections on demand: the child runs once and its peak is what counts.
