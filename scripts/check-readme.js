@@ -240,7 +240,7 @@ async function setUp(clone) {
   checkTime((Date.now() - started) / 1000, 30, 'npm start after a fresh install');
   const banner = await waitForOutput(first, /Demo login\s+(\S+)\s+password (\S+)/, 10_000);
   const firstPeak = firstStart.stop();
-  check(firstPeak.kb <= MEMORY_LIMIT_KB, `during the first start (compile, initdb of the new data directory, migrations, demo data) the npm start process tree peaked at ${firstPeak.mb} MB resident (at most 400 MB; ${firstPeak.parts})`);
+  check(firstPeak.kb <= MEMORY_LIMIT_KB, `during the first start (compile, the new data directory, migrations, demo data) the npm start process tree peaked at ${firstPeak.mb} MB resident (at most 400 MB; ${firstPeak.parts})`);
   check(new RegExp(`Dashboard\\s+http://localhost:${port}/\\n`).test(first.output), 'the banner names the dashboard page');
   check(new RegExp(`API docs\\s+http://localhost:${port}/docs\\n`).test(first.output), 'the banner names /docs');
   check(Boolean(banner), 'the banner shows the demo login once');

@@ -143,6 +143,35 @@ describe('read replicas', () => {
     }
   });
 
+  it('reports a replica whose WAL receiver stopped as lagging once the primary moves on, though it has replayed all it received', async () => {
+    const strict = await createTestApp({ env: { ...replicaEnv({ REPLICA_MAX_LAG_SECONDS: '1' }), REDIS_KEY_PREFIX: prefix } });
+    const [{ primary_conninfo: conninfo }] = await pg.query<{ primary_conninfo: string }>('standby', 'SHOW primary_conninfo');
+    try {
+      await pg.waitForReplay();
+      await waitFor(async () => (await replicaState(strict)) === 'up', 'the replica to be up');
+      // The standby stops receiving: nothing new arrives, so its own view is "everything received is replayed".
+      await pg.query('standby', `ALTER SYSTEM SET primary_conninfo = ''`);
+      await pg.query('standby', 'SELECT pg_reload_conf()');
+      await waitFor(async () => (await pg.query<{ n: number }>('standby', 'SELECT count(*)::int AS n FROM pg_stat_wal_receiver'))[0].n === 0, 'the WAL receiver to stop');
+      const direct = await insertDirectly();
+      const [own] = await pg.query<{ caught_up: boolean }>('standby', 'SELECT pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() AS caught_up');
+      expect(own.caught_up).toBe(true);
+      await waitFor(async () => (await replicaState(strict)) === 'lagging', 'the replica to be reported lagging');
+      expect((await ready(strict)).replicas[0].lag_seconds).toBeGreaterThan(1);
+      // Skipped: the read comes from the primary, which has the row the standby never received.
+      expect(await listedEmails(strict)).toContain(direct);
+    } finally {
+      await pg.query('standby', `ALTER SYSTEM SET primary_conninfo = '${conninfo.replace(/'/g, "''")}'`);
+      await pg.query('standby', 'SELECT pg_reload_conf()');
+    }
+    try {
+      await pg.waitForReplay();
+      await waitFor(async () => (await replicaState(strict)) === 'up', 'the replica to be up again');
+    } finally {
+      await strict.close();
+    }
+  });
+
   it('answers from the primary within the timeouts while the replica hangs, and reports it down', async () => {
     await pg.waitForReplay();
     await waitFor(async () => (await replicaState(app)) === 'up', 'the replica to be up');

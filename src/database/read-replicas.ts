@@ -40,9 +40,31 @@ const CHECK_SQL = `SELECT (pg_last_wal_replay_lsn() - '0/0')::text AS replayed,
   CASE WHEN NOT pg_is_in_recovery() OR pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0
        ELSE COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - pg_last_xact_replay_timestamp()), 0) END::float8 AS lag`;
 
+/** The primary's WAL position at one check: where a replica's replay is measured against. */
+interface PrimarySample {
+  position: bigint;
+  at: number;
+}
+
+/** At most this many samples are kept (a replica behind the oldest one is still behind by more than it says). */
+const MAX_PRIMARY_SAMPLES = 600;
+
+/**
+ * Seconds a replica is behind the primary, from the primary's positions sampled at the checks: the age of the oldest
+ * sample it has not replayed (at least that long ago the primary had data the replica still lacks), else 0. This
+ * catches a replica that receives nothing (a broken WAL receiver), whose own view says it replayed all it received.
+ */
+export function lagBehindPrimary(samples: readonly PrimarySample[], replayed: bigint | null, now: number): number {
+  if (replayed === null) return 0;
+  const missing = samples.find((sample) => sample.position > replayed);
+  return missing ? Math.max(0, now - missing.at) / 1000 : 0;
+}
+
 export class Replica {
   state: ReplicaState = 'down';
   lagSeconds: number | null = null;
+  /** The WAL position replayed at the last check that answered. */
+  replayed: bigint | null = null;
   private checking = false;
 
   constructor(
@@ -54,13 +76,17 @@ export class Replica {
     return { name: this.name, state: this.state, lag_seconds: this.lagSeconds === null ? null : Math.round(this.lagSeconds * 1000) / 1000 };
   }
 
-  /** One check; a replica that fails or does not answer within the statement timeout is down until a later check answers. */
-  async check(maxLagSeconds: number): Promise<void> {
+  /**
+   * One check; a replica that fails or does not answer within the statement timeout is down until a later check answers.
+   * Its lag is the larger of its own view and how far it is behind the primary's sampled positions.
+   */
+  async check(maxLagSeconds: number, primarySamples: readonly PrimarySample[] = []): Promise<void> {
     if (this.checking) return;
     this.checking = true;
     try {
       const { rows } = await this.pool.query<{ replayed: string | null; lag: number }>(CHECK_SQL);
-      this.lagSeconds = Number(rows[0].lag);
+      this.replayed = rows[0].replayed === null ? null : BigInt(rows[0].replayed);
+      this.lagSeconds = Math.max(Number(rows[0].lag), lagBehindPrimary(primarySamples, this.replayed, Date.now()));
       this.state = this.lagSeconds > maxLagSeconds ? 'lagging' : 'up';
     } catch {
       this.markDown();
@@ -72,6 +98,7 @@ export class Replica {
   markDown(): void {
     this.state = 'down';
     this.lagSeconds = null;
+    this.replayed = null;
   }
 }
 
@@ -86,6 +113,7 @@ export class ReadReplicas implements OnModuleInit, OnApplicationShutdown {
   readonly replicas: Replica[];
   private next = 0;
   private timer?: NodeJS.Timeout;
+  private readonly primarySamples: PrimarySample[] = [];
 
   constructor(
     private readonly config: AppConfig,
@@ -115,15 +143,40 @@ export class ReadReplicas implements OnModuleInit, OnApplicationShutdown {
     await Promise.race([ended, delay(this.config.REPLICA_STATEMENT_TIMEOUT_MS + 500, undefined, { ref: false })]);
   }
 
-  /** Checks every replica now (also run on a timer). */
+  /** Checks every replica now (also run on a timer), against the primary's position sampled first. */
   async checkAll(): Promise<void> {
+    await this.samplePrimary();
     await Promise.all(
       this.replicas.map(async (replica) => {
         const before = replica.state;
-        await replica.check(this.config.REPLICA_MAX_LAG_SECONDS);
+        await replica.check(this.config.REPLICA_MAX_LAG_SECONDS, this.primarySamples);
         if (replica.state !== before) this.logger.log(`Read replica ${replica.name} is ${replica.state}${replica.state === 'lagging' ? ` (${replica.lagSeconds?.toFixed(1)} s behind)` : ''}`);
       }),
     );
+    this.pruneSamples();
+  }
+
+  /** The primary's written WAL position now; a failure leaves the samples as they were (the primary's own errors show elsewhere). */
+  private async samplePrimary(): Promise<void> {
+    try {
+      const rows = (await this.dataSource.query(`SELECT (pg_current_wal_lsn() - '0/0')::text AS position`)) as { position: string }[];
+      const position = BigInt(rows[0].position);
+      const last = this.primarySamples.at(-1);
+      // An idle primary: the position did not move, the oldest sample of it is the one that counts.
+      if (!last || last.position !== position) this.primarySamples.push({ position, at: Date.now() });
+    } catch {
+      return;
+    }
+  }
+
+  /** Drops the samples every replica has replayed (keeping the latest), and the oldest beyond the bound. */
+  private pruneSamples(): void {
+    const replayed = this.replicas.map((replica) => replica.replayed);
+    if (replayed.every((position) => position !== null)) {
+      const slowest = replayed.reduce((min, position) => (position! < min! ? position : min));
+      while (this.primarySamples.length > 1 && this.primarySamples[0].position <= slowest!) this.primarySamples.shift();
+    }
+    if (this.primarySamples.length > MAX_PRIMARY_SAMPLES) this.primarySamples.splice(0, this.primarySamples.length - MAX_PRIMARY_SAMPLES);
   }
 
   statuses(): ReplicaStatus[] {
