@@ -75,6 +75,27 @@ describe('logout and outdated tokens across instances', () => {
     await me(second, teacher.token).expect(401);
   });
 
+  it('past its memory bound an instance asks Redis instead of trusting a copy that dropped a revoked token', async () => {
+    const channel = second.get(RevocationChannel);
+    const bound = channel.maxLocalRevoked;
+    const teachers = [await userWithRole(first, admin, 'teacher'), await userWithRole(first, admin, 'teacher')];
+    const jti = (token: string) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).jti as string;
+    try {
+      await waitFor(() => channel.live, 'the second instance to be live');
+      // A bound of one: the second logout pushes the first token out of the second instance's memory.
+      channel.maxLocalRevoked = 1;
+      for (const teacher of teachers) await http(first).post('/api/v1/auth/logout').set('Authorization', `Bearer ${teacher.token}`).expect(204);
+      await waitFor(() => channel.isRevokedLocally(jti(teachers[1].token)), 'the second logout to arrive');
+      expect(channel.isRevokedLocally(jti(teachers[0].token))).toBe(false);
+      expect(channel.live).toBe(false);
+      // Still refused on the second instance, the fast path's copy notwithstanding: the answer comes from Redis.
+      for (const teacher of teachers) await me(second, teacher.token).expect(401);
+      await http(second).get(DASHBOARD).set('Authorization', `Bearer ${teachers[0].token}`).expect(401);
+    } finally {
+      channel.maxLocalRevoked = bound;
+    }
+  });
+
   it('an instance started after the logout refuses the token too (the revoked set is in Redis)', async () => {
     const teacher = await userWithRole(first, admin, 'teacher');
     await http(second).post('/api/v1/auth/logout').set('Authorization', `Bearer ${teacher.token}`).expect(204);

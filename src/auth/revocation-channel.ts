@@ -52,6 +52,10 @@ export class RevocationChannel implements OnModuleInit, OnApplicationShutdown {
   private connecting?: Promise<void>;
   private epoch = 0;
   private skipRedisUntil = 0;
+  /** Until then the memory copy lacks a revoked id it had to drop (the bound below): Redis is asked instead. */
+  private incompleteUntil = 0;
+  /** Revoked ids kept in memory at most; past it the earliest kept is dropped and the copy is incomplete until it expires. */
+  maxLocalRevoked = MAX_LOCAL_REVOKED;
 
   constructor(
     private readonly redis: RedisConnection,
@@ -67,9 +71,12 @@ export class RevocationChannel implements OnModuleInit, OnApplicationShutdown {
     return `${this.config.REDIS_KEY_PREFIX}:auth:revoked`;
   }
 
-  /** True while every revocation made by any instance has reached this one: local answers are then complete. */
+  /**
+   * True while every revocation made by any instance has reached this one and is still held: local answers are then
+   * complete. A revoked id dropped at the memory bound makes them incomplete until its token would have expired.
+   */
   get live(): boolean {
-    return !this.redis.enabled || (this.healthy && this.redis.isReady);
+    return !this.redis.enabled || (this.healthy && this.redis.isReady && this.clock.now() >= this.incompleteUntil);
   }
 
   /** Registers a listener; the returned function removes it (a stream that ends must not stay registered). */
@@ -165,10 +172,15 @@ export class RevocationChannel implements OnModuleInit, OnApplicationShutdown {
   }
 
   private remember(tokenId: string, expiresAt: number): void {
-    if (this.revoked.size >= MAX_LOCAL_REVOKED) {
+    // Without Redis the memory copy is the whole truth and is never cut (one instance; logins, hashed, bound its growth).
+    if (this.redis.enabled && this.revoked.size >= this.maxLocalRevoked && !this.revoked.has(tokenId)) {
       const now = this.clock.now();
       for (const [id, until] of this.revoked) if (until <= now) this.revoked.delete(id);
-      if (this.revoked.size >= MAX_LOCAL_REVOKED) this.revoked.delete(this.revoked.keys().next().value as string);
+      while (this.revoked.size >= this.maxLocalRevoked) {
+        const [id, until] = this.revoked.entries().next().value as [string, number];
+        this.revoked.delete(id);
+        this.incompleteUntil = Math.max(this.incompleteUntil, until);
+      }
     }
     this.revoked.set(tokenId, expiresAt);
     for (const listener of this.listeners) listener.tokenRevoked?.(tokenId);
