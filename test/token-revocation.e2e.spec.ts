@@ -96,6 +96,24 @@ describe('logout and outdated tokens across instances', () => {
     }
   });
 
+  it('tells its listeners (open streams) of a revoked id once, however often the id reaches it again (a reload after a reconnect)', async () => {
+    const channel = second.get(RevocationChannel);
+    const heard: string[] = [];
+    const stop = channel.listen({ tokenRevoked: (id) => heard.push(id) });
+    try {
+      const id = `reload-${randomBytes(4).toString('hex')}`;
+      const publisher = first.get(RedisConnection).client!;
+      const message = `t ${id} ${Date.now() + 3_600_000}`;
+      for (let repeat = 0; repeat < 3; repeat++) await publisher.publish(channel.channel, message);
+      await waitFor(() => channel.isRevokedLocally(id), 'the revocation to arrive');
+      await publisher.publish(channel.channel, `t other-${id} ${Date.now() + 3_600_000}`);
+      await waitFor(() => heard.includes(`other-${id}`), 'the next revocation to arrive');
+      expect(heard.filter((heardId) => heardId === id)).toEqual([id]);
+    } finally {
+      stop();
+    }
+  });
+
   it('an instance started after the logout refuses the token too (the revoked set is in Redis)', async () => {
     const teacher = await userWithRole(first, admin, 'teacher');
     await http(second).post('/api/v1/auth/logout').set('Authorization', `Bearer ${teacher.token}`).expect(204);

@@ -182,8 +182,10 @@ export class RevocationChannel implements OnModuleInit, OnApplicationShutdown {
         this.incompleteUntil = Math.max(this.incompleteUntil, until);
       }
     }
+    const known = this.revoked.has(tokenId);
     this.revoked.set(tokenId, expiresAt);
-    for (const listener of this.listeners) listener.tokenRevoked?.(tokenId);
+    // A reload after a reconnect brings back mostly ids already held: only new ones are news to the listeners (streams).
+    if (!known) for (const listener of this.listeners) listener.tokenRevoked?.(tokenId);
   }
 
   private receive(message: string): void {
