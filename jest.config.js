@@ -1,4 +1,4 @@
-// @nestjs/* 12 is ESM-only: jest's own ESM mode fails on nestjs-cls, so @swc/jest compiles everything to CommonJS.
+// @nestjs/* 12 is ESM-only: @swc/jest compiles the sources and @nestjs/* to CommonJS.
 /** @type {import('jest').Config} */
 module.exports = {
   rootDir: '.',
