@@ -4,6 +4,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { AppConfig } from '../config/app-config.js';
 import { problem, sendProblem } from '../errors/problem.js';
+import { type PlainField, writeInfoLine } from '../observability/logger.js';
 import { RequestMetrics } from '../observability/request-metrics.js';
 import { formatDuration, IncomingCorrelation, readCorrelation } from './correlation-headers.js';
 import { idsOf, logFieldsOf, requestContextStore, RequestIds } from './request-context.js';
@@ -104,16 +105,14 @@ export function recordCompletion(
   // No status was ever sent to a client that left early: count it as 499, as nginx does.
   const status = aborted && !response.headersSent ? 499 : response.statusCode;
   metrics.record(route, method, status, durationMs);
-  const fields = {
-    ...logFieldsOf(ids),
-    method,
-    route,
-    status,
-    duration_ms: durationMs,
-    ...(stream ? { stream_seconds: Math.round(elapsedSeconds * 1e3) / 1e3 } : {}),
-    ...(aborted ? { aborted: true } : {}),
-  };
-  logger.info(fields, aborted ? 'request aborted by the client' : 'request completed');
+  const fields = logFieldsOf(ids) as Record<string, PlainField>;
+  fields.method = method;
+  fields.route = route;
+  fields.status = status;
+  fields.duration_ms = durationMs;
+  if (stream) fields.stream_seconds = Math.round(elapsedSeconds * 1e3) / 1e3;
+  if (aborted) fields.aborted = true;
+  writeInfoLine(logger, fields, aborted ? 'request aborted by the client' : 'request completed');
 }
 
 /**

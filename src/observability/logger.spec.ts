@@ -1,0 +1,61 @@
+import { Writable } from 'node:stream';
+import { createLogger, type PlainField, writeInfoLine } from './logger';
+
+function capture(): { text: () => string; stream: Writable } {
+  let text = '';
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      text += chunk.toString();
+      done();
+    },
+  });
+  return { stream, text: () => text };
+}
+
+/** The time is the only part of a line that differs between two writes: pin it to compare them byte for byte. */
+function withoutTime(line: string): string {
+  return line.replace(/"time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"/, '"time":"T"');
+}
+
+describe('writeInfoLine', () => {
+  const fields: Record<string, PlainField> = {
+    correlation_id: 'abc-1',
+    request_id: '6f1c1c0e-2b7a-4c57-9a43-1f0e8c1d2e3f',
+    organization_id: null,
+    user_id: 'quote " backslash \\ newline \n tab \t é 😀',
+    parent_correlation_id: undefined,
+    method: 'GET',
+    route: '/api/v1/metrics/dashboard',
+    status: 200,
+    duration_ms: 1.234,
+    stream_seconds: 12,
+    aborted: true,
+    not_finite: Number.NaN,
+  };
+
+  it('writes the very bytes pino writes for the same fields and message, in the same order', () => {
+    const direct = capture();
+    const viaPino = capture();
+    writeInfoLine(createLogger({ level: 'info', serviceName: 'svc "x"', destination: direct.stream }), fields, 'request completed');
+    createLogger({ level: 'info', serviceName: 'svc "x"', destination: viaPino.stream }).info({ ...fields }, 'request completed');
+
+    expect(direct.text()).toMatch(/^\{"level":"info","time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z","service":"svc \\"x\\"","correlation_id":"abc-1",/);
+    expect(direct.text().endsWith(',"msg":"request completed"}\n')).toBe(true);
+    expect(withoutTime(direct.text())).toBe(withoutTime(viaPino.text()));
+    expect(JSON.parse(direct.text())).toMatchObject({ organization_id: null, user_id: fields.user_id, status: 200, duration_ms: 1.234, aborted: true, not_finite: null });
+    expect(JSON.parse(direct.text())).not.toHaveProperty('parent_correlation_id');
+  });
+
+  it('writes nothing when the logger is above info', () => {
+    const sink = capture();
+    writeInfoLine(createLogger({ level: 'warn', serviceName: 'svc', destination: sink.stream }), fields, 'request completed');
+    expect(sink.text()).toBe('');
+  });
+
+  it('leaves a logger it did not make to pino, which still formats and redacts the line', () => {
+    const lines: Array<{ fields: object; message: string }> = [];
+    const foreign = { info: (object: object, message: string) => lines.push({ fields: object, message }) } as unknown as Parameters<typeof writeInfoLine>[0];
+    writeInfoLine(foreign, { status: 200 }, 'request completed');
+    expect(lines).toEqual([{ fields: { status: 200 }, message: 'request completed' }]);
+  });
+});
