@@ -17,8 +17,11 @@ module.exports = {
         module: { type: 'commonjs' },
       },
     ],
+    // PGlite's CommonJS build loads Node's built-ins with import(): compiled to require(), it runs without
+    // --experimental-vm-modules, under which jest keeps every test file's module registry alive to the end.
+    '/node_modules/@electric-sql/pglite/dist/.+\\.cjs$': ['@swc/jest', { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
   },
-  transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'],
+  transformIgnorePatterns: ['/node_modules/(?!@nestjs/|@electric-sql/pglite/)'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
