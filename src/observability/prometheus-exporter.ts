@@ -1,4 +1,5 @@
 import { Injectable, OnModuleDestroy, Optional } from '@nestjs/common';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { CacheStats } from '../cache/cache-stats.js';
@@ -19,6 +20,8 @@ const DURATION_BUCKETS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.25
 @Injectable()
 export class PrometheusExporter implements OnModuleDestroy {
   readonly registry = new Registry();
+  /** prom-client's GC histogram observes through a PerformanceObserver it never disconnects: this exporter does, when it ends. */
+  private readonly gcObservers: PerformanceObserver[];
 
   constructor(
     requestMetrics: RequestMetrics,
@@ -29,7 +32,7 @@ export class PrometheusExporter implements OnModuleDestroy {
     @Optional() cache?: CacheStats,
     @Optional() rateLimits?: RateLimitStats,
   ) {
-    collectDefaultMetrics({ register: this.registry });
+    this.gcObservers = observersCreatedBy(() => collectDefaultMetrics({ register: this.registry }));
     this.renameTotalGauges();
 
     const durations = new Histogram({
@@ -66,6 +69,8 @@ export class PrometheusExporter implements OnModuleDestroy {
   }
 
   onModuleDestroy(): void {
+    // Left observing, the observer would keep this registry (and what its collectors read) for the life of the process.
+    for (const observer of this.gcObservers) observer.disconnect();
     this.registry.clear();
   }
 
@@ -195,4 +200,20 @@ export class PrometheusExporter implements OnModuleDestroy {
 function splitEndpoint(endpoint: string): [string, string] {
   const space = endpoint.indexOf(' ');
   return space < 0 ? ['', endpoint] : [endpoint.slice(0, space), endpoint.slice(space + 1)];
+}
+
+/** The performance observers that `action` starts observing (prom-client keeps no handle on its own). */
+export function observersCreatedBy(action: () => void): PerformanceObserver[] {
+  const observe = PerformanceObserver.prototype.observe;
+  const created: PerformanceObserver[] = [];
+  PerformanceObserver.prototype.observe = function (this: PerformanceObserver, ...options: Parameters<PerformanceObserver['observe']>) {
+    created.push(this);
+    return observe.apply(this, options);
+  };
+  try {
+    action();
+  } finally {
+    PerformanceObserver.prototype.observe = observe;
+  }
+  return created;
 }
