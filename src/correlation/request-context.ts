@@ -1,10 +1,10 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { NextFunction, Request, Response } from 'express';
+import { ClsServiceManager, type ClsStore } from 'nestjs-cls';
 import type { Role } from '../database/entities/user.entity.js';
 import type { Tier } from '../database/entities/organization.entity.js';
 
 /** What the request context holds for one request, from the first middleware to the last log line. */
-export interface RequestContext {
+export interface RequestContext extends ClsStore {
   correlationId: string;
   requestId: string;
   parentCorrelationId?: string;
@@ -21,24 +21,26 @@ export interface RequestContext {
 export type RequestIds = Pick<RequestContext, 'correlationId' | 'requestId' | 'parentCorrelationId' | 'chainDepth' | 'traceId' | 'organizationId' | 'userId' | 'apiKeyId'>;
 
 /**
- * One AsyncLocalStorage for the request context: a plain object per request, filled by the correlation middleware and
- * the auth guard, read by log lines and problem documents wherever the request's work continues.
+ * The request context lives in nestjs-cls: its ClsService (an AsyncLocalStorage) holds a plain object per request, filled
+ * by the correlation middleware and the auth guard, read by log lines and problem documents wherever the request's work
+ * continues. ClsModule is not imported: its forRoot registers a global guard and interceptor even when they do nothing,
+ * which puts every route through rxjs (docs/performance.md); the store itself needs neither.
  */
-const storage = new AsyncLocalStorage<Partial<RequestContext>>();
+const cls = ClsServiceManager.getClsService<RequestContext>();
 
 /** The first middleware: everything after it, synchronous or not, runs in this request's context. */
 export function requestContextMiddleware(_request: Request, _response: Response, next: NextFunction): void {
-  storage.run({}, next);
+  cls.runWith({} as RequestContext, next);
 }
 
 /** The current request's context store (to fill it in), or undefined outside a request (CLI, start-up). */
 export function requestContextStore(): Partial<RequestContext> | undefined {
-  return storage.getStore();
+  return cls.get() as Partial<RequestContext> | undefined;
 }
 
 /** The current request's ids, or undefined outside a request (CLI, start-up). */
 export function currentRequestContext(): Partial<RequestIds> | undefined {
-  const store = storage.getStore();
+  const store = requestContextStore();
   return store && idsOf(store);
 }
 
