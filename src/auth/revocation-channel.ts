@@ -44,6 +44,8 @@ export class RevocationChannel implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Auth');
   private readonly revoked = new Map<string, number>();
   private readonly listeners: RevocationListener[] = [];
+  /** Logouts waiting for their own message to come back through this instance's subscription. */
+  private readonly echoes = new Map<string, () => void>();
   private subscriber: RedisClientType | null = null;
   private subscribed = false;
   private healthy = false;
@@ -114,17 +116,37 @@ export class RevocationChannel implements OnModuleInit, OnApplicationShutdown {
   /** Revokes one token (logout) on every instance; resolves once Redis has it and every subscribed instance was sent it, else 503. */
   async revokeToken(tokenId: string, expiresAt: number): Promise<void> {
     if (!this.redis.enabled) return this.remember(tokenId, expiresAt);
+    // Redis may write the script's reply before the message to the other subscribers: answering once the message is back
+    // here means Redis has written it to every subscriber (one pass over its clients), so the next request anywhere sees it.
+    const echoed = this.live ? this.echoOf(tokenId) : undefined;
     try {
       await withTimeout(
         this.redis.client!.eval(REVOKE_SCRIPT, { keys: [this.setKey], arguments: [tokenId, String(expiresAt), String(this.clock.now()), this.channel] }),
         REDIS_TIMEOUT_MS,
       );
     } catch (error) {
+      this.echoes.get(tokenId)?.();
       // Not revoked anywhere, this instance included: the client's retry (here or elsewhere) does the whole logout.
       this.logger.warn(`A revoked token could not be shared through Redis: ${(error as Error).message}`);
       throw new ServiceUnavailableProblem('The logout could not reach every instance; try again', 1);
     }
     this.remember(tokenId, expiresAt);
+    await echoed;
+  }
+
+  /** Resolves when this instance's subscription delivers the token's revocation, or after REDIS_TIMEOUT_MS (never rejects). */
+  private echoOf(tokenId: string): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        if (this.echoes.get(tokenId) === done) this.echoes.delete(tokenId);
+        resolve();
+      };
+      const timer = setTimeout(done, REDIS_TIMEOUT_MS);
+      timer.unref();
+      this.echoes.get(tokenId)?.();
+      this.echoes.set(tokenId, done);
+    });
   }
 
   /** A user's tokens issued before now stopped working (the database says so): every instance forgets what it cached. */
@@ -190,7 +212,10 @@ export class RevocationChannel implements OnModuleInit, OnApplicationShutdown {
 
   private receive(message: string): void {
     const [kind, first, second] = message.split(' ');
-    if (kind === 't' && first && Number.isFinite(Number(second))) this.remember(first, Number(second));
+    if (kind === 't' && first && Number.isFinite(Number(second))) {
+      this.remember(first, Number(second));
+      this.echoes.get(first)?.();
+    }
     else if (kind === 'u' && first && second) for (const listener of this.listeners) listener.principalChanged?.(first, second);
   }
 
