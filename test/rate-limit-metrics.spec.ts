@@ -1,6 +1,6 @@
 import { OrganizationsRepository } from '../src/organizations/organizations.repository';
 import { http, signup, SignedUp } from './support/factories';
-import { createTestApp, ManualClock, TestApp } from './support/test-app';
+import { createTestApp, ManualClock, TestApp, EXACT_COUNTS_ENV } from './support/test-app';
 
 const HOUR_MS = 3_600_000;
 
@@ -8,7 +8,7 @@ describe('rate limits of the metrics endpoints (the limits table)', () => {
   const clock = new ManualClock();
   let app: TestApp;
   beforeAll(async () => {
-    app = await createTestApp({ clock });
+    app = await createTestApp({ clock, env: EXACT_COUNTS_ENV });
   });
   afterAll(() => app.close());
 

@@ -1,7 +1,7 @@
 import { effectiveLimit, ruleFor } from '../src/rate-limit/rate-limit-policy';
 import { RateLimitStorage } from '../src/rate-limit/rate-limit-storage';
 import { http, signup, SignedUp } from './support/factories';
-import { createTestApp, ManualClock, TestApp } from './support/test-app';
+import { createTestApp, ManualClock, TestApp, EXACT_COUNTS_ENV } from './support/test-app';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -25,7 +25,7 @@ describe('progressive penalty (default RATE_LIMIT_PENALTY_SECONDS=300)', () => {
   const clock = new ManualClock();
   let app: TestApp;
   beforeAll(async () => {
-    app = await createTestApp({ clock });
+    app = await createTestApp({ clock, env: EXACT_COUNTS_ENV });
   });
   afterAll(() => app.close());
 

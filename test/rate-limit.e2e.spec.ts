@@ -5,7 +5,7 @@ import { OrganizationsRepository } from '../src/organizations/organizations.repo
 import { RateLimitStats } from '../src/rate-limit/rate-limit-stats';
 import { RateLimitStorage } from '../src/rate-limit/rate-limit-storage';
 import { http, signup, SignedUp, userWithRole } from './support/factories';
-import { createTestApp, ManualClock, TestApp } from './support/test-app';
+import { createTestApp, ManualClock, TestApp, EXACT_COUNTS_ENV } from './support/test-app';
 
 const seconds = (ms: number) => Math.ceil(ms / 1000);
 
@@ -21,7 +21,7 @@ describe('rate limiting (per user, per endpoint, tier-scaled)', () => {
   const clock = new ManualClock();
   let app: TestApp;
   beforeAll(async () => {
-    app = await createTestApp({ clock });
+    app = await createTestApp({ clock, env: EXACT_COUNTS_ENV });
   });
   afterAll(() => app.close());
 
