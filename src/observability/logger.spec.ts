@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
-import { createLogger, type PlainField, writeInfoLine } from './logger';
+import pino from 'pino';
+import { createLogger, isoTimeOncePerMs, type PlainField, writeInfoLine } from './logger';
 
 function capture(): { text: () => string; stream: Writable } {
   let text = '';
@@ -57,5 +58,19 @@ describe('writeInfoLine', () => {
     const foreign = { info: (object: object, message: string) => lines.push({ fields: object, message }) } as unknown as Parameters<typeof writeInfoLine>[0];
     writeInfoLine(foreign, { status: 200 }, 'request completed');
     expect(lines).toEqual([{ fields: { status: 200 }, message: 'request completed' }]);
+  });
+});
+
+describe('isoTimeOncePerMs', () => {
+  afterEach(() => jest.useRealTimers());
+
+  it("gives pino's isoTime fragment, formatted again when the millisecond changes", () => {
+    jest.useFakeTimers({ now: new Date('2026-12-02T10:00:00.123Z') });
+    expect(isoTimeOncePerMs()).toBe(',"time":"2026-12-02T10:00:00.123Z"');
+    expect(isoTimeOncePerMs()).toBe(pino.stdTimeFunctions.isoTime());
+    jest.setSystemTime(new Date('2026-12-02T10:00:00.124Z'));
+    expect(isoTimeOncePerMs()).toBe(',"time":"2026-12-02T10:00:00.124Z"');
+    jest.setSystemTime(new Date('2027-01-01T00:00:00.000Z'));
+    expect(isoTimeOncePerMs()).toBe(pino.stdTimeFunctions.isoTime());
   });
 });

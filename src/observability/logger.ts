@@ -14,12 +14,25 @@ export interface LoggerOptions {
 
 const NO_FIELDS = Object.freeze({});
 
+let formattedAt = -1;
+let formattedTime = '';
+
+/** pino's isoTime, formatted once per millisecond: under load many lines share one, and toISOString was ~2 % of a cached hit. */
+export function isoTimeOncePerMs(): string {
+  const now = Date.now();
+  if (now !== formattedAt) {
+    formattedAt = now;
+    formattedTime = `,"time":"${new Date(now).toISOString()}"`;
+  }
+  return formattedTime;
+}
+
 /** JSON lines; while serving a request every line carries its correlation, request, organization and user ids. */
 export function createLogger(options: LoggerOptions): Logger {
   const base: pino.LoggerOptions = {
     level: options.level,
     base: { service: options.serviceName },
-    timestamp: pino.stdTimeFunctions.isoTime,
+    timestamp: isoTimeOncePerMs,
     serializers: { err: serializeError, error: serializeError },
     formatters: {
       level: (label: string) => ({ level: label }),
@@ -62,7 +75,7 @@ export type PlainField = string | number | boolean | null | undefined;
 const plainTwins = new WeakMap<Logger, Logger>();
 
 function withPlainTwin(logger: Logger, destination: DestinationStream, serviceName: string): Logger {
-  const twin = pino({ level: 'info', base: { service: serviceName }, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label: string) => ({ level: label }) } }, destination);
+  const twin = pino({ level: 'info', base: { service: serviceName }, timestamp: isoTimeOncePerMs, formatters: { level: (label: string) => ({ level: label }) } }, destination);
   plainTwins.set(logger, twin);
   return logger;
 }
