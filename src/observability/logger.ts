@@ -27,15 +27,21 @@ export function isoTimeOncePerMs(): string {
   return formattedTime;
 }
 
+/** What every line starts with, the completion line's plain twin included: the level label, the time, the service. */
+function lineStart(serviceName: string) {
+  return { base: { service: serviceName }, timestamp: isoTimeOncePerMs, levelLabel: (label: string) => ({ level: label }) };
+}
+
 /** JSON lines; while serving a request every line carries its correlation, request, organization and user ids. */
 export function createLogger(options: LoggerOptions): Logger {
+  const start = lineStart(options.serviceName);
   const base: pino.LoggerOptions = {
     level: options.level,
-    base: { service: options.serviceName },
-    timestamp: isoTimeOncePerMs,
+    base: start.base,
+    timestamp: start.timestamp,
     serializers: { err: serializeError, error: serializeError },
     formatters: {
-      level: (label: string) => ({ level: label }),
+      level: start.levelLabel,
       log: (object: Record<string, unknown>) => redactSecrets(object) as Record<string, unknown>,
     },
     hooks: {
@@ -75,7 +81,8 @@ export type PlainField = string | number | boolean | null | undefined;
 const plainTwins = new WeakMap<Logger, Logger>();
 
 function withPlainTwin(logger: Logger, destination: DestinationStream, serviceName: string): Logger {
-  const twin = pino({ level: 'info', base: { service: serviceName }, timestamp: isoTimeOncePerMs, formatters: { level: (label: string) => ({ level: label }) } }, destination);
+  const start = lineStart(serviceName);
+  const twin = pino({ level: 'info', base: start.base, timestamp: start.timestamp, formatters: { level: start.levelLabel } }, destination);
   plainTwins.set(logger, twin);
   return logger;
 }
