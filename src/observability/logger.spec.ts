@@ -32,6 +32,14 @@ describe('writeInfoLine', () => {
     stream_seconds: 12,
     aborted: true,
     not_finite: Number.NaN,
+    // pino quotes strings of up to 100 characters itself and hands longer ones, and any with a control character, to JSON.stringify.
+    long_route: `/api/v1/${'"quoted" \\ '.repeat(12)}`,
+    control_only: 'bell \u0007',
+    quotes_and_backslashes: 'C:\\temp "x" \\',
+    lone_surrogate: 'half \ud83d of an emoji',
+    negative: -0.5,
+    infinite: Number.POSITIVE_INFINITY,
+    falsy: false,
   };
 
   it('writes the very bytes pino writes for the same fields and message, in the same order', () => {

@@ -27,7 +27,7 @@ export function isoTimeOncePerMs(): string {
   return formattedTime;
 }
 
-/** What every line starts with, the completion line's plain twin included: the level label, the time, the service. */
+/** What every line starts with, the plain completion line included: the level label, the time, the service. */
 function lineStart(serviceName: string) {
   return { base: { service: serviceName }, timestamp: isoTimeOncePerMs, levelLabel: (label: string) => ({ level: label }) };
 }
@@ -55,7 +55,7 @@ export function createLogger(options: LoggerOptions): Logger {
     mixin: (merge: object) => ('correlation_id' in merge ? NO_FIELDS : logFieldsOf(currentRequestContext() ?? {})),
     mixinMergeStrategy: (merge: object, mixin: object) => (mixin === NO_FIELDS ? merge : Object.assign(mixin, merge)),
   };
-  if (options.destination) return withPlainTwin(pino(base, options.destination), options.destination, options.serviceName);
+  if (options.destination) return withPlainLines(pino(base, options.destination), options.destination, options.serviceName);
   if (options.pretty) {
     // In this process and synchronous: a transport would start a worker thread (tens of MB, slower start) for a console.
     const pretty = pinoPretty({
@@ -71,32 +71,73 @@ export function createLogger(options: LoggerOptions): Logger {
   // One synchronous write of stdout per event-loop turn: pino's default asynchronous stream re-measures its growing buffer
   // on every line while a write is in flight (35-50 MB of garbage at ~19,000 lines/s), and a write per line costs a
   // system call per request (docs/performance.md).
-  return withPlainTwin(pino(base, batchedStdout()), batchedStdout(), options.serviceName);
+  return withPlainLines(pino(base, batchedStdout()), batchedStdout(), options.serviceName);
 }
 
 /** A field of a line written by writeInfoLine: flat values only. */
 export type PlainField = string | number | boolean | null | undefined;
 
-/** Each JSON-lines logger's plain twin: pino on the same destination, with the same base, level label and time. */
-const plainTwins = new WeakMap<Logger, Logger>();
+/** What a JSON-lines logger's plain lines are written with: its destination and the constant parts of every line. */
+interface PlainLines {
+  destination: DestinationStream;
+  /** `{"level":"info"`: the level label first, as pino writes it. */
+  start: string;
+  /** `,"service":"…"`: the base, after the time. */
+  service: string;
+}
 
-function withPlainTwin(logger: Logger, destination: DestinationStream, serviceName: string): Logger {
+const plainLines = new WeakMap<Logger, PlainLines>();
+
+function withPlainLines(logger: Logger, destination: DestinationStream, serviceName: string): Logger {
   const start = lineStart(serviceName);
-  const twin = pino({ level: 'info', base: start.base, timestamp: start.timestamp, formatters: { level: start.levelLabel } }, destination);
-  plainTwins.set(logger, twin);
+  plainLines.set(logger, { destination, start: `{"level":${jsonString(start.levelLabel('info').level)}`, service: `,"service":${jsonString(serviceName)}` });
   return logger;
 }
 
 /**
- * Writes one info line as `logger.info(fields, message)` would, byte for byte, through a pino logger without the hooks,
- * the mixin and the redaction walk: the completion line, written once per request, names its request itself and holds no
- * secret (ids, method, route template, status, duration), so that work would find nothing to do. A pretty console, or a
- * logger not made by createLogger, gets the line through the logger itself.
+ * A JSON string as pino writes it (its asString): a short string is quoted with `"` and `\` escaped, and anything with a
+ * control character, or longer than 100 characters, goes through JSON.stringify. Kept to pino's rule so a plain line is
+ * byte for byte what pino would have written.
+ */
+function jsonString(value: string): string {
+  if (value.length > 100) return JSON.stringify(value);
+  let escaped = '';
+  let last = 0;
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 32) return JSON.stringify(value);
+    if (code === 34 || code === 92) {
+      escaped += `${value.slice(last, i)}\\`;
+      last = i;
+    }
+  }
+  return `"${last === 0 ? value : escaped + value.slice(last)}"`;
+}
+
+/** A flat value as pino writes it: non-finite numbers as null, undefined left out (by the caller). */
+function jsonValue(value: Exclude<PlainField, undefined>): string {
+  if (typeof value === 'string') return jsonString(value);
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
+  return String(value);
+}
+
+/**
+ * Writes one info line as `logger.info(fields, message)` would, byte for byte, without pino's per-line work (the hook,
+ * the mixin, the redaction walk, the generic serializer): the completion line, written once per request, names its request
+ * itself and holds no secret (ids, method, route template, status, duration), so that work would find nothing to do, and
+ * its flat fields need only pino's string quoting. A pretty console, or a logger not made by createLogger, gets the line
+ * through the logger itself.
  */
 export function writeInfoLine(logger: Logger, fields: Record<string, PlainField>, message: string): void {
-  const twin = plainTwins.get(logger);
-  if (!twin) logger.info(fields, message);
-  else if (logger.isLevelEnabled('info')) twin.info(fields, message);
+  const plain = plainLines.get(logger);
+  if (!plain) return void logger.info(fields, message);
+  if (!logger.isLevelEnabled('info')) return;
+  let line = plain.start + isoTimeOncePerMs() + plain.service;
+  for (const key in fields) {
+    const value = fields[key];
+    if (value !== undefined) line += `,${jsonString(key)}:${jsonValue(value)}`;
+  }
+  plain.destination.write(`${line},"msg":${jsonString(message)}}\n`);
 }
 
 /** Nest's start-up narration (one line per module and route): detail for debugging, not news for the console or the log. */
