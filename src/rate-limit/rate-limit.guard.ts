@@ -57,7 +57,19 @@ export class RateLimitGuard extends ThrottlerGuard {
     super(options, storage, reflector);
   }
 
+  /**
+   * A request this guard skips passes synchronously, so Nest awaits nothing for it (the probes, and every route when limits
+   * are off). Typed as ThrottlerGuard declares it: Nest's guard consumer takes a plain boolean as it is.
+   */
+  override canActivate(context: ExecutionContext): Promise<boolean> {
+    return (this.skips(context) || super.canActivate(context)) as Promise<boolean>;
+  }
+
   protected override async shouldSkip(context: ExecutionContext): Promise<boolean> {
+    return this.skips(context);
+  }
+
+  private skips(context: ExecutionContext): boolean {
     if (!this.config.RATE_LIMIT_ENABLED || context.getType() !== 'http') return true;
     const endpoint = endpointOf(context);
     // Login spends its budgets in LoginLimits, which knows the normalized e-mail and whether the password was right.
