@@ -8,6 +8,7 @@ import { configureApp } from '../../src/app.setup';
 import { Clock } from '../../src/common/clock';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
 import { openApiDocumentOf } from '../../src/docs/docs.setup';
+import { ExpressServerAdapter } from '../../src/http-server/express-server.adapter';
 import { OpenApiResponseValidator, registerValidator, unregisterValidator } from './openapi-response-validator';
 import { databaseUrl, TEST_REDIS_URL, workerDatabaseName } from './test-env';
 
@@ -74,7 +75,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   if (options.clock) builder = builder.overrideProvider(Clock).useValue(options.clock);
   if (options.override) builder = options.override(builder);
   const moduleRef = await builder.compile();
-  const app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, logger: false });
+  const app = moduleRef.createNestApplication<NestExpressApplication>(new ExpressServerAdapter(), { bodyParser: false, logger: false });
   await configureApp(app);
   // Every response of every e2e spec is checked against the document; violations fail the running test.
   const responses = new OpenApiResponseValidator(openApiDocumentOf(app) as never);
