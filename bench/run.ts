@@ -267,11 +267,18 @@ async function main(): Promise<void> {
 
     process.stdout.write(`Streams: ${STREAMS} open on the large organization while ${STREAM_WRITES} batches of 1,000 events are written\n`);
     const streams = await memory.measure('streams', () => measureStreams(BASE, token, large.userIds, service.pid as number, STREAMS, STREAM_WRITES, 1000));
+    // Each target is judged on the exact ratio; the results show it to 3 decimals (1.9995 is a miss of ">= 2", not a 2).
+    const exactRatios = {
+      cached_over_bare_http_throughput: cached.requests_per_second / bareHttp.requests_per_second,
+      cached_over_live_throughput: cached.requests_per_second / live.requests_per_second,
+      live_over_bare_express_throughput: live.requests_per_second / bareExpress.requests_per_second,
+      baseline_over_uncached_p50: baseline.p50_ms / uncached.p50_ms,
+    };
     const ratios = {
-      cached_over_bare_http_throughput: round(cached.requests_per_second / bareHttp.requests_per_second),
-      cached_over_live_throughput: round(cached.requests_per_second / live.requests_per_second),
-      live_over_bare_express_throughput: round(live.requests_per_second / bareExpress.requests_per_second),
-      baseline_over_uncached_p50: round(baseline.p50_ms / uncached.p50_ms, 1),
+      cached_over_bare_http_throughput: round(exactRatios.cached_over_bare_http_throughput, 3),
+      cached_over_live_throughput: round(exactRatios.cached_over_live_throughput, 3),
+      live_over_bare_express_throughput: round(exactRatios.live_over_bare_express_throughput, 3),
+      baseline_over_uncached_p50: round(exactRatios.baseline_over_uncached_p50, 1),
     };
     const latency = (target: string, figures: ReturnType<typeof summary>) => ({
       target,
@@ -286,26 +293,26 @@ async function main(): Promise<void> {
         target: 'cached ÷ bare node:http throughput',
         goal: '>= 0.5',
         measured: `${ratios.cached_over_bare_http_throughput} (${cached.requests_per_second} ÷ ${bareHttp.requests_per_second} req/s)`,
-        pass: ratios.cached_over_bare_http_throughput >= 0.5,
+        pass: exactRatios.cached_over_bare_http_throughput >= 0.5,
       },
       {
         target: 'cached ÷ live throughput',
         goal: '>= 2',
         measured: `${ratios.cached_over_live_throughput} (${cached.requests_per_second} ÷ ${live.requests_per_second} req/s)`,
-        pass: ratios.cached_over_live_throughput >= 2,
+        pass: exactRatios.cached_over_live_throughput >= 2,
       },
       {
         target: 'live ÷ bare Express 5 throughput',
         goal: '>= 0.5',
         measured: `${ratios.live_over_bare_express_throughput} (${live.requests_per_second} ÷ ${bareExpress.requests_per_second} req/s)`,
-        pass: ratios.live_over_bare_express_throughput >= 0.5,
+        pass: exactRatios.live_over_bare_express_throughput >= 0.5,
       },
       { target: 'uncached dashboard p95', goal: '<= 30 ms', measured: `${uncached.p95_ms} ms (p50 ${uncached.p50_ms} ms)`, pass: uncached.p95_ms <= 30 },
       {
         target: 'baseline SQL ÷ uncached',
         goal: '>= 50×',
         measured: `${ratios.baseline_over_uncached_p50}× (${baseline.p50_ms} ÷ ${uncached.p50_ms} ms)`,
-        pass: ratios.baseline_over_uncached_p50 >= 50,
+        pass: exactRatios.baseline_over_uncached_p50 >= 50,
       },
       latency('uncached statistics 30d p95', statistics['30d']),
       latency('uncached statistics 90d p95', statistics['90d']),
