@@ -65,8 +65,9 @@ export class RateLimitGuard extends ThrottlerGuard {
     return (this.skips(context) || super.canActivate(context)) as Promise<boolean>;
   }
 
-  protected override async shouldSkip(context: ExecutionContext): Promise<boolean> {
-    return this.skips(context);
+  /** ThrottlerGuard's own skip hook: canActivate has already let every skipped request through, so nothing is skipped here. */
+  protected override async shouldSkip(): Promise<boolean> {
+    return false;
   }
 
   private skips(context: ExecutionContext): boolean {
