@@ -8,6 +8,8 @@ import { EventPartitionsService, MONTHS_AHEAD } from '../src/partitions/event-pa
 import { monthsBetween } from '../src/partitions/event-partitions.repository';
 import { RollupsRepository } from '../src/rollups/rollups.repository';
 import { seedOrganization } from '../src/seed/organization-generator';
+import { planSeed } from '../src/seed/seed-plan';
+import { runSeed } from '../src/seed/seed-runner';
 import { Random } from '../src/seed/random';
 import { createUser, http, signup } from './support/factories';
 import { createTestApp, ManualClock, TestApp } from './support/test-app';
@@ -169,5 +171,40 @@ describe('activity_events partitions and retention', () => {
     expect(rollups.map((bucket) => [bucket.events, bucket.active_users, bucket.lessons_completed])).toEqual(
       raw.map((bucket) => [bucket.events, bucket.active_users, bucket.lessons_completed]),
     );
+  });
+  it('seeds an organization whose days reach behind the retention horizon with every one of those days in its rollups', async () => {
+    clock.set(Date.now());
+    // A month well past the retention exists, so that maintenance drops it and a horizon is set (the test above also does).
+    await query(`SELECT activity_events_create_partition($1::date)`, [new Date(clock.now() - 100 * DAY_MS)]);
+    await maintain();
+    const [{ kept_from: keptFrom }] = await query<{ kept_from: Date }>(`SELECT kept_from FROM activity_events_retention`);
+    expect(keptFrom).not.toBeNull();
+
+    const seed = 9_000_000 + Math.floor(Math.random() * 1_000_000);
+    const [organization] = await runSeed(testApp.dataSource, planSeed({ profile: 'demo', orgs: 1, users: 20, days: 100, content: 4, seed }), clock.date(), () => undefined);
+    const totals = (where: string) =>
+      query<{ events: number; lessons: number; sessions: number }>(
+        `SELECT count(*)::int AS events, (count(*) FILTER (WHERE type = 'lesson_completed'))::int AS lessons, (count(*) FILTER (WHERE type = 'session'))::int AS sessions
+           FROM activity_events WHERE organization_id = $1 ${where}`,
+        [organization.organizationId, keptFrom],
+      );
+    const rollupTotals = (where: string) =>
+      query<{ events: number; lessons: number; sessions: number }>(
+        `SELECT COALESCE(sum(events), 0)::int AS events, COALESCE(sum(lessons_completed), 0)::int AS lessons, COALESCE(sum(sessions), 0)::int AS sessions
+           FROM daily_rollups WHERE organization_id = $1 ${where}`,
+        [organization.organizationId, keptFrom],
+      );
+    const [behindRaw] = await totals(`AND occurred_at < $2`);
+    // The seed wrote raw events before the horizon, and the rollups count them, day for day as after it.
+    expect(behindRaw.events).toBeGreaterThan(0);
+    expect((await rollupTotals(`AND day < ($2::timestamptz AT TIME ZONE 'UTC')::date`))[0]).toEqual(behindRaw);
+    expect((await rollupTotals(`AND $2::timestamptz IS NOT NULL`))[0]).toEqual((await totals(`AND $2::timestamptz IS NOT NULL`))[0]);
+    expect((await rollupTotals(`AND $2::timestamptz IS NOT NULL`))[0].events).toBe(organization.events);
+
+    // The next maintenance drops those raw events again; what the rollups hold of them stays.
+    const before = await rollupTotals(`AND $2::timestamptz IS NOT NULL`);
+    await maintain();
+    expect((await totals(`AND occurred_at < $2`))[0].events).toBe(0);
+    expect(await rollupTotals(`AND $2::timestamptz IS NOT NULL`)).toEqual(before);
   });
 });

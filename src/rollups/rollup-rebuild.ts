@@ -9,15 +9,19 @@ const DAY = `(created_at AT TIME ZONE 'UTC')::date`;
  * only the rollups still hold, while everything computed from users, content and active days is recomputed whole.
  * Runs inside the caller's transaction; the table lock keeps concurrent writers (which add to the rollups) waiting
  * until the rebuild commits, so none of their changes is lost or counted twice.
+ *
+ * `rawEventsComplete`: the caller knows every event the organization ever had is still in activity_events (the seed,
+ * which created the organization in this same transaction), so every day is recomputed from them, also the days
+ * before the horizon, which would otherwise keep the rollups they never had.
  */
-export async function rebuildOrganizationRollups(manager: EntityManager, organizationId: string): Promise<void> {
+export async function rebuildOrganizationRollups(manager: EntityManager, organizationId: string, options: { rawEventsComplete?: boolean } = {}): Promise<void> {
   await manager.query(`LOCK TABLE daily_rollups, user_active_days, last_active_hours IN SHARE ROW EXCLUSIVE MODE`);
   // Before the horizon is read: a retention drop (which needs activity_events exclusively) waits until this commits,
   // so no month can vanish between reading where the raw events are complete and reading them.
   await manager.query(`LOCK TABLE activity_events IN ACCESS SHARE MODE`);
   const [horizon]: { kept_from: Date }[] = await manager.query(`SELECT kept_from FROM activity_events_retention`);
   // -infinity: nothing was ever dropped, every day is recomputed from raw events.
-  const keptFrom = horizon?.kept_from.toISOString() ?? '-infinity';
+  const keptFrom = options.rawEventsComplete ? '-infinity' : (horizon?.kept_from.toISOString() ?? '-infinity');
   await manager.query(`DELETE FROM daily_rollups WHERE organization_id = $1 AND day >= ($2::timestamptz AT TIME ZONE 'UTC')::date`, [organizationId, keptFrom]);
   await manager.query(
     `UPDATE daily_rollups SET new_users = 0, new_users_active = 0, content_created = 0, content_generated = 0, content_generation_ms = 0,

@@ -26,7 +26,8 @@ export async function runSeed(dataSource: DataSource, plans: OrganizationPlan[],
       const organization = await seedOrganization(manager, { ...plan, now, copy: true }, onEvents);
       if (bulk) {
         await manager.query(`SET LOCAL session_replication_role = origin`);
-        await rebuildOrganizationRollups(manager, organization.organizationId);
+        // A new organization has all its raw events here, those behind the retention horizon included.
+        await rebuildOrganizationRollups(manager, organization.organizationId, { rawEventsComplete: true });
         // The login e-mails the users' trigger would have registered (a duplicate e-mail fails the seed here).
         await manager.query(`INSERT INTO login_emails (email, organization_id, user_id) SELECT lower(email), organization_id, id FROM users WHERE organization_id = $1`, [
           organization.organizationId,
