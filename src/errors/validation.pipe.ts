@@ -5,23 +5,57 @@ import type { FieldError } from './problem.js';
 /** Deeper than any request of this API: a 5,000-deep JSON array would overflow class-transformer's recursion (500). */
 export const MAX_INPUT_DEPTH = 32;
 
-/** Whether arrays and objects nest deeper than the limit, measured without recursion so the check cannot overflow itself. */
+/**
+ * Whether arrays and objects nest deeper than the limit, measured without recursion so the check cannot overflow itself.
+ * It runs on every body (an xAPI batch holds thousands of objects): two stacks and no array of each object's values.
+ */
 export function nestedDeeperThan(value: unknown, limit: number): boolean {
-  const pending: [unknown, number][] = [[value, 0]];
-  while (pending.length > 0) {
-    const [current, depth] = pending.pop()!;
-    if (typeof current !== 'object' || current === null) continue;
+  if (typeof value !== 'object' || value === null) return false;
+  const objects: object[] = [value];
+  const depths: number[] = [0];
+  while (objects.length > 0) {
+    const current = objects.pop() as Record<string, unknown>;
+    const depth = depths.pop() as number;
     if (depth >= limit) return true;
-    for (const child of Object.values(current)) pending.push([child, depth + 1]);
+    forEachObjectChild(current, (child) => {
+      objects.push(child);
+      depths.push(depth + 1);
+    });
   }
   return false;
+}
+
+/** Calls visit for each array element or own enumerable property value that is itself an object or array. */
+function forEachObjectChild(current: Record<string, unknown>, visit: (child: object) => void): void {
+  if (Array.isArray(current)) {
+    for (const child of current) if (typeof child === 'object' && child !== null) visit(child);
+    return;
+  }
+  for (const key in current) {
+    if (!Object.hasOwn(current, key)) continue;
+    const child = current[key];
+    if (typeof child === 'object' && child !== null) visit(child);
+  }
 }
 
 // Keys that would reach an object's prototype if merged: class-transformer silently drops them, so they are refused by name.
 const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
-/** Where prototype keys appear in a JSON value, as field paths (events[2].__proto__). */
+/** Whether a prototype key appears anywhere (an object key; array indices never are), without building any path. */
+function hasPrototypeKey(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const objects: object[] = [value];
+  while (objects.length > 0) {
+    const current = objects.pop() as Record<string, unknown>;
+    if (!Array.isArray(current)) for (const key in current) if (Object.hasOwn(current, key) && PROTOTYPE_KEYS.has(key)) return true;
+    forEachObjectChild(current, (child) => objects.push(child));
+  }
+  return false;
+}
+
+/** Where prototype keys appear in a JSON value, as field paths (events[2].__proto__); paths are built only when there are some. */
 export function prototypeKeyFields(value: unknown): string[] {
+  if (!hasPrototypeKey(value)) return [];
   const found: string[] = [];
   const pending: [unknown, string][] = [[value, '']];
   while (pending.length > 0) {
