@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { contentTypeOf, durationSeconds, eventIdOf, languageText, learnerExternalId, mapStatement, scoreOf, statementSignature } from './statement-mapping.js';
 import { statementErrors } from './statement-validator.js';
 import { negotiatedVersion } from './xapi-versions.js';
@@ -88,6 +89,30 @@ describe('xAPI statement mapping', () => {
     expect(statementSignature({ ...base, timestamp: '2026-03-10T13:00:00+01:00' } as never)).toBe(statementSignature({ ...base, timestamp: '2026-03-10T12:00:00.000Z' } as never));
     expect(statementSignature({ ...base, result: { completion: true } } as never)).not.toBe(signature);
     expect(statementSignature({ ...base, actor: { mbox: 'mailto:bob@school.example' } } as never)).not.toBe(signature);
+  });
+
+  it('hashes one fixed serialization (signatures are stored: a statement sent again must compare with the one stored years ago)', () => {
+    const statement = {
+      actor: { objectType: 'Agent', account: { name: 'learner-7', homePage: 'https://lms.example' } },
+      verb: { id: `${ADL}completed`, display: { 'en-US': 'completed' } },
+      object: { id: 'https://lms.example/lesson/1', definition: { name: { 'en-US': 'One' } } },
+      result: { score: { scaled: 0.5, raw: 5 }, extensions: { 'https://x.example/e': [1, 'two', null, { b: true, a: '\u00e9"' }] } },
+      context: { registration: '8f0c6d5a-1b2c-4d3e-8f4a-5b6c7d8e9f00', contextActivities: { parent: [{ id: 'https://lms.example/course' }] } },
+      timestamp: '2026-03-10T13:00:00+01:00',
+    };
+    // Keys sorted at every level, JSON text for keys and scalars, the timestamp as epoch milliseconds.
+    const text =
+      '{"actor":{"account":{"homePage":"https://lms.example","name":"learner-7"},"objectType":"Agent"},' +
+      '"context":{"contextActivities":{"parent":[{"id":"https://lms.example/course"}]},"registration":"8f0c6d5a-1b2c-4d3e-8f4a-5b6c7d8e9f00"},' +
+      '"object":{"id":"https://lms.example/lesson/1"},' +
+      '"result":{"extensions":{"https://x.example/e":[1,"two",null,{"a":"\u00e9\\"","b":true}]},"score":{"raw":5,"scaled":0.5}},' +
+      '"timestamp":1773144000000,"verb":"http://adlnet.gov/expapi/verbs/completed"}';
+    expect(statementSignature(statement as never)).toBe(createHash('sha256').update(text).digest('hex'));
+    expect(statementSignature({ ...statement, result: undefined, context: undefined, timestamp: undefined } as never)).toBe(
+      createHash('sha256')
+        .update('{"actor":{"account":{"homePage":"https://lms.example","name":"learner-7"},"objectType":"Agent"},"context":null,"object":{"id":"https://lms.example/lesson/1"},"result":null,"timestamp":null,"verb":"http://adlnet.gov/expapi/verbs/completed"}')
+        .digest('hex'),
+    );
   });
 
   it('accepts the xAPI timestamp and duration forms, and refuses the rest', () => {

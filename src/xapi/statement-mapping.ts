@@ -144,14 +144,21 @@ export function statementSignature(statement: JsonObject): string {
   return createHash('sha256').update(canonical(comparable as Json)).digest('hex');
 }
 
+/** Keys sorted at every level, undefined members left out, JSON text for keys and scalars; built as one string (it runs per statement). */
 function canonical(value: Json): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (Array.isArray(value)) {
+    let text = '[';
+    for (let i = 0; i < value.length; i++) text += (i === 0 ? '' : ',') + canonical(value[i]);
+    return `${text}]`;
+  }
   if (isObject(value)) {
-    return `{${Object.keys(value)
-      .filter((key) => value[key] !== undefined)
-      .sort()
-      .map((key) => `${JSON.stringify(key)}:${canonical(value[key])}`)
-      .join(',')}}`;
+    let text = '{';
+    for (const key of Object.keys(value).sort()) {
+      const member = value[key];
+      if (member === undefined) continue;
+      text += (text.length === 1 ? '' : ',') + JSON.stringify(key) + ':' + canonical(member);
+    }
+    return `${text}}`;
   }
   return JSON.stringify(value);
 }
