@@ -47,8 +47,17 @@ function hasPrototypeKey(value: unknown): boolean {
   const objects: object[] = [value];
   while (objects.length > 0) {
     const current = objects.pop() as Record<string, unknown>;
-    if (!Array.isArray(current)) for (const key in current) if (Object.hasOwn(current, key) && PROTOTYPE_KEYS.has(key)) return true;
-    forEachObjectChild(current, (child) => objects.push(child));
+    if (Array.isArray(current)) {
+      forEachObjectChild(current, (child) => objects.push(child));
+      continue;
+    }
+    // One pass over the keys: each is checked and its value queued.
+    for (const key in current) {
+      if (!Object.hasOwn(current, key)) continue;
+      if (PROTOTYPE_KEYS.has(key)) return true;
+      const child = current[key];
+      if (typeof child === 'object' && child !== null) objects.push(child);
+    }
   }
   return false;
 }
