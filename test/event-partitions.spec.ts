@@ -172,16 +172,26 @@ describe('activity_events partitions and retention', () => {
       raw.map((bucket) => [bucket.events, bucket.active_users, bucket.lessons_completed]),
     );
   });
+
   it('seeds an organization whose days reach behind the retention horizon with every one of those days in its rollups', async () => {
     clock.set(Date.now());
+    const seed = 9_000_000 + Math.floor(Math.random() * 1_000_000);
+    // Another organization whose months behind the horizon are gone from the raw events: only its rollups still hold them.
+    const [earlier] = await runSeed(testApp.dataSource, planSeed({ profile: 'demo', orgs: 1, users: 10, days: 100, content: 2, seed: seed + 1 }), clock.date(), () => undefined);
     // A month well past the retention exists, so that maintenance drops it and a horizon is set (the test above also does).
     await query(`SELECT activity_events_create_partition($1::date)`, [new Date(clock.now() - 100 * DAY_MS)]);
     await maintain();
     const [{ kept_from: keptFrom }] = await query<{ kept_from: Date }>(`SELECT kept_from FROM activity_events_retention`);
     expect(keptFrom).not.toBeNull();
+    const rollupsOf = (organizationId: string) => query<Record<string, unknown>>(`SELECT * FROM daily_rollups WHERE organization_id = $1 ORDER BY day`, [organizationId]);
+    const earlierRollups = await rollupsOf(earlier.organizationId);
+    const [earlierRaw] = await query<{ events: number }>(`SELECT count(*)::int AS events FROM activity_events WHERE organization_id = $1`, [earlier.organizationId]);
+    expect(earlierRaw.events).toBeLessThan(earlier.events);
 
-    const seed = 9_000_000 + Math.floor(Math.random() * 1_000_000);
     const [organization] = await runSeed(testApp.dataSource, planSeed({ profile: 'demo', orgs: 1, users: 20, days: 100, content: 4, seed }), clock.date(), () => undefined);
+    // The seed rebuilt only its own organization: the other keeps every rollup row, those behind the horizon included.
+    expect(await rollupsOf(earlier.organizationId)).toEqual(earlierRollups);
+    expect(earlierRollups.reduce((sum, row) => sum + Number(row.events), 0)).toBe(earlier.events);
     const totals = (where: string) =>
       query<{ events: number; lessons: number; sessions: number }>(
         `SELECT count(*)::int AS events, (count(*) FILTER (WHERE type = 'lesson_completed'))::int AS lessons, (count(*) FILTER (WHERE type = 'session'))::int AS sessions
