@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { TenantTransactions } from '../src/database/tenant-transactions';
+import { EventsRepository } from '../src/events/events.repository';
 import { createContent, createUser, event, http, signup, SignedUp } from './support/factories';
 import { createTestApp, TestApp } from './support/test-app';
 
@@ -177,6 +179,51 @@ describe('events', () => {
     expect((await push([...batch.slice(0, 2), fresh, fresh], school.token).expect(202)).body).toEqual({ accepted: 1, duplicates: 3 });
     expect(await stored(school.organization.id)).toBe(4);
   });
+
+  // A client that times out and sends its batch again while the first request is still being stored.
+  it.each([
+    ['the same occurred_at', '2025-06-01T10:00:00.000Z'],
+    ['another occurred_at (another month)', '2025-07-15T10:00:00.000Z'],
+  ])('skips an id that a concurrent batch is storing, once that batch commits: %s', async (_, resentAt) => {
+    const school = await signup(app);
+    const user = await createUser(app, school.token);
+    const organizationId = school.organization.id;
+    const first = { id: randomUUID(), type: 'login', user_id: user.id, occurred_at: '2025-06-01T10:00:00.000Z' };
+    const other = event(user.id, { occurred_at: '2025-06-02T10:00:00.000Z' });
+    let commit!: () => void;
+    const held = new Promise<void>((resolve) => (commit = resolve));
+    // The first batch, stored by the same repository, in a transaction kept open until the second one waits for it.
+    const firstBatch = app.get(TenantTransactions).run(organizationId, async () => {
+      await app.get(EventsRepository).insertBatch(organizationId, [{ id: first.id, userId: user.id, type: 'login', contentId: null, occurredAt: new Date(first.occurred_at), durationSeconds: null, score: null }]);
+      await held;
+    });
+    const second = push([{ ...first, occurred_at: resentAt }, other], school.token).then((response) => response);
+    await waitForLockWait();
+    commit();
+    await firstBatch;
+    const response = await second;
+    expect({ status: response.status, body: response.body }).toEqual({ status: 202, body: { accepted: 1, duplicates: 1 } });
+    const rows = await app.dataSource.query(`SELECT id, occurred_at FROM activity_events WHERE organization_id = $1 ORDER BY occurred_at`, [organizationId]);
+    expect(rows).toEqual([
+      { id: first.id, occurred_at: new Date(first.occurred_at) },
+      { id: other.id, occurred_at: new Date(other.occurred_at) },
+    ]);
+    const [rollup] = await app.dataSource.query(`SELECT sum(events)::int AS events, sum(daily_active_users)::int AS active_days FROM daily_rollups WHERE organization_id = $1`, [organizationId]);
+    expect(rollup).toEqual({ events: 2, active_days: 2 });
+  });
+
+  /** Until a backend of this database waits for a lock in an insert of events (the second batch, behind the first). */
+  async function waitForLockWait(): Promise<void> {
+    for (let attempt = 0; attempt < 200; attempt++) {
+      const [row] = await app.dataSource.query(
+        `SELECT count(*)::int AS waiting FROM pg_stat_activity
+          WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO activity_events%'`,
+      );
+      if (row.waiting > 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    throw new Error('The second batch never waited for the first');
+  }
 
   it('moves last_active_at and last_login_at forward only', async () => {
     const school = await signup(app);

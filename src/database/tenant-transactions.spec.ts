@@ -2,7 +2,7 @@ import { BadRequestException, NotFoundException } from '@nestjs/common';
 import { QueryFailedError } from 'typeorm';
 import { isReplicaFailure, isTransientConflict } from './tenant-transactions';
 
-const sqlError = (code: string) => new QueryFailedError('SELECT 1', [], Object.assign(new Error(`sqlstate ${code}`), { code }));
+const sqlError = (code: string, constraint?: string) => new QueryFailedError('SELECT 1', [], Object.assign(new Error(`sqlstate ${code}`), { code, constraint }));
 
 describe('isReplicaFailure: which errors send a read from a replica to the primary', () => {
   it.each([
@@ -36,8 +36,13 @@ describe('isTransientConflict: which errors run a write transaction again', () =
     expect(isTransientConflict(sqlError('40001'))).toBe(true);
   });
 
-  it('never retries a constraint, input or connection error', () => {
+  it('retries a unique violation of the stored events’ keys: a concurrent batch stored that id first', () => {
+    for (const key of ['activity_event_ids_pkey', 'activity_events_p2026_01_pkey', 'activity_events_default_pkey']) expect(isTransientConflict(sqlError('23505', key))).toBe(true);
+  });
+
+  it('never retries another constraint, input or connection error', () => {
     for (const code of ['23505', '23503', '22P02', '57014', '08006']) expect(isTransientConflict(sqlError(code))).toBe(false);
+    for (const key of ['users_email_key', 'login_emails_pkey', 'xapi_statements_pkey', 'activity_events_check']) expect(isTransientConflict(sqlError('23505', key))).toBe(false);
     expect(isTransientConflict(new BadRequestException('bad'))).toBe(false);
   });
 });

@@ -24,7 +24,10 @@ export class EventsRepository {
 
   /**
    * One statement: insert what is new. Ids already stored (activity_event_ids, every month, retention included) and
-   * repeats inside the batch (the first one counts) are skipped. The insert's statement trigger
+   * repeats inside the batch (the first one counts) are skipped. An id that a concurrent batch is storing makes this
+   * insert wait for it and then raise a unique violation on the event keys, which runs the whole transaction again
+   * (TenantTransactions): the second time the id is stored and skipped. That costs a retry in a rare race instead of an
+   * ON CONFLICT check of the partition's key for every event (docs/performance.md, "Ingestion"). The insert's statement trigger
    * (migrations/1764600000000-partitioned-events.ts) registers the ids, locks the stored events' users in id order,
    * moves their last_active_at / last_login_at forward (never backward) and adds the events to the rollups.
    */
@@ -42,8 +45,6 @@ export class EventsRepository {
              FROM batch b
             WHERE NOT EXISTS (SELECT 1 FROM activity_event_ids r WHERE r.organization_id = $1 AND r.id = b.id)
             ORDER BY b.position
-           -- A concurrent batch storing the same event: wait for it, then skip.
-           ON CONFLICT (organization_id, occurred_at, id) DO NOTHING
            RETURNING type
          )
          SELECT type, count(*)::int AS stored FROM inserted GROUP BY type`,
