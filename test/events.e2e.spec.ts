@@ -192,13 +192,16 @@ describe('events', () => {
     const other = event(user.id, { occurred_at: '2025-06-02T10:00:00.000Z' });
     let commit!: () => void;
     const held = new Promise<void>((resolve) => (commit = resolve));
+    let firstBackend!: (pid: number) => void;
+    const firstPid = new Promise<number>((resolve) => (firstBackend = resolve));
     // The first batch, stored by the same repository, in a transaction kept open until the second one waits for it.
-    const firstBatch = app.get(TenantTransactions).run(organizationId, async () => {
+    const firstBatch = app.get(TenantTransactions).run(organizationId, async (manager) => {
       await app.get(EventsRepository).insertBatch(organizationId, [{ id: first.id, userId: user.id, type: 'login', contentId: null, occurredAt: new Date(first.occurred_at), durationSeconds: null, score: null }]);
+      firstBackend((await manager.query(`SELECT pg_backend_pid() AS pid`))[0].pid);
       await held;
     });
     const second = push([{ ...first, occurred_at: resentAt }, other], school.token).then((response) => response);
-    await waitForLockWait();
+    await waitUntilBlockedBy(await firstPid);
     commit();
     await firstBatch;
     const response = await second;
@@ -212,12 +215,12 @@ describe('events', () => {
     expect(rollup).toEqual({ events: 2, active_days: 2 });
   });
 
-  /** Until a backend of this database waits for a lock in an insert of events (the second batch, behind the first). */
-  async function waitForLockWait(): Promise<void> {
+  /** Until another backend's insert of events waits for the transaction of backend `pid` (the second batch, behind the first). */
+  async function waitUntilBlockedBy(pid: number): Promise<void> {
     for (let attempt = 0; attempt < 200; attempt++) {
       const [row] = await app.dataSource.query(
-        `SELECT count(*)::int AS waiting FROM pg_stat_activity
-          WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO activity_events%'`,
+        `SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid)) AND query LIKE '%INSERT INTO activity_events%'`,
+        [pid],
       );
       if (row.waiting > 0) return;
       await new Promise((resolve) => setTimeout(resolve, 25));
