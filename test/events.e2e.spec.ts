@@ -200,6 +200,7 @@ describe('events', () => {
       firstBackend((await manager.query(`SELECT pg_backend_pid() AS pid`))[0].pid);
       await held;
     });
+    // then() sends the request now (supertest sends on then); it is awaited once the first batch has committed.
     const second = push([{ ...first, occurred_at: resentAt }, other], school.token).then((response) => response);
     await waitUntilBlockedBy(await firstPid);
     commit();

@@ -27,7 +27,7 @@ export class EventsRepository {
    * repeats inside the batch (the first one counts) are skipped. An id that a concurrent batch is storing makes this
    * insert wait for it and then raise a unique violation on the event keys, which runs the whole transaction again
    * (TenantTransactions): the second time the id is stored and skipped. That costs a retry in a rare race instead of an
-   * ON CONFLICT check of the partition's key for every event (docs/performance.md, "Ingestion"). The insert's statement trigger
+   * ON CONFLICT check of the partition's key for every event (docs/performance.md, "A fourth host"). The insert's statement trigger
    * (migrations/1764600000000-partitioned-events.ts) registers the ids, locks the stored events' users in id order,
    * moves their last_active_at / last_login_at forward (never backward) and adds the events to the rollups.
    */
