@@ -203,6 +203,11 @@ describe('events', () => {
     // then() sends the request now (supertest sends on then); it is awaited once the first batch has committed.
     const second = push([{ ...first, occurred_at: resentAt }, other], school.token).then((response) => response);
     await waitUntilBlockedBy(await firstPid);
+    // The same id in another organization is another event: stored at once, neither waiting nor skipped.
+    const neighbour = await signup(app);
+    const neighbourUser = await createUser(app, neighbour.token);
+    expect((await push([{ ...first, user_id: neighbourUser.id }], neighbour.token).expect(202)).body).toEqual({ accepted: 1, duplicates: 0 });
+    expect(await stored(neighbour.organization.id)).toBe(1);
     commit();
     await firstBatch;
     const response = await second;
