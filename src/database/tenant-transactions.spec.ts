@@ -1,6 +1,6 @@
 import { BadRequestException, NotFoundException } from '@nestjs/common';
 import { QueryFailedError } from 'typeorm';
-import { isReplicaFailure, isTransientConflict } from './tenant-transactions';
+import { isReplicaFailure } from './tenant-transactions';
 
 const sqlError = (code: string, constraint?: string) => new QueryFailedError('SELECT 1', [], Object.assign(new Error(`sqlstate ${code}`), { code, constraint }));
 
@@ -27,22 +27,5 @@ describe('isReplicaFailure: which errors send a read from a replica to the prima
     ['a permission error (42501)', sqlError('42501')],
   ])('%s is the work’s own answer, not retried', (_name, error) => {
     expect(isReplicaFailure(error)).toBe(false);
-  });
-});
-
-describe('isTransientConflict: which errors run a write transaction again', () => {
-  it('retries deadlocks and serialization failures', () => {
-    expect(isTransientConflict(sqlError('40P01'))).toBe(true);
-    expect(isTransientConflict(sqlError('40001'))).toBe(true);
-  });
-
-  it('retries a unique violation of the stored events’ keys: a concurrent batch stored that id first', () => {
-    for (const key of ['activity_event_ids_pkey', 'activity_events_p2026_01_pkey', 'activity_events_default_pkey']) expect(isTransientConflict(sqlError('23505', key))).toBe(true);
-  });
-
-  it('never retries another constraint, input or connection error', () => {
-    for (const code of ['23505', '23503', '22P02', '57014', '08006']) expect(isTransientConflict(sqlError(code))).toBe(false);
-    for (const key of ['users_email_key', 'login_emails_pkey', 'xapi_statements_pkey', 'activity_events_check']) expect(isTransientConflict(sqlError('23505', key))).toBe(false);
-    expect(isTransientConflict(new BadRequestException('bad'))).toBe(false);
   });
 });

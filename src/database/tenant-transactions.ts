@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { HttpException, Injectable, Optional } from '@nestjs/common';
 import type { PoolClient } from 'pg';
 import { DataSource, EntityManager, QueryFailedError, QueryRunner } from 'typeorm';
+import { isTransientConflict } from '../errors/database-errors.js';
 import { APP_ROLE } from './data-source.factory.js';
 import { currentReadRequirement, ReadReplicas, Replica } from './read-replicas.js';
 
@@ -164,16 +165,3 @@ export function isReplicaFailure(error: unknown): boolean {
 
 const TRANSIENT_ATTEMPTS = 3;
 
-/** The unique keys of stored events: the id registry's and each month's partition's (activity_events_p2026_01_pkey). */
-const EVENT_KEYS = /^activity_event(_ids|s_[a-z0-9_]+)_pkey$/;
-
-/**
- * A deadlock (40P01) or serialization failure (40001), or an event id that a concurrent transaction stored while this
- * one waited for it (23505 on the events' keys; ingestion probes for stored ids first, so run again it skips that id):
- * the transaction did nothing and may simply run again.
- */
-export function isTransientConflict(error: unknown): boolean {
-  const driverError = error instanceof QueryFailedError ? (error.driverError as { code?: string; constraint?: string } | undefined) : undefined;
-  const code = driverError?.code;
-  return code === '40P01' || code === '40001' || (code === '23505' && EVENT_KEYS.test(driverError?.constraint ?? ''));
-}

@@ -21,10 +21,15 @@ export function isForeignKeyViolation(error: unknown): boolean {
   return error instanceof QueryFailedError && (error.driverError as { code?: string } | undefined)?.code === '23503';
 }
 
+const STILL_CONFLICTING = { status: HttpStatus.SERVICE_UNAVAILABLE, detail: 'Concurrent writes conflicted and nothing was stored; retry the request' };
+
 /** Constraint and input errors PostgreSQL raises for bad client input; anything else is ours (500). */
 export function clientStatusForQueryError(error: unknown): { status: number; detail: string } | null {
   if (!(error instanceof QueryFailedError)) return null;
   const code = (error.driverError as { code?: string } | undefined)?.code;
+  // Still conflicting after the transaction's own retries: nothing was written, and a retry will succeed (an event
+  // id a concurrent batch stored is then skipped), so not the 409 of a unique value taken for good.
+  if (isTransientConflict(error)) return STILL_CONFLICTING;
   switch (code) {
     case '23505':
       return { status: HttpStatus.CONFLICT, detail: 'A resource with the same unique value already exists' };
@@ -43,11 +48,21 @@ export function clientStatusForQueryError(error: unknown): { status: number; det
     // A \u0000 escape in a JSON text cast to jsonb (an xAPI statement may hold any JSON string).
     case '22P05':
       return { status: HttpStatus.BAD_REQUEST, detail: 'A value has the wrong format or is out of range' };
-    case '40P01':
-    case '40001':
-      // Still conflicting after the transaction's own retries: nothing was written, and a retry will succeed.
-      return { status: HttpStatus.SERVICE_UNAVAILABLE, detail: 'Concurrent writes conflicted and nothing was stored; retry the request' };
     default:
       return null;
   }
+}
+
+/** The unique keys of stored events: the id registry's and each month's partition's (activity_events_p2026_01_pkey). */
+const EVENT_KEYS = /^activity_event(_ids|s_[a-z0-9_]+)_pkey$/;
+
+/**
+ * A deadlock (40P01) or serialization failure (40001), or an event id that a concurrent transaction stored while this
+ * one waited for it (23505 on the events' keys; ingestion probes for stored ids first, so run again it skips that id):
+ * the transaction did nothing and may simply run again.
+ */
+export function isTransientConflict(error: unknown): boolean {
+  const driverError = error instanceof QueryFailedError ? (error.driverError as { code?: string; constraint?: string } | undefined) : undefined;
+  const code = driverError?.code;
+  return code === '40P01' || code === '40001' || (code === '23505' && EVENT_KEYS.test(driverError?.constraint ?? ''));
 }
