@@ -18,6 +18,7 @@ import { PinoNestLogger } from './observability/logger.js';
 import { PINO_LOGGER } from './observability/observability.module.js';
 import { RequestMetrics } from './observability/request-metrics.js';
 import { installRosterBodyParsers } from './users/roster-body-parsers.js';
+import { installStatementsBodyParser } from './xapi/statements-body.js';
 import { setUpDocs } from './docs/docs.setup.js';
 
 export { API_PREFIX };
@@ -43,6 +44,7 @@ export async function configureApp(app: NestExpressApplication): Promise<NestExp
   answerClientErrors(app.getHttpServer() as Server, config, logger);
   installFastPath(app.getHttpServer() as Server, app.get(CachedHitFastPath));
   installRosterBodyParsers(app, config);
+  installStatementsBodyParser(app, config);
   app.useBodyParser('json', { limit: config.BODY_LIMIT_BYTES });
 
   app.setGlobalPrefix(API_PREFIX, {

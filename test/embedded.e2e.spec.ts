@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { DemoData, DEMO_EMAIL } from '../src/demo/demo-data.service';
 import { http, signup } from './support/factories';
 import { createTestApp, TestApp } from './support/test-app';
@@ -73,5 +74,32 @@ describe('embedded mode', () => {
     // The demo's own users and events are served through the API like any other organization's.
     const users = await http(app).get('/api/v1/users?limit=100').set('Authorization', `Bearer ${login.body.access_token}`).expect(200);
     expect(users.body.items).toHaveLength(60);
+  });
+
+  it('stores xAPI statements from the text sent (and from a re-serialized body) on PGlite', async () => {
+    const account = await signup(app, { organization_name: 'Embedded xAPI School' });
+    const key = (await http(app).post('/api/v1/api-keys').set('Authorization', `Bearer ${account.token}`).send({ name: 'LMS', scopes: ['events:write'] }).expect(201)).body;
+    const statement = (name: string) => ({
+      id: randomUUID(),
+      actor: { mbox: `mailto:${name}@school.example`, name },
+      verb: { id: 'http://adlnet.gov/expapi/verbs/completed' },
+      object: { id: 'https://lms.example/lessons/1' },
+      result: { score: { scaled: 0.75 } },
+    });
+    // As sent (UTF-8), and with a byte order mark, which the service drops and serializes the parsed body again.
+    for (const [sent, text] of [statement('Zoë'), statement('Ana')].map((one, index) => [one, `${index === 1 ? '\ufeff' : ''}${JSON.stringify([one])}`] as const)) {
+      const ids = await http(app)
+        .post('/api/v1/xapi/statements')
+        .set('Authorization', `Bearer ${key.key}`)
+        .set('X-Experience-API-Version', '1.0.3')
+        .set('Content-Type', 'application/json')
+        .send(text)
+        .expect(200);
+      expect(ids.body).toEqual([sent.id]);
+      const fetched = await http(app).get(`/api/v1/xapi/statements?statementId=${sent.id}`).set('Authorization', `Bearer ${key.key}`).set('X-Experience-API-Version', '1.0.3').expect(200);
+      expect(fetched.body).toEqual({ ...sent, timestamp: fetched.body.stored, stored: expect.any(String), version: '1.0.0', authority: { objectType: 'Agent', account: { homePage: expect.any(String), name: key.id } } });
+    }
+    const [events] = await app.dataSource.query(`SELECT count(*)::int AS n FROM activity_events WHERE organization_id = $1`, [account.organization.id]);
+    expect(events.n).toBe(2);
   });
 });

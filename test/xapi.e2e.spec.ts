@@ -124,6 +124,72 @@ describe('xAPI statements through a real xAPI client', () => {
     await expect(lrs.getStatement({ statementId: randomUUID() })).rejects.toMatchObject({ response: { status: 404 } });
   });
 
+  it('stores each statement from the text its client sent, in any charset, with id, stored, authority and the missing timestamp and version set', async () => {
+    // fetch, which sends the bytes as they are (supertest would serialize a Buffer as JSON).
+    const post = async (body: Buffer, contentType: string) => {
+      const response = await fetch(`${endpoint}statements`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${key.key}`, 'X-Experience-API-Version': '1.0.3', 'Content-Type': contentType },
+        body,
+      });
+      return { status: response.status, body: (await response.json()) as string[] };
+    };
+    const get = async (id: string) =>
+      (await http(app).get(`/api/v1/xapi/statements?statementId=${id}`).set('Authorization', `Bearer ${key.key}`).set('X-Experience-API-Version', '1.0.3').expect(200)).body;
+    const at = new Date(Date.now() - 60_000).toISOString();
+    // Escapes, spacing, an upper-case id, a statement without id or timestamp, and a stored and an authority to overwrite.
+    const text = (id: string, learner: string, name: string) => `[
+      {"id": "${id.toUpperCase()}", "actor": {"mbox": "mailto:${learner}@school.example", "name": "${name}"},
+       "verb": {"id": "${ADL}completed"}, "object": {"id": "${LESSON}"}, "result": {"score": {"scaled": 0.50}},
+       "timestamp": "${at}", "version": "1.0.3", "stored": "2001-01-01T00:00:00Z", "authority": {"mbox": "mailto:forged@school.example"}},
+      {"actor": {"mbox": "mailto:${learner}@school.example"}, "verb": {"id": "${ADL}experienced"}, "object": {"id": "${LESSON}"}}
+    ]`;
+    const variants = [
+      { learner: 'utf8', contentType: 'application/json', body: (t: string) => Buffer.from(t), name: 'Zo\\u00eb', stored: 'Zoë' },
+      { learner: 'bom', contentType: 'application/json; charset=utf-8', body: (t: string) => Buffer.from(`\ufeff${t}`), name: 'Zoë', stored: 'Zoë' },
+      { learner: 'utf16', contentType: 'application/json; charset=utf-16le', body: (t: string) => Buffer.from(t, 'utf16le'), name: 'Zoë', stored: 'Zoë' },
+      // Not UTF-8: the invalid byte is read as U+FFFD, as everywhere in the API.
+      { learner: 'latin1', contentType: 'application/json', body: (t: string) => Buffer.from(t, 'latin1'), name: 'Zoë', stored: 'Zo\ufffd' },
+    ];
+    const authority = { objectType: 'Agent', account: { homePage: expect.stringMatching(/\/api\/v1\/api-keys$/), name: key.id } };
+    for (const variant of variants) {
+      const id = randomUUID();
+      const count = await events();
+      const answer = await post(variant.body(text(id, variant.learner, variant.name)), variant.contentType);
+      expect({ variant: variant.learner, status: answer.status, body: answer.body }).toEqual({ variant: variant.learner, status: 200, body: [id, expect.any(String)] });
+      const ids = answer.body;
+      const [first, second] = [await get(ids[0]), await get(ids[1])];
+      expect({ variant: variant.learner, first }).toEqual({
+        variant: variant.learner,
+        first: {
+          id,
+          actor: { mbox: `mailto:${variant.learner}@school.example`, name: variant.stored },
+          verb: { id: `${ADL}completed` },
+          object: { id: LESSON },
+          result: { score: { scaled: 0.5 } },
+          timestamp: at,
+          version: '1.0.3',
+          stored: expect.any(String),
+          authority,
+        },
+      });
+      expect(Date.now() - Date.parse(first.stored)).toBeLessThan(60_000);
+      // No timestamp: the time it was stored. No version: the one the request spoke.
+      expect(second).toEqual({
+        id: ids[1],
+        actor: { mbox: `mailto:${variant.learner}@school.example` },
+        verb: { id: `${ADL}experienced` },
+        object: { id: LESSON },
+        timestamp: first.stored,
+        version: '1.0.0',
+        stored: first.stored,
+        authority,
+      });
+      // The completion made one event; experienced makes none.
+      expect(await events()).toBe(count + 1);
+    }
+  });
+
   it('accepts an equal statement again without a second event, and refuses a different one with the same id (409)', async () => {
     const sent = statement({ mbox: 'mailto:dan@school.example' }, `${ADL}completed`, activity(LESSON, 'lesson', 'Fractions'), { result: { score: { scaled: 0.5 } } });
     await lrs.sendStatement({ statement: sent as never });

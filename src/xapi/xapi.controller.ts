@@ -8,6 +8,7 @@ import { ApiProblem } from '../api-keys/api-problem.openapi.js';
 import { ValidationFailedException } from '../errors/api-errors.js';
 import { STATEMENT_SCHEMA, STORED_STATEMENT_SCHEMA, VERSION_RESPONSE_HEADER } from './dto/xapi.openapi.js';
 import { isUuid } from './statement-validator.js';
+import { statementsText } from './statements-body.js';
 import { MAX_STATEMENTS, StatementSource, XapiService } from './xapi.service.js';
 import { XAPI_VERSION_HEADER, XAPI_VERSIONS } from './xapi-versions.js';
 
@@ -60,7 +61,7 @@ export class XapiController {
   @ApiProblem(409, 'A different statement is already stored under one of the ids; nothing was stored')
   @ApiProblem(413, 'The body is too large')
   post(@CurrentPrincipal() key: ApiKeyPrincipal, @Req() request: Request, @Body() body: unknown): Promise<string[]> {
-    return this.xapi.post(sourceOf(key, request), body);
+    return this.xapi.post(sourceOf(key, request), body, statementsText(request, body));
   }
 
   @Put('statements')
@@ -79,7 +80,7 @@ export class XapiController {
   @ApiProblem(409, 'A different statement is already stored under this id')
   @ApiProblem(413, 'The body is too large')
   async put(@CurrentPrincipal() key: ApiKeyPrincipal, @Req() request: Request, @Query('statementId') statementId: unknown, @Body() body: unknown): Promise<void> {
-    await this.xapi.put(sourceOf(key, request), statementId, body);
+    await this.xapi.put(sourceOf(key, request), statementId, body, statementsText(request, body));
   }
 
   @Get('statements')

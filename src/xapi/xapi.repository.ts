@@ -2,12 +2,22 @@ import { Injectable } from '@nestjs/common';
 import { TenantTransactions } from '../database/tenant-transactions.js';
 import type { JsonObject } from './statement-validator.js';
 
+/** A new statement's row beside its text: its id (lowercase), what makes it "the same", and the event it made. */
 export interface NewStatement {
   id: string;
-  /** As it will be returned: with stored, authority and timestamp set. */
-  statement: JsonObject;
   signature: string;
   eventId: string | null;
+}
+
+/** A batch as sent, and what this service sets on each stored copy. */
+export interface SentStatements {
+  /** UTF-8 JSON text: one statement or an array of them, in the order of the rows. */
+  text: Buffer;
+  /** When they are stored (ISO 8601), also each one's timestamp when it names none. */
+  stored: string;
+  authority: JsonObject;
+  /** The version of those that name none. */
+  version: string;
 }
 
 @Injectable()
@@ -25,20 +35,37 @@ export class XapiRepository {
     });
   }
 
-  /** Stores what is new; returns the ids actually inserted (a concurrent request may have stored some first). */
-  async insert(organizationId: string, apiKeyId: string, statements: NewStatement[]): Promise<Set<string>> {
+  /**
+   * Stores what is new, each statement from the text as sent with id, stored, authority, and timestamp and version
+   * when absent, set over it; returns the ids actually inserted (a concurrent request may have stored some first).
+   */
+  async insert(organizationId: string, apiKeyId: string, sent: SentStatements, statements: NewStatement[]): Promise<Set<string>> {
     return this.tx.run(organizationId, async (manager) => {
-      // One JSON document for the whole batch: PostgreSQL parses it once, and no array literal has to be escaped.
+      // The client's text goes as bytes and PostgreSQL parses it once; nothing is serialized again here. The rows'
+      // arrays hold only UUIDs and hex digests, which an array literal needs no quoting for.
       const rows: { id: string }[] = await manager.query(
-        `INSERT INTO xapi_statements (organization_id, id, statement, signature, stored, api_key_id, event_id)
-         SELECT $1, s.id, s.statement, s.signature, s.stored, $2, s.event_id
-           FROM jsonb_to_recordset($3::jsonb) AS s(id uuid, statement jsonb, signature text, stored timestamptz, event_id uuid)
+        `WITH sent AS (SELECT convert_from($3::bytea, 'UTF8')::jsonb AS body)
+         INSERT INTO xapi_statements (organization_id, id, statement, signature, stored, api_key_id, event_id)
+         SELECT $1, r.id,
+                s.statement || jsonb_build_object('id', r.id, 'stored', $4::text, 'authority', $5::jsonb,
+                  'timestamp', coalesce(s.statement -> 'timestamp', to_jsonb($4::text)), 'version', coalesce(s.statement -> 'version', to_jsonb($6::text))),
+                r.signature, $4::timestamptz, $2, r.event_id
+           FROM sent
+          CROSS JOIN LATERAL jsonb_array_elements(CASE jsonb_typeof(sent.body) WHEN 'array' THEN sent.body ELSE jsonb_build_array(sent.body) END)
+                WITH ORDINALITY AS s (statement, position)
+           JOIN unnest($7::uuid[], $8::text[], $9::uuid[]) WITH ORDINALITY AS r (id, signature, event_id, position) USING (position)
          ON CONFLICT (organization_id, id) DO NOTHING
          RETURNING id`,
         [
           organizationId,
           apiKeyId,
-          JSON.stringify(statements.map((s) => ({ id: s.id, statement: s.statement, signature: s.signature, stored: s.statement.stored, event_id: s.eventId }))),
+          sent.text,
+          sent.stored,
+          JSON.stringify(sent.authority),
+          sent.version,
+          arrayLiteral(statements.map((s) => s.id)),
+          arrayLiteral(statements.map((s) => s.signature)),
+          arrayLiteral(statements.map((s) => s.eventId)),
         ],
       );
       return new Set(rows.map((row) => row.id));
@@ -55,4 +82,9 @@ export class XapiRepository {
       { readOnly: true },
     );
   }
+}
+
+/** A PostgreSQL array literal of values that need no quoting (UUIDs, hex digests); null as NULL. */
+function arrayLiteral(values: (string | null)[]): string {
+  return `{${values.map((value) => value ?? 'NULL').join(',')}}`;
 }

@@ -46,23 +46,23 @@ export class XapiService {
   ) {}
 
   /** POST: one statement or an array of them → their ids, in order. */
-  async post(source: StatementSource, body: unknown): Promise<string[]> {
+  async post(source: StatementSource, body: unknown, text: Buffer): Promise<string[]> {
     const batch = Array.isArray(body) ? body : [body];
     if (Array.isArray(body) && (body.length < 1 || body.length > MAX_STATEMENTS)) {
       throw new ValidationFailedException([{ field: 'statements', message: `send 1 to ${MAX_STATEMENTS} statements` }], 'The batch size is out of range; nothing was stored');
     }
-    return this.store(source, batch, Array.isArray(body) ? 'statements' : 'statement');
+    return this.store(source, batch, text, Array.isArray(body) ? 'statements' : 'statement');
   }
 
   /** PUT ?statementId=: one statement, stored under that id. */
-  async put(source: StatementSource, statementId: unknown, body: unknown): Promise<void> {
+  async put(source: StatementSource, statementId: unknown, body: unknown, text: Buffer): Promise<void> {
     if (!isUuid(statementId)) throw new ValidationFailedException([{ field: 'statementId', message: 'statementId must be a UUID' }], 'statementId is required');
     if (Array.isArray(body)) throw new ValidationFailedException([{ field: 'statement', message: 'PUT stores one statement, not an array' }]);
     if (typeof body === 'object' && body !== null && 'id' in body && String((body as JsonObject).id).toLowerCase() !== statementId.toLowerCase()) {
       throw new ValidationFailedException([{ field: 'statement.id', message: 'the statement’s id differs from statementId' }]);
     }
     const statement = typeof body === 'object' && body !== null ? { ...(body as JsonObject), id: statementId } : body;
-    await this.store(source, [statement], 'statement');
+    await this.store(source, [statement], text, 'statement');
   }
 
   async get(organizationId: string, statementId: string): Promise<JsonObject | null> {
@@ -71,11 +71,11 @@ export class XapiService {
 
   /**
    * Atomic: every statement valid or nothing stored. A statement id already stored with an equal statement is
-   * accepted again without a second event; with a different one → 409. New statements are stored with stored,
-   * authority and (when absent) timestamp set, and the mapped ones become events, their learners and content
-   * found or created by external id, all in one transaction.
+   * accepted again without a second event; with a different one → 409. New statements are stored from `text` (the
+   * body's JSON, `batch` parsed) with id, stored, authority and (when absent) timestamp and version set, and the
+   * mapped ones become events, their learners and content found or created by external id, all in one transaction.
    */
-  private async store(source: StatementSource, batch: unknown[], path: string): Promise<string[]> {
+  private async store(source: StatementSource, batch: unknown[], text: Buffer, path: string): Promise<string[]> {
     const errors: FieldError[] = batch.flatMap((statement, index) => {
       const at = path === 'statements' ? `statements[${index}]` : path;
       const invalid = statementErrors(statement, at);
@@ -103,12 +103,14 @@ export class XapiService {
       const inserted = await this.statements.insert(
         organizationId,
         source.key.apiKeyId,
-        incoming.map((item) => ({
-          id: item.id,
-          statement: this.storedForm(item, storedAt, source),
-          signature: item.signature,
-          eventId: mapped.get(item.id)?.eventId ?? null,
-        })),
+        {
+          text,
+          stored: storedAt.toISOString(),
+          // The credentials that sent it (xAPI: the LRS overwrites any authority given).
+          authority: { objectType: 'Agent', account: { homePage: source.authorityHomePage, name: source.key.apiKeyId } },
+          version: source.version.startsWith('2.') ? '2.0.0' : '1.0.0',
+        },
+        incoming.map((item) => ({ id: item.id, signature: item.signature, eventId: mapped.get(item.id)?.eventId ?? null })),
       );
       if (inserted.size < incoming.length) {
         // Stored before, or meanwhile by a concurrent request: equal is accepted again, different is a conflict.
@@ -126,19 +128,6 @@ export class XapiService {
       void this.activity.publish(organizationId, outcome.byType);
     }
     return incoming.map((item) => item.id);
-  }
-
-  private storedForm(item: Incoming, storedAt: Date, source: StatementSource): JsonObject {
-    const storedIso = storedAt.toISOString();
-    return {
-      ...item.statement,
-      id: item.id,
-      timestamp: item.statement.timestamp ?? storedIso,
-      stored: storedIso,
-      // The credentials that sent it (xAPI: the LRS overwrites any authority given).
-      authority: { objectType: 'Agent', account: { homePage: source.authorityHomePage, name: source.key.apiKeyId } },
-      version: item.statement.version ?? (source.version.startsWith('2.') ? '2.0.0' : '1.0.0'),
-    };
   }
 
   private async storeEvents(organizationId: string, events: MappedStatement[]): Promise<StoredBatch> {
