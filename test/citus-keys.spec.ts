@@ -61,7 +61,7 @@ describe('keys ready for distribution by organization', () => {
         WHERE con.contype = 'f' AND con.conparentid = 0 AND t.relname = ANY ($1) AND r.relname = ANY ($1) AND t.relname <> r.relname`,
       [DISTRIBUTED],
     );
-    expect(foreignKeys).toContainEqual({ table: 'xapi_statements', referenced: 'api_keys' });
+    expect(foreignKeys).toContainEqual({ table: 'activity_events', referenced: 'educational_content' });
     for (const key of foreignKeys) {
       expect({ ...key, before: DISTRIBUTED.indexOf(key.referenced) < DISTRIBUTED.indexOf(key.table) }).toEqual({ ...key, before: true });
     }

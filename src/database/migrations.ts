@@ -11,6 +11,7 @@ import { DemoActivity1764950000000 } from '../../migrations/1764950000000-demo-a
 import { OrganizationRollupLock1765000000000 } from '../../migrations/1765000000000-organization-rollup-lock.js';
 import { RetentionHorizon1765000000001 } from '../../migrations/1765000000001-retention-horizon.js';
 import { EventsTriggerUsersPass1765000000002 } from '../../migrations/1765000000002-events-trigger-users-pass.js';
+import { XapiStatementsWithoutRowChecks1765000000003 } from '../../migrations/1765000000003-xapi-statements-without-row-checks.js';
 
 /** Every migration, in order; imported explicitly so the same list runs from ts (tests) and from dist. */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   OrganizationRollupLock1765000000000,
   RetentionHorizon1765000000001,
   EventsTriggerUsersPass1765000000002,
+  XapiStatementsWithoutRowChecks1765000000003,
 ];
