@@ -130,7 +130,7 @@ describe('xAPI statements through a real xAPI client', () => {
       const response = await fetch(`${endpoint}statements`, {
         method: 'POST',
         headers: { Authorization: `Bearer ${key.key}`, 'X-Experience-API-Version': '1.0.3', 'Content-Type': contentType },
-        body,
+        body: new Uint8Array(body),
       });
       return { status: response.status, body: (await response.json()) as string[] };
     };
