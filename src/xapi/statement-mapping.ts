@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { EventType } from '../database/entities/activity-event.entity.js';
 import type { ContentType } from '../database/entities/educational-content.entity.js';
 import type { FieldError } from '../errors/problem.js';
@@ -90,7 +90,8 @@ export function durationSeconds(duration: string): number {
 
 /** A name-based (version 5 style) UUID of the statement id: the same statement always makes the same event id. */
 export function eventIdOf(statementId: string): string {
-  const bytes = createHash('sha1').update(EVENT_ID_NAMESPACE).update(statementId.toLowerCase()).digest().subarray(0, 16);
+  // One-shot hashes: a Hash object per statement was a few per cent of a batch's CPU.
+  const bytes = hash('sha1', Buffer.concat([EVENT_ID_NAMESPACE, Buffer.from(statementId.toLowerCase())]), 'buffer').subarray(0, 16);
   bytes[6] = (bytes[6] & 0x0f) | 0x50;
   bytes[8] = (bytes[8] & 0x3f) | 0x80;
   const hex = bytes.toString('hex');
@@ -141,7 +142,7 @@ export function statementSignature(statement: JsonObject): string {
     context: statement.context ?? null,
     timestamp: typeof statement.timestamp === 'string' ? Date.parse(statement.timestamp) : null,
   };
-  return createHash('sha256').update(canonical(comparable as Json)).digest('hex');
+  return hash('sha256', canonical(comparable as Json), 'hex');
 }
 
 /** Keys sorted at every level, undefined members left out, JSON text for keys and scalars; built as one string (it runs per statement). */
