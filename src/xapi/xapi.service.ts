@@ -28,7 +28,6 @@ export interface StatementSource {
 
 interface Incoming {
   id: string;
-  statement: JsonObject;
   signature: string;
 }
 
@@ -82,22 +81,24 @@ export class XapiService {
       return invalid.length > 0 ? invalid : externalIdErrors(statement as JsonObject, at);
     });
     if (errors.length > 0) throw new ValidationFailedException(errors, `${new Set(errors.map((error) => error.field.split('.')[0])).size} statement(s) are invalid; nothing was stored`);
+    const storedAt = this.clock.date();
+    const mapped = new Map<string, MappedStatement>();
     const incoming: Incoming[] = (batch as JsonObject[]).map((statement) => {
       const id = typeof statement.id === 'string' ? statement.id.toLowerCase() : randomUUID();
-      return { id, statement, signature: statementSignature(statement) };
+      const event = mapStatement(statement, id, storedAt);
+      if (event) mapped.set(id, event);
+      return { id, signature: statementSignature(statement) };
     });
+    // Everything needed of the parsed statements is taken: emptying the batch (the request's own parsed body, which
+    // nothing reads later) lets young collections free them while the transaction waits, instead of promoting them to
+    // the old generation (the service's CPU per batch of 500: 44.3 → 38.5 ms, docs/performance.md "A fifth host").
+    batch.length = 0;
     const seen = new Set<string>();
     const repeated = incoming.findIndex((item) => seen.size === seen.add(item.id).size);
     if (repeated >= 0) throw new ValidationFailedException([{ field: `statements[${repeated}].id`, message: 'the batch holds two statements with this id' }]);
 
     const organizationId = source.key.organizationId;
     const outcome = await this.tx.run(organizationId, async () => {
-      const storedAt = this.clock.date();
-      const mapped = new Map<string, MappedStatement>();
-      for (const item of incoming) {
-        const event = mapStatement(item.statement, item.id, storedAt);
-        if (event) mapped.set(item.id, event);
-      }
       // Insert first, then look at what was there: one round trip less for the usual batch of new statements, and
       // a conflict found afterwards still stores nothing (it rolls this transaction back).
       const inserted = await this.statements.insert(
