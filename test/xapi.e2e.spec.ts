@@ -190,6 +190,36 @@ describe('xAPI statements through a real xAPI client', () => {
     }
   });
 
+  it('keeps each organization’s statements apart: one id stored by two organizations, each read back only with its own key', async () => {
+    const other = await signup(app);
+    const otherKey = (await http(app).post('/api/v1/api-keys').set('Authorization', `Bearer ${other.token}`).send({ name: 'LMS', scopes: ['events:write'] }).expect(201)).body;
+    const get = (id: string, bearer: string) =>
+      http(app).get(`/api/v1/xapi/statements?statementId=${id}`).set('Authorization', `Bearer ${bearer}`).set('X-Experience-API-Version', '1.0.3');
+    const count = async (organizationId: string) =>
+      (await app.dataSource.query(`SELECT count(*)::int AS n FROM activity_events WHERE organization_id = $1`, [organizationId]))[0].n as number;
+    const [ours, theirs] = [await count(admin.organization.id), await count(other.organization.id)];
+    const mine = statement({ mbox: 'mailto:kim@school.example' }, `${ADL}completed`, activity(LESSON, 'lesson', 'Fractions'), { result: { score: { scaled: 0.9 } } });
+    // The same id with a different statement: another organization's, so neither a repeat nor a conflict.
+    const yours = { ...mine, actor: { mbox: 'mailto:lee@other.example' }, result: { score: { scaled: 0.2 } } };
+    await http(app).post('/api/v1/xapi/statements').set('Authorization', `Bearer ${key.key}`).set('X-Experience-API-Version', '1.0.3').send([mine]).expect(200);
+    await http(app).post('/api/v1/xapi/statements').set('Authorization', `Bearer ${otherKey.key}`).set('X-Experience-API-Version', '1.0.3').send([yours]).expect(200);
+
+    const [first, second] = [(await get(mine.id, key.key).expect(200)).body, (await get(mine.id, otherKey.key).expect(200)).body];
+    expect({ actor: first.actor, result: first.result, authority: first.authority.account.name }).toEqual({ actor: mine.actor, result: { score: { scaled: 0.9 } }, authority: key.id });
+    expect({ actor: second.actor, result: second.result, authority: second.authority.account.name }).toEqual({ actor: yours.actor, result: { score: { scaled: 0.2 } }, authority: otherKey.id });
+    const rows = await app.dataSource.query(`SELECT organization_id, api_key_id FROM xapi_statements WHERE id = $1 ORDER BY organization_id = $2 DESC`, [mine.id, admin.organization.id]);
+    expect(rows).toEqual([
+      { organization_id: admin.organization.id, api_key_id: key.id },
+      { organization_id: other.organization.id, api_key_id: otherKey.id },
+    ]);
+    // One event each, in its own organization.
+    expect([await count(admin.organization.id), await count(other.organization.id)]).toEqual([ours + 1, theirs + 1]);
+    // A statement only the other organization holds is not found with this key.
+    const only = statement({ mbox: 'mailto:max@other.example' }, `${ADL}completed`, activity(LESSON, 'lesson', 'Fractions'));
+    await http(app).post('/api/v1/xapi/statements').set('Authorization', `Bearer ${otherKey.key}`).set('X-Experience-API-Version', '1.0.3').send(only).expect(200);
+    await get(only.id, key.key).expect(404);
+  });
+
   it('accepts an equal statement again without a second event, and refuses a different one with the same id (409)', async () => {
     const sent = statement({ mbox: 'mailto:dan@school.example' }, `${ADL}completed`, activity(LESSON, 'lesson', 'Fractions'), { result: { score: { scaled: 0.5 } } });
     await lrs.sendStatement({ statement: sent as never });
