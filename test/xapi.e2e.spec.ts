@@ -243,12 +243,18 @@ describe('xAPI statements through a real xAPI client', () => {
     await expect(lrs.sendStatement({ statement: different as never })).rejects.toMatchObject({ response: { status: 409 } });
   });
 
-  it('refuses a statement holding a NUL character (which PostgreSQL cannot store) with 400, storing nothing', async () => {
+  it('refuses a statement holding a NUL character or a lone surrogate (which PostgreSQL cannot store) with 400, storing nothing', async () => {
     const count = await events();
     const good = statement({ mbox: 'mailto:gil@school.example' }, `${ADL}completed`, activity(LESSON, 'lesson', 'Fractions'));
     const nul = statement({ mbox: 'mailto:gil@school.example' }, `${ADL}completed`, activity(LESSON, 'lesson', 'Fractions'), { result: { response: 'a\u0000b' } });
     const refused = await http(app).post('/api/v1/xapi/statements').set('Authorization', `Bearer ${key.key}`).set('X-Experience-API-Version', '1.0.3').send([good, nul]).expect(400);
     expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+    await http(app).get(`/api/v1/xapi/statements?statementId=${good.id}`).set('Authorization', `Bearer ${key.key}`).set('X-Experience-API-Version', '1.0.3').expect(404);
+    expect(await events()).toBe(count);
+    // A lone surrogate escape, which JSON.parse takes and PostgreSQL's jsonb does not, sent as text as a client would.
+    const lone = JSON.stringify([good]).replace('"Fractions"', '"Fractions \\ud800"');
+    const surrogate = await http(app).post('/api/v1/xapi/statements').set('Authorization', `Bearer ${key.key}`).set('X-Experience-API-Version', '1.0.3').set('Content-Type', 'application/json').send(lone);
+    expect({ status: surrogate.status, type: surrogate.headers['content-type'] }).toEqual({ status: 400, type: expect.stringMatching(/^application\/problem\+json/) });
     await http(app).get(`/api/v1/xapi/statements?statementId=${good.id}`).set('Authorization', `Bearer ${key.key}`).set('X-Experience-API-Version', '1.0.3').expect(404);
     expect(await events()).toBe(count);
   });
