@@ -75,33 +75,7 @@ export class Rollups1764200000000 implements MigrationInterface {
       CREATE TRIGGER rollups_users_inserted AFTER INSERT ON users
         REFERENCING NEW TABLE AS inserted_users FOR EACH STATEMENT EXECUTE FUNCTION rollups_users_inserted()`);
     // is_active or created_at changed: move the user's counts; a new created day also moves its retention spans.
-    await queryRunner.query(`
-      CREATE FUNCTION rollups_user_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-      DECLARE
-        old_day date := (OLD.created_at AT TIME ZONE 'UTC')::date;
-        new_day date := (NEW.created_at AT TIME ZONE 'UTC')::date;
-      BEGIN
-        INSERT INTO daily_rollups AS r (organization_id, day, new_users, new_users_active, retained_30d_delta)
-        SELECT NEW.organization_id, day, sum(users), sum(active), sum(retained)
-          FROM (
-            SELECT old_day AS day, -1 AS users, -OLD.is_active::int AS active, 0 AS retained
-            UNION ALL SELECT new_day, 1, NEW.is_active::int, 0
-            -- Each active day's retention span [max(d, previous + 30, created + 30), d + 30): the old one out, the new one in.
-            UNION ALL SELECT edge.day, 0, 0, edge.delta
-              FROM (SELECT a.day, lag(a.day) OVER (ORDER BY a.day) AS previous_day
-                      FROM user_active_days a WHERE a.organization_id = NEW.organization_id AND a.user_id = NEW.id) pair
-             CROSS JOIN LATERAL (VALUES (old_day, -1), (new_day, 1)) AS created (day, sign)
-             CROSS JOIN LATERAL (SELECT GREATEST(pair.day, pair.previous_day + 30, created.day + 30) AS from_day) span
-             CROSS JOIN LATERAL (VALUES (span.from_day, created.sign), (pair.day + 30, -created.sign)) AS edge (day, delta)
-             WHERE old_day <> new_day AND span.from_day < pair.day + 30
-          ) change
-         GROUP BY day ORDER BY day
-        ON CONFLICT (organization_id, day) DO UPDATE
-          SET new_users = r.new_users + EXCLUDED.new_users,
-              new_users_active = r.new_users_active + EXCLUDED.new_users_active,
-              retained_30d_delta = r.retained_30d_delta + EXCLUDED.retained_30d_delta;
-        RETURN NULL;
-      END $$`);
+    await queryRunner.query(USER_CHANGED_FUNCTION);
     // The WHEN clause keeps ingestion's last_active_at updates from calling the function at all.
     await queryRunner.query(`
       CREATE TRIGGER rollups_user_changed AFTER UPDATE OF is_active, created_at ON users
@@ -262,3 +236,32 @@ export class Rollups1764200000000 implements MigrationInterface {
     await queryRunner.query(`DROP TABLE IF EXISTS daily_rollups`);
   }
 }
+
+/** The users row trigger's function as this migration creates it (a later migration's down() restores it). */
+export const USER_CHANGED_FUNCTION = `
+      CREATE OR REPLACE FUNCTION rollups_user_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE
+        old_day date := (OLD.created_at AT TIME ZONE 'UTC')::date;
+        new_day date := (NEW.created_at AT TIME ZONE 'UTC')::date;
+      BEGIN
+        INSERT INTO daily_rollups AS r (organization_id, day, new_users, new_users_active, retained_30d_delta)
+        SELECT NEW.organization_id, day, sum(users), sum(active), sum(retained)
+          FROM (
+            SELECT old_day AS day, -1 AS users, -OLD.is_active::int AS active, 0 AS retained
+            UNION ALL SELECT new_day, 1, NEW.is_active::int, 0
+            -- Each active day's retention span [max(d, previous + 30, created + 30), d + 30): the old one out, the new one in.
+            UNION ALL SELECT edge.day, 0, 0, edge.delta
+              FROM (SELECT a.day, lag(a.day) OVER (ORDER BY a.day) AS previous_day
+                      FROM user_active_days a WHERE a.organization_id = NEW.organization_id AND a.user_id = NEW.id) pair
+             CROSS JOIN LATERAL (VALUES (old_day, -1), (new_day, 1)) AS created (day, sign)
+             CROSS JOIN LATERAL (SELECT GREATEST(pair.day, pair.previous_day + 30, created.day + 30) AS from_day) span
+             CROSS JOIN LATERAL (VALUES (span.from_day, created.sign), (pair.day + 30, -created.sign)) AS edge (day, delta)
+             WHERE old_day <> new_day AND span.from_day < pair.day + 30
+          ) change
+         GROUP BY day ORDER BY day
+        ON CONFLICT (organization_id, day) DO UPDATE
+          SET new_users = r.new_users + EXCLUDED.new_users,
+              new_users_active = r.new_users_active + EXCLUDED.new_users_active,
+              retained_30d_delta = r.retained_30d_delta + EXCLUDED.retained_30d_delta;
+        RETURN NULL;
+      END $$`;

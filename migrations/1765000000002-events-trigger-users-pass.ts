@@ -70,7 +70,7 @@ function replaced(text: string, from: string, to: string): string {
   return text.replace(from, to);
 }
 
-const USERS_PASS_FUNCTION = replaced(
+export const USERS_PASS_FUNCTION = replaced(
   replaced(replaced(EVENTS_TRIGGER_FUNCTION, REGISTER_COUNTING, REGISTER_PLAIN), LOCK_THEN_UPDATE, LOCK_READING_TIMES),
   DECLARATIONS,
   `

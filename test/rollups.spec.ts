@@ -117,13 +117,34 @@ describe('rollups', () => {
       `SELECT hour, users FROM last_active_hours WHERE organization_id = $1 AND users <> 0 ORDER BY hour`,
       [organizationId],
     );
+    // Each user's active days as a bit string: a rebuild writes them from the raw events.
+    const activeDays: { id: string; active_from: string | null; active_days: string | null }[] = await testApp.dataSource.query(
+      `SELECT id, active_from::text, active_days::text FROM users WHERE organization_id = $1 ORDER BY id`,
+      [organizationId],
+    );
     return {
+      activeDays,
       days: rows
         .filter((row) => Object.entries(row).some(([column, value]) => column !== 'organization_id' && column !== 'day' && Number(value) !== 0))
         // Fractional scores summed in another order differ in the last bits of a double: compare to 1e-9.
         .map((row) => ({ ...row, assessment_score_sum: Number(Number(row.assessment_score_sum).toFixed(9)) })),
       hours,
     };
+  }
+
+  /** Every user's bits name exactly the UTC days of that user's stored events. */
+  async function expectActiveDaysOfRawEvents(organizationId: string) {
+    const users: { id: string; from_events: string[] | null; from_bits: string[] | null }[] = await testApp.dataSource.query(
+      `SELECT u.id,
+              (SELECT array_agg(day::text ORDER BY day) FROM (SELECT DISTINCT (occurred_at AT TIME ZONE 'UTC')::date AS day FROM activity_events e
+                                                              WHERE e.organization_id = u.organization_id AND e.user_id = u.id) d) AS from_events,
+              (SELECT array_agg((u.active_from + (bit.n - 1)::int)::text ORDER BY bit.n)
+                 FROM string_to_table(u.active_days::text, NULL) WITH ORDINALITY AS bit (value, n) WHERE bit.value = '1') AS from_bits
+         FROM users u WHERE u.organization_id = $1`,
+      [organizationId],
+    );
+    expect(users.filter((user) => JSON.stringify(user.from_events) !== JSON.stringify(user.from_bits))).toEqual([]);
+    expect(users.filter((user) => (user.from_events?.length ?? 0) > 1).length).toBeGreaterThan(0);
   }
 
   /** Averages agree to 1e-9 (SQL's numeric avg against a float division), and are null together. */
@@ -201,8 +222,10 @@ describe('rollups', () => {
     const { organizationId, token } = await seeded(seed);
     await expectRollupsToMatchRawSql(organizationId);
 
+    await expectActiveDaysOfRawEvents(organizationId);
     await writeThroughApi(organizationId, token, new Random(seed * 7));
     await expectRollupsToMatchRawSql(organizationId);
+    await expectActiveDaysOfRawEvents(organizationId);
 
     // Incremental maintenance leaves exactly what a rebuild from the raw tables computes.
     const incremental = await rollupRows(organizationId);
@@ -225,7 +248,7 @@ describe('rollups', () => {
     const intact = await rollupRows(organizationId);
     const [{ slug }]: { slug: string }[] = await testApp.dataSource.query(`SELECT slug FROM organizations WHERE id = $1`, [organizationId]);
     await testApp.dataSource.query(`UPDATE daily_rollups SET daily_active_users = daily_active_users + 5, active_30d_delta = 0 WHERE organization_id = $1`, [organizationId]);
-    await testApp.dataSource.query(`DELETE FROM user_active_days WHERE organization_id = $1`, [organizationId]);
+    await testApp.dataSource.query(`UPDATE users SET active_from = NULL, active_days = NULL WHERE organization_id = $1`, [organizationId]);
 
     const rebuilt = await rebuildRollupsCommand(testApp.dataSource, slug);
     expect(rebuilt.map((entry) => entry.slug)).toEqual([slug]);
@@ -244,6 +267,7 @@ describe('rollups', () => {
     );
     const responses = await Promise.all(batches.map((events) => http(testApp).post('/api/v1/events').set('Authorization', `Bearer ${token}`).send({ events })));
     expect(responses.map((response) => response.status)).toEqual([202, 202, 202, 202, 202, 202]);
+    await expectActiveDaysOfRawEvents(organizationId);
 
     const incremental = await rollupRows(organizationId);
     await testApp.get(RollupsRepository).rebuild(organizationId);

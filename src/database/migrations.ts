@@ -12,6 +12,7 @@ import { OrganizationRollupLock1765000000000 } from '../../migrations/1765000000
 import { RetentionHorizon1765000000001 } from '../../migrations/1765000000001-retention-horizon.js';
 import { EventsTriggerUsersPass1765000000002 } from '../../migrations/1765000000002-events-trigger-users-pass.js';
 import { XapiStatementsWithoutRowChecks1765000000003 } from '../../migrations/1765000000003-xapi-statements-without-row-checks.js';
+import { ActiveDaysOnUsers1765000000004 } from '../../migrations/1765000000004-active-days-on-users.js';
 
 /** Every migration, in order; imported explicitly so the same list runs from ts (tests) and from dist. */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   RetentionHorizon1765000000001,
   EventsTriggerUsersPass1765000000002,
   XapiStatementsWithoutRowChecks1765000000003,
+  ActiveDaysOnUsers1765000000004,
 ];

@@ -6,7 +6,8 @@ const DAY = `(created_at AT TIME ZONE 'UTC')::date`;
  * Recomputes an organization's rollups from the raw tables: after a bulk load that bypassed ingestion (the
  * seed) and as a repair tool. Raw events are read from the retention horizon on (activity_events_retention: the end of
  * the latest month EVENT_RETENTION_DAYS dropped); the days before it keep their event figures and active days, which
- * only the rollups still hold, while everything computed from users, content and active days is recomputed whole.
+ * only the rollups and the users' bits still hold, while everything computed from users, content and active days is
+ * recomputed whole.
  * Runs inside the caller's transaction; the table lock keeps concurrent writers (which add to the rollups) waiting
  * until the rebuild commits, so none of their changes is lost or counted twice.
  *
@@ -15,7 +16,9 @@ const DAY = `(created_at AT TIME ZONE 'UTC')::date`;
  * before the horizon, which would otherwise keep the rollups they never had.
  */
 export async function rebuildOrganizationRollups(manager: EntityManager, organizationId: string, options: { rawEventsComplete?: boolean } = {}): Promise<void> {
-  await manager.query(`LOCK TABLE daily_rollups, user_active_days, last_active_hours IN SHARE ROW EXCLUSIVE MODE`);
+  // The organization's batches of events wait before they lock any user (whose active days this rewrites).
+  await manager.query(`SELECT lock_organization_rollups_of($1, true)`, [organizationId]);
+  await manager.query(`LOCK TABLE daily_rollups, last_active_hours IN SHARE ROW EXCLUSIVE MODE`);
   // Before the horizon is read: a retention drop (which needs activity_events exclusively) waits until this commits,
   // so no month can vanish between reading where the raw events are complete and reading them.
   await manager.query(`LOCK TABLE activity_events IN ACCESS SHARE MODE`);
@@ -30,7 +33,6 @@ export async function rebuildOrganizationRollups(manager: EntityManager, organiz
       WHERE organization_id = $1`,
     [organizationId],
   );
-  await manager.query(`DELETE FROM user_active_days WHERE organization_id = $1 AND day >= ($2::timestamptz AT TIME ZONE 'UTC')::date`, [organizationId, keptFrom]);
   await manager.query(`DELETE FROM last_active_hours WHERE organization_id = $1`, [organizationId]);
   await manager.query(
     `INSERT INTO last_active_hours (organization_id, hour, users)
@@ -42,11 +44,6 @@ export async function rebuildOrganizationRollups(manager: EntityManager, organiz
   await manager.query(
     `INSERT INTO activity_event_ids (organization_id, id) SELECT organization_id, id FROM activity_events WHERE organization_id = $1 ORDER BY 1, 2 ON CONFLICT DO NOTHING`,
     [organizationId],
-  );
-  await manager.query(
-    `INSERT INTO user_active_days (organization_id, user_id, day)
-     SELECT DISTINCT $1::uuid, user_id, (occurred_at AT TIME ZONE 'UTC')::date FROM activity_events WHERE organization_id = $1 AND occurred_at >= $2 ORDER BY 2, 3`,
-    [organizationId, keptFrom],
   );
   await manager.query(
     `INSERT INTO daily_rollups AS r (organization_id, day, new_users, new_users_active)
@@ -82,16 +79,32 @@ export async function rebuildOrganizationRollups(manager: EntityManager, organiz
            assessment_score_sum = EXCLUDED.assessment_score_sum, sessions = EXCLUDED.sessions, session_seconds = EXCLUDED.session_seconds`,
     [organizationId, keptFrom],
   );
-  // Each (user, day) pair, taken in day order, newly counts its user in the windows ending [max(d, previous + k), d + k).
+  // The active days: before the horizon from the users' bits, from it on from the raw events. Each user's bits are
+  // rewritten from them, and each (user, day), taken in day order, newly counts its user in the windows ending
+  // [max(d, previous + k), d + k).
   await manager.query(
     `WITH pairs AS (
-       SELECT a.day, lag(a.day) OVER (PARTITION BY a.user_id ORDER BY a.day) AS previous_day, (u.created_at AT TIME ZONE 'UTC')::date AS created_day
-         FROM user_active_days a JOIN users u ON u.organization_id = a.organization_id AND u.id = a.user_id
-        WHERE a.organization_id = $1
+       SELECT u.id AS user_id, u.active_from + (bit.n - 1)::int AS day
+         FROM users u CROSS JOIN LATERAL string_to_table(substring(u.active_days::text FROM 1 FOR ($2::timestamptz AT TIME ZONE 'UTC')::date - u.active_from), NULL)
+                        WITH ORDINALITY AS bit (value, n)
+        WHERE u.organization_id = $1 AND u.active_from < ($2::timestamptz AT TIME ZONE 'UTC')::date AND bit.value = '1'
+       UNION ALL
+       SELECT DISTINCT user_id, (occurred_at AT TIME ZONE 'UTC')::date FROM activity_events WHERE organization_id = $1 AND occurred_at >= $2
+     ), ordered AS MATERIALIZED (
+       SELECT user_id, day, lag(day) OVER (PARTITION BY user_id ORDER BY day) AS previous_day FROM pairs
+     ), bits AS (
+       UPDATE users u SET active_from = b.active_from, active_days = b.active_days
+         FROM (SELECT x.id, s.active_from, s.active_days
+                 FROM users x
+                 LEFT JOIN (SELECT user_id, min(day) AS active_from,
+                                   string_agg(CASE WHEN previous_day IS NULL THEN '1' ELSE repeat('0', day - previous_day - 1) || '1' END, '' ORDER BY day)::varbit AS active_days
+                              FROM ordered GROUP BY user_id) s ON s.user_id = x.id
+                WHERE x.organization_id = $1) b
+        WHERE u.organization_id = $1 AND u.id = b.id AND (u.active_from IS DISTINCT FROM b.active_from OR u.active_days IS DISTINCT FROM b.active_days)
      ), spans AS (
-       SELECT day, GREATEST(day, previous_day + 7) AS a7_from, GREATEST(day, previous_day + 30) AS a30_from,
-              GREATEST(day, previous_day + 30, created_day + 30) AS r30_from
-         FROM pairs
+       SELECT o.day, GREATEST(o.day, o.previous_day + 7) AS a7_from, GREATEST(o.day, o.previous_day + 30) AS a30_from,
+              GREATEST(o.day, o.previous_day + 30, (u.created_at AT TIME ZONE 'UTC')::date + 30) AS r30_from
+         FROM ordered o JOIN users u ON u.organization_id = $1 AND u.id = o.user_id
      ), deltas AS (
        SELECT day, 1 AS dau, 0 AS a7, 0 AS a30, 0 AS r30 FROM spans
        UNION ALL SELECT a7_from, 0, 1, 0, 0 FROM spans WHERE a7_from < day + 7
@@ -106,6 +119,6 @@ export async function rebuildOrganizationRollups(manager: EntityManager, organiz
      ON CONFLICT (organization_id, day) DO UPDATE
        SET daily_active_users = EXCLUDED.daily_active_users, active_7d_delta = EXCLUDED.active_7d_delta,
            active_30d_delta = EXCLUDED.active_30d_delta, retained_30d_delta = EXCLUDED.retained_30d_delta`,
-    [organizationId],
+    [organizationId, keptFrom],
   );
 }

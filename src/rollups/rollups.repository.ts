@@ -32,7 +32,7 @@ const AFTER_NOW = `
      GROUP BY e.user_id
   ), late_user_history AS (
     SELECT l.today, l.created_day, r.user_id IS NOT NULL AS active_last_24h, COALESCE(r.today, false) AS active_today,
-           (SELECT max(d.day) FROM user_active_days d WHERE d.organization_id = $1 AND d.user_id = l.user_id AND d.day < $3::date) AS previous_day
+           (SELECT active_day_before(u.active_from, u.active_days, $3::date) FROM users u WHERE u.organization_id = $1 AND u.id = l.user_id) AS previous_day
       FROM late_users l LEFT JOIN recent_late_users r ON r.user_id = l.user_id
   ), late_content AS (
     SELECT (created_at AT TIME ZONE 'UTC')::date AS day, status, deleted_at, generation_time_ms
