@@ -89,12 +89,20 @@ export class BulkWriter {
     await finished(stream);
   }
 
-  /** Activity timestamps follow the generated events, as ingestion would have set them. */
+  /**
+   * Activity timestamps and active days follow the generated events, as ingestion would have set them: in the one
+   * update of each user the seed makes anyway (a rebuild then finds the bits right and rewrites no row).
+   */
   async refreshUserActivity(organizationId: string): Promise<void> {
     await this.manager.query(
-      `UPDATE users u SET last_active_at = a.last_active_at, last_login_at = a.last_login_at
-         FROM (SELECT user_id, max(occurred_at) AS last_active_at, max(occurred_at) FILTER (WHERE type = 'login') AS last_login_at
-                 FROM activity_events WHERE organization_id = $1 GROUP BY user_id) a
+      `UPDATE users u SET last_active_at = a.last_active_at, last_login_at = a.last_login_at, active_from = a.active_from, active_days = a.active_days
+         FROM (SELECT user_id, max(last_active_at) AS last_active_at, max(last_login_at) AS last_login_at, min(day) AS active_from,
+                      string_agg(CASE WHEN previous_day IS NULL THEN '1' ELSE repeat('0', day - previous_day - 1) || '1' END, '' ORDER BY day)::varbit AS active_days
+                 FROM (SELECT user_id, day, last_active_at, last_login_at, lag(day) OVER (PARTITION BY user_id ORDER BY day) AS previous_day
+                         FROM (SELECT user_id, (occurred_at AT TIME ZONE 'UTC')::date AS day, max(occurred_at) AS last_active_at,
+                                      max(occurred_at) FILTER (WHERE type = 'login') AS last_login_at
+                                 FROM activity_events WHERE organization_id = $1 GROUP BY 1, 2) days) ordered
+                GROUP BY user_id) a
         WHERE u.organization_id = $1 AND u.id = a.user_id`,
       [organizationId],
     );
