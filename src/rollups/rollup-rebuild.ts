@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { ACTIVE_DAYS_BITS } from './active-days.js';
 
 const DAY = `(created_at AT TIME ZONE 'UTC')::date`;
 
@@ -97,7 +98,7 @@ export async function rebuildOrganizationRollups(manager: EntityManager, organiz
          FROM (SELECT x.id, s.active_from, s.active_days
                  FROM users x
                  LEFT JOIN (SELECT user_id, min(day) AS active_from,
-                                   string_agg(CASE WHEN previous_day IS NULL THEN '1' ELSE repeat('0', day - previous_day - 1) || '1' END, '' ORDER BY day)::varbit AS active_days
+                                   ${ACTIVE_DAYS_BITS} AS active_days
                               FROM ordered GROUP BY user_id) s ON s.user_id = x.id
                 WHERE x.organization_id = $1) b
         WHERE u.organization_id = $1 AND u.id = b.id AND (u.active_from IS DISTINCT FROM b.active_from OR u.active_days IS DISTINCT FROM b.active_days)

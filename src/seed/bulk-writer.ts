@@ -2,6 +2,7 @@ import { finished } from 'node:stream/promises';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { EntityManager } from 'typeorm';
+import { ACTIVE_DAYS_BITS } from '../rollups/active-days.js';
 
 export interface UserSeedRow {
   id: string;
@@ -97,7 +98,7 @@ export class BulkWriter {
     await this.manager.query(
       `UPDATE users u SET last_active_at = a.last_active_at, last_login_at = a.last_login_at, active_from = a.active_from, active_days = a.active_days
          FROM (SELECT user_id, max(last_active_at) AS last_active_at, max(last_login_at) AS last_login_at, min(day) AS active_from,
-                      string_agg(CASE WHEN previous_day IS NULL THEN '1' ELSE repeat('0', day - previous_day - 1) || '1' END, '' ORDER BY day)::varbit AS active_days
+                      ${ACTIVE_DAYS_BITS} AS active_days
                  FROM (SELECT user_id, day, last_active_at, last_login_at, lag(day) OVER (PARTITION BY user_id ORDER BY day) AS previous_day
                          FROM (SELECT user_id, (occurred_at AT TIME ZONE 'UTC')::date AS day, max(occurred_at) AS last_active_at,
                                       max(occurred_at) FILTER (WHERE type = 'login') AS last_login_at
