@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { hashPassword } from '../src/auth/password-hasher';
 import { MetricsRepository } from '../src/metrics/metrics.repository';
 import { TenantTransactions } from '../src/database/tenant-transactions';
@@ -111,11 +111,11 @@ describe('rollups', () => {
     await http(testApp).post('/api/v1/events').set(auth).send({ events: [{ id: random.uuid(), type: 'login', user_id: regular, occurred_at: new Date(now - 4 * DAY_MS).toISOString() }] }).expect(202);
   }
 
-  /** The organization's rollup rows, without days or hours whose changes cancelled out (a rebuild writes no such row). */
+  /** The organization's rollup rows, without days or minutes whose changes cancelled out (a rebuild writes no such row). */
   async function rollupRows(organizationId: string) {
     const rows: Record<string, unknown>[] = await testApp.dataSource.query(`SELECT * FROM daily_rollups WHERE organization_id = $1 ORDER BY day`, [organizationId]);
-    const hours: { hour: Date; users: number }[] = await testApp.dataSource.query(
-      `SELECT hour, users FROM last_active_hours WHERE organization_id = $1 AND users <> 0 ORDER BY hour`,
+    const minutes: { minute: Date; users: number }[] = await testApp.dataSource.query(
+      `SELECT minute, users FROM last_active_minutes WHERE organization_id = $1 AND users <> 0 ORDER BY minute`,
       [organizationId],
     );
     // Each user's active days as a bit string: a rebuild writes them from the raw events.
@@ -129,7 +129,7 @@ describe('rollups', () => {
         .filter((row) => Object.entries(row).some(([column, value]) => column !== 'organization_id' && column !== 'day' && Number(value) !== 0))
         // Fractional scores summed in another order differ in the last bits of a double: compare to 1e-9.
         .map((row) => ({ ...row, assessment_score_sum: Number(Number(row.assessment_score_sum).toFixed(9)) })),
-      hours,
+      minutes,
     };
   }
 
@@ -242,6 +242,50 @@ describe('rollups', () => {
     expect(await rollupRows(second.organizationId)).toEqual(before);
     await expectRollupsToMatchRawSql(first.organizationId);
     await expectRollupsToMatchRawSql(second.organizationId);
+  });
+
+  it('counts the rolling 24 hours to the millisecond at both ends of the partial first minute', async () => {
+    const { organizationId, token } = await seeded(313);
+    const auth = { Authorization: `Bearer ${token}` };
+    // 30.5 s into a minute, so that now − 24 h falls inside one; two hours back, so every event is in the past.
+    const now = new Date(Math.floor((Date.now() - 2 * 3_600_000) / 60_000) * 60_000 + 30_500);
+    const since = now.getTime() - DAY_MS;
+    const firstWholeMinute = Math.floor(since / 60_000) * 60_000 + 60_000;
+    const lastEvents = {
+      beforeTheWindow: [since - 1],
+      atItsStart: [since],
+      justInside: [since + 1],
+      endOfThePartialMinute: [firstWholeMinute - 1],
+      firstWholeMinute: [firstWholeMinute],
+      // Active in the partial minute and later: counted once, in its later minute.
+      partialThenLater: [since + 5, since + 3 * 3_600_000],
+      // A later event first, the partial minute's after it: the last one is still the later.
+      laterThenPartial: [since + 4 * 3_600_000, since + 7],
+    };
+    const activeBefore = (await testApp.get(MetricsRepository).userFigures(organizationId, now, startOfUtcDay(now))).active_last_24h;
+    for (const [name, times] of Object.entries(lastEvents)) {
+      const user = await http(testApp)
+        .post('/api/v1/users')
+        .set(auth)
+        .send({ email: `${name.toLowerCase()}.${randomBytes(4).toString('hex')}@example.test`, name, role: 'student', created_at: new Date(since - 3 * DAY_MS).toISOString() })
+        .expect(201);
+      for (const time of times) {
+        const event = { id: randomUUID(), type: 'login', user_id: user.body.id, occurred_at: new Date(time).toISOString() };
+        await http(testApp).post('/api/v1/events').set(auth).send({ events: [event] }).expect(202);
+      }
+    }
+
+    const raw = await testApp.get(MetricsRepository).userFigures(organizationId, now, startOfUtcDay(now));
+    // justInside, endOfThePartialMinute, firstWholeMinute, partialThenLater and laterThenPartial; not the two at or before now − 24 h.
+    expect(raw.active_last_24h - activeBefore).toBe(5);
+    const rollups = await testApp.get(RollupsRepository).dashboardFigures(organizationId, now, startOfUtcDay(now), 7);
+    expect(rollups.users.active_last_24h).toBe(raw.active_last_24h);
+    // A millisecond later the user at the window's first millisecond has left it.
+    const later = new Date(now.getTime() + 1);
+    const rawLater = await testApp.get(MetricsRepository).userFigures(organizationId, later, startOfUtcDay(later));
+    expect((await testApp.get(RollupsRepository).dashboardFigures(organizationId, later, startOfUtcDay(later), 7)).users.active_last_24h).toBe(rawLater.active_last_24h);
+    expect(rawLater.active_last_24h).toBe(raw.active_last_24h - 1);
+    await expectRollupsToMatchRawSql(organizationId);
   });
 
   it('rollups:rebuild repairs damaged rollups of the named organization, and rejects an unknown one', async () => {

@@ -13,6 +13,7 @@ import { RetentionHorizon1765000000001 } from '../../migrations/1765000000001-re
 import { EventsTriggerUsersPass1765000000002 } from '../../migrations/1765000000002-events-trigger-users-pass.js';
 import { XapiStatementsWithoutRowChecks1765000000003 } from '../../migrations/1765000000003-xapi-statements-without-row-checks.js';
 import { ActiveDaysOnUsers1765000000004 } from '../../migrations/1765000000004-active-days-on-users.js';
+import { LastActiveMinutes1765000000005 } from '../../migrations/1765000000005-last-active-minutes.js';
 
 /** Every migration, in order; imported explicitly so the same list runs from ts (tests) and from dist. */
 export const MIGRATIONS = [
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   EventsTriggerUsersPass1765000000002,
   XapiStatementsWithoutRowChecks1765000000003,
   ActiveDaysOnUsers1765000000004,
+  LastActiveMinutes1765000000005,
 ];

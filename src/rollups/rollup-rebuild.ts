@@ -19,7 +19,7 @@ const DAY = `(created_at AT TIME ZONE 'UTC')::date`;
 export async function rebuildOrganizationRollups(manager: EntityManager, organizationId: string, options: { rawEventsComplete?: boolean } = {}): Promise<void> {
   // The organization's batches of events wait before they lock any user (whose active days this rewrites).
   await manager.query(`SELECT lock_organization_rollups_of($1, true)`, [organizationId]);
-  await manager.query(`LOCK TABLE daily_rollups, last_active_hours IN SHARE ROW EXCLUSIVE MODE`);
+  await manager.query(`LOCK TABLE daily_rollups, last_active_minutes IN SHARE ROW EXCLUSIVE MODE`);
   // Before the horizon is read: a retention drop (which needs activity_events exclusively) waits until this commits,
   // so no month can vanish between reading where the raw events are complete and reading them.
   await manager.query(`LOCK TABLE activity_events IN ACCESS SHARE MODE`);
@@ -34,10 +34,10 @@ export async function rebuildOrganizationRollups(manager: EntityManager, organiz
       WHERE organization_id = $1`,
     [organizationId],
   );
-  await manager.query(`DELETE FROM last_active_hours WHERE organization_id = $1`, [organizationId]);
+  await manager.query(`DELETE FROM last_active_minutes WHERE organization_id = $1`, [organizationId]);
   await manager.query(
-    `INSERT INTO last_active_hours (organization_id, hour, users)
-     SELECT $1::uuid, date_trunc('hour', last_active_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', count(*)
+    `INSERT INTO last_active_minutes (organization_id, minute, users)
+     SELECT $1::uuid, date_trunc('minute', last_active_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', count(*)
        FROM users WHERE organization_id = $1 AND last_active_at IS NOT NULL GROUP BY 2`,
     [organizationId],
   );

@@ -98,18 +98,18 @@ export class RollupsRepository {
           `SELECT ${ROLLUP_COLUMNS} FROM daily_rollups WHERE organization_id = $1 ORDER BY day`,
           [organizationId],
         );
-        // Users whose last_active_at (their latest event) is after now − 24 h: whole hours from last_active_hours; the
-        // partial first hour from that hour's events, since a user's last_active_at is always one of its events' times.
+        // Users whose last_active_at (their latest event) is after now − 24 h: whole minutes from last_active_minutes;
+        // the partial first minute from that minute's events, since a user's last_active_at is always one of its events' times.
         const since = now.getTime() - 86_400_000;
-        const firstWholeHour = new Date(Math.floor(since / 3_600_000) * 3_600_000 + 3_600_000);
+        const firstWholeMinute = new Date(Math.floor(since / 60_000) * 60_000 + 60_000);
         const [active]: { count: number; anything_late: boolean }[] = await manager.query(
-          `SELECT ((SELECT COALESCE(sum(users), 0) FROM last_active_hours WHERE organization_id = $1 AND hour >= $3)
-                 -- The hour's users as one array probed in a single key scan, never a join the planner could turn into a
+          `SELECT ((SELECT COALESCE(sum(users), 0) FROM last_active_minutes WHERE organization_id = $1 AND minute >= $3)
+                 -- The minute's users as one array probed in a single key scan, never a join the planner could turn into a
                  -- scan of every user (nothing indexes last_active_at, so that ingestion's updates stay HOT).
                  + (SELECT count(*) FROM users WHERE organization_id = $1 AND last_active_at > $2 AND last_active_at < $3
                        AND id = ANY (ARRAY(SELECT DISTINCT user_id FROM activity_events WHERE organization_id = $1 AND occurred_at > $2 AND occurred_at < $3))))::int AS count,
                   ${ANYTHING_AFTER_NOW} AS anything_late`,
-          [organizationId, new Date(since), firstWholeHour, now],
+          [organizationId, new Date(since), firstWholeMinute, now],
         );
         // Every figure of AFTER_NOW counts rows stamped after now; without any, all are zero, and its planning alone
         // (a dozen subqueries over the event partitions) was about half of an uncached dashboard's database time.
