@@ -62,9 +62,22 @@ export class BulkWriter {
     );
   }
 
-  async events(organizationId: string, rows: EventSeedRow[]): Promise<void> {
-    if (rows.length === 0) return;
-    if (this.copy) return this.copyEvents(organizationId, rows);
+  events(organizationId: string, rows: EventSeedRow[]): Promise<void> {
+    return this.prepareEvents(organizationId, rows)();
+  }
+
+  /**
+   * Readies a batch of events and returns what writes it. For COPY the text is built here, so that a caller can build
+   * it while the database still loads the previous batch, and the connection never waits on the generator.
+   */
+  prepareEvents(organizationId: string, rows: EventSeedRow[]): () => Promise<void> {
+    if (rows.length === 0) return async () => undefined;
+    if (!this.copy) return () => this.insertEvents(organizationId, rows);
+    const text = copyText(organizationId, rows);
+    return () => this.copyEvents(text);
+  }
+
+  private async insertEvents(organizationId: string, rows: EventSeedRow[]): Promise<void> {
     await this.manager.query(
       `INSERT INTO activity_events (organization_id, id, user_id, type, content_id, occurred_at, duration_seconds, score, received_at)
        SELECT $1, t.*, t.occurred_at FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::uuid[], $6::timestamptz[], $7::int[], $8::float8[])
@@ -73,20 +86,13 @@ export class BulkWriter {
     );
   }
 
-  /** COPY in text format: uuids, type names, numbers and ISO timestamps need no escaping; a backslash-N is NULL. */
-  private async copyEvents(organizationId: string, rows: EventSeedRow[]): Promise<void> {
+  private async copyEvents(text: string): Promise<void> {
     const client = (this.manager.queryRunner as unknown as { databaseConnection?: PoolClient } | undefined)?.databaseConnection;
     if (!client) throw new Error('COPY needs the transaction\'s own connection');
     const stream = client.query(
       copyFrom(`COPY activity_events (organization_id, id, user_id, type, content_id, occurred_at, duration_seconds, score, received_at) FROM STDIN`),
     );
-    const nullable = (value: string | number | null) => (value === null ? '\\N' : String(value));
-    const lines: string[] = [];
-    for (const row of rows) {
-      const at = row.occurredAt.toISOString();
-      lines.push(`${organizationId}\t${row.id}\t${row.userId}\t${row.type}\t${nullable(row.contentId)}\t${at}\t${nullable(row.durationSeconds)}\t${nullable(row.score)}\t${at}\n`);
-    }
-    stream.end(lines.join(''));
+    stream.end(text);
     await finished(stream);
   }
 
@@ -108,6 +114,17 @@ export class BulkWriter {
       [organizationId],
     );
   }
+}
+
+/** COPY in text format: uuids, type names, numbers and ISO timestamps need no escaping; a backslash-N is NULL. */
+function copyText(organizationId: string, rows: EventSeedRow[]): string {
+  const nullable = (value: string | number | null) => (value === null ? '\\N' : String(value));
+  const lines: string[] = [];
+  for (const row of rows) {
+    const at = row.occurredAt.toISOString();
+    lines.push(`${organizationId}\t${row.id}\t${row.userId}\t${row.type}\t${nullable(row.contentId)}\t${at}\t${nullable(row.durationSeconds)}\t${nullable(row.score)}\t${at}\n`);
+  }
+  return lines.join('');
 }
 
 function columns<T>(rows: T[], keys: (keyof T)[]): unknown[][] {

@@ -97,13 +97,14 @@ export async function seedOrganization(
 
   let buffer: EventSeedRow[] = [];
   let written = 0;
-  // One batch is written while the next is generated; a failure surfaces at the next flush.
+  // One batch is written while the next is generated and readied; a failure surfaces at the next flush.
   let pending: Promise<void> = Promise.resolve();
   const flush = async () => {
     const rows = buffer;
     buffer = [];
+    const write = writer.prepareEvents(organizationId, rows);
     await pending;
-    pending = writer.events(organizationId, rows).then(() => {
+    pending = write().then(() => {
       written += rows.length;
       onEvents(rows.length);
     });
@@ -129,6 +130,9 @@ export async function seedOrganization(
         buffer.push(seedEvent(random, user.id, type, at, lessons, quizzes));
         at += random.int(60_000, 45 * 60_000);
         if (buffer.length >= eventBatch) await flush();
+        // Generating is synchronous: without a turn of the event loop now and then, the batch in flight would sit in
+        // this process's socket buffer while the database waits for it (PostgreSQL waited on the client 40 % of the time).
+        else if (buffer.length % 2_000 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
       }
     }
   }

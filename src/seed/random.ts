@@ -1,3 +1,5 @@
+const HEX = '0123456789abcdef';
+
 /** mulberry32: a small seeded PRNG, so the same seed always builds the same dataset. */
 export class Random {
   private state: number;
@@ -26,12 +28,24 @@ export class Random {
     return this.next() < probability;
   }
 
-  /** A version-4-shaped UUID from the stream, so ids are reproducible too. */
+  /**
+   * A version-4-shaped UUID from the stream, so ids are reproducible too: 32 hex digits drawn in order (the 13th
+   * then set to 4), then one draw for the variant digit, which replaces the 17th. Built by concatenation, not arrays:
+   * the xl seed draws 20 million of them.
+   */
   uuid(): string {
-    const hex = Array.from({ length: 32 }, () => Math.floor(this.next() * 16).toString(16));
-    hex[12] = '4';
-    hex[16] = ((Math.floor(this.next() * 4) + 8) as number).toString(16);
-    const s = hex.join('');
-    return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20)}`;
+    let head = '';
+    for (let i = 0; i < 16; i++) {
+      const digit = HEX[Math.floor(this.next() * 16)];
+      head += i === 12 ? '4' : digit;
+      if (i === 7 || i === 11) head += '-';
+    }
+    this.next();
+    let tail = '';
+    for (let i = 17; i < 32; i++) {
+      tail += HEX[Math.floor(this.next() * 16)];
+      if (i === 19) tail += '-';
+    }
+    return `${head}-${HEX[Math.floor(this.next() * 4) + 8]}${tail}`;
   }
 }
