@@ -70,6 +70,15 @@ function dayKey(day: Date): string {
 }
 
 /**
+ * How many days before today dashboardFiguresFromRollups reads one by one: the 30-day windows and the retention
+ * cohort's day 30, and each trend day's 7-day window. Older days count only through sums over all days up to a day
+ * inside that span, so their rows may come folded into one row dated before it.
+ */
+export function daysReadOneByOne(trendDays: number): number {
+  return Math.max(30, trendDays + 5);
+}
+
+/**
  * Every dashboard figure from the organization's rollup rows up to today (a few hundred rows at most) and the
  * rolling-24 h active count, with the definitions' windows: "today" and the 7/30 days ending each day are UTC days.
  */
