@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { hashPassword } from '../src/auth/password-hasher';
 import { MetricsRepository } from '../src/metrics/metrics.repository';
-import { TenantTransactions } from '../src/database/tenant-transactions';
 import { periodWindow, startOfUtcDay } from '../src/metrics/periods';
 import { rebuildRollupsCommand } from '../src/rollups/rebuild-rollups.command';
 import { RollupsRepository } from '../src/rollups/rollups.repository';
@@ -9,6 +8,7 @@ import { seedOrganization } from '../src/seed/organization-generator';
 import { Random } from '../src/seed/random';
 import { http } from './support/factories';
 import { createTestApp, TestApp } from './support/test-app';
+import { recordFailedTransactions } from './support/aborted-transactions';
 
 const DAY_MS = 86_400_000;
 const TYPES = ['login', 'session', 'lesson_completed', 'assessment_submitted'] as const;
@@ -331,17 +331,7 @@ describe('rollups', () => {
         .set('Authorization', `Bearer ${token}`)
         .send({ events: Array.from({ length: 200 }, () => ({ id: random.uuid(), type: 'login', user_id: random.pick(users), occurred_at: new Date(now - random.int(0, 40 * DAY_MS)).toISOString() })) });
     // The rebuild rewrites these users' bits while batches hold their rows: a deadlock would be run again silently, so count them.
-    const aborted: string[] = [];
-    const prototype = TenantTransactions.prototype as never as { within: (...args: unknown[]) => Promise<unknown> };
-    const original = prototype.within;
-    const spy = jest.spyOn(prototype, 'within').mockImplementation(async function (this: unknown, ...args: unknown[]) {
-      try {
-        return await original.apply(this, args);
-      } catch (error) {
-        aborted.push((error as { code?: string }).code ?? 'unknown');
-        throw error;
-      }
-    });
+    const { aborted, restore } = recordFailedTransactions();
     try {
       const rounds = await Promise.all(
         Array.from({ length: 3 }, async () => {
@@ -351,7 +341,7 @@ describe('rollups', () => {
       );
       expect(rounds.flat()).toEqual(Array(9).fill(202));
     } finally {
-      spy.mockRestore();
+      restore();
     }
     expect(aborted).toEqual([]);
     await expectActiveDaysOfRawEvents(organizationId);

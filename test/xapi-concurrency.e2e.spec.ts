@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { TenantTransactions } from '../src/database/tenant-transactions';
 import { http, signup, SignedUp } from './support/factories';
 import { createTestApp, TestApp } from './support/test-app';
+import { recordFailedTransactions } from './support/aborted-transactions';
 
 const ADL = 'http://adlnet.gov/expapi/verbs/';
 const CLIENTS = 4;
@@ -57,17 +57,7 @@ describe('concurrent xAPI batches, event batches, roster imports and user change
       ],
     });
     // A transaction PostgreSQL aborted as a deadlock would be run again silently: count them.
-    const aborted: string[] = [];
-    const prototype = TenantTransactions.prototype as never as { within: (...args: unknown[]) => Promise<unknown> };
-    const original = prototype.within;
-    const spy = jest.spyOn(prototype, 'within').mockImplementation(async function (this: unknown, ...args: unknown[]) {
-      try {
-        return await original.apply(this, args);
-      } catch (error) {
-        aborted.push((error as { code?: string }).code ?? 'unknown');
-        throw error;
-      }
-    });
+    const { aborted, restore } = recordFailedTransactions();
 
     const sent: Sent[] = [];
     const now = Date.now();
@@ -107,7 +97,7 @@ describe('concurrent xAPI batches, event batches, roster imports and user change
         expect(responses.map((response) => response.status)).toEqual(requests.map((_, index) => (index >= CLIENTS && index < CLIENTS + 2 ? 202 : 200)));
       }
     } finally {
-      spy.mockRestore();
+      restore();
     }
     expect(aborted).toEqual([]);
 
