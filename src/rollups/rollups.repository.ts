@@ -10,7 +10,7 @@ const ROLLUP_FIELDS = [
   'new_users', 'new_users_active', 'content_created', 'content_generated', 'content_generation_ms', 'content_draft', 'content_published',
   'content_archived', 'lessons_completed', 'assessments', 'sessions', 'session_seconds', 'daily_active_users', 'active_7d_delta',
   'active_30d_delta', 'retained_30d_delta',
-] as const;
+] as const satisfies readonly Exclude<keyof DailyRollupRow, 'day'>[];
 /** One row per day ($2 on); before it one row of sums, dated the day before, since only sums over all days read those days. */
 const DASHBOARD_ROLLUPS = `
   SELECT day::text AS day, ${ROLLUP_FIELDS.map((field) => `${field}::float8 AS ${field}`).join(', ')}
