@@ -92,6 +92,8 @@ async function waitUntilReady(service: ChildProcess): Promise<void> {
   throw new Error('The service did not become ready within 60 s');
 }
 
+const POSTGRES_SETTINGS = ['shared_buffers', 'max_wal_size', 'checkpoint_timeout', 'wal_compression', 'synchronous_commit', 'autovacuum'];
+
 async function describeData(organizationId: string) {
   const client = new Client({ connectionString: DATABASE_URL });
   await client.connect();
@@ -104,7 +106,13 @@ async function describeData(organizationId: string) {
               version() AS postgres`,
       [organizationId],
     );
-    return rows[0] as { organizations: number; users: number; events: number; content: number; postgres: string };
+    // The server settings that decide write throughput once the data outgrows the buffer cache (docs/performance.md).
+    const settings = await client.query<{ name: string; setting: string }>(
+      `SELECT name, current_setting(name) AS setting FROM pg_settings WHERE name = ANY($1::text[]) ORDER BY name`,
+      [POSTGRES_SETTINGS],
+    );
+    const postgresSettings = Object.fromEntries(settings.rows.map((row) => [row.name, row.setting]));
+    return { ...(rows[0] as { organizations: number; users: number; events: number; content: number; postgres: string }), postgresSettings };
   } finally {
     await client.end();
   }
@@ -189,6 +197,7 @@ async function main(): Promise<void> {
   try {
     await waitUntilReady(service);
     process.stdout.write(`Service ready (pid ${service.pid}); large organization ${large.slug}: ${data.users} users, ${data.events} events, ${data.content} content\n`);
+    process.stdout.write(`PostgreSQL: ${Object.entries(data.postgresSettings).map(([name, value]) => `${name}=${value}`).join(', ')}\n`);
     // Each phase's own peak: the kernel's high-water mark is reset as a phase begins (bench/memory.ts).
     const memory = new PhaseMemoryMeter(service.pid as number);
 
@@ -352,7 +361,7 @@ async function main(): Promise<void> {
     const results = {
       profile: PROFILE,
       date: new Date().toISOString(),
-      machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model, memory_gb: round(totalmem() / 2 ** 30, 1), node: process.version, postgres: data.postgres },
+      machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model, memory_gb: round(totalmem() / 2 ** 30, 1), node: process.version, postgres: data.postgres, postgres_settings: data.postgresSettings },
       data: { organizations: data.organizations, large_organization: { slug: large.slug, users: data.users, events: data.events, content: data.content } },
       seeding,
       live,
