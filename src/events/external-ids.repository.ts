@@ -24,8 +24,9 @@ const NAME_MAX = 200;
 const TITLE_MAX = 300;
 
 /**
- * Finds users and content by external id and creates the unknown ones, set-based (one statement per table,
- * whatever the batch size). Meant to run inside the caller's transaction, so a batch that fails later creates nobody.
+ * Finds users and content by external id and creates the unknown ones, set-based (a lookup per table, and an insert
+ * only when some are unknown, whatever the batch size). Meant to run inside the caller's transaction, so a batch that
+ * fails later creates nobody.
  */
 @Injectable()
 export class ExternalIdsRepository {
@@ -39,7 +40,6 @@ export class ExternalIdsRepository {
         manager,
         `INSERT INTO users (organization_id, external_id, name, role, created_at)
          SELECT $1, w.external_id, w.name, 'student', w.created_at FROM wanted w
-          WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.organization_id = $1 AND u.external_id = w.external_id)
           ORDER BY w.external_id
          ON CONFLICT (organization_id, external_id) DO NOTHING`,
         'users',
@@ -56,7 +56,6 @@ export class ExternalIdsRepository {
         manager,
         `INSERT INTO educational_content (organization_id, external_id, title, content_type, status, created_at, published_at)
          SELECT $1, w.external_id, w.name, w.kind, 'published', w.created_at, w.created_at FROM wanted w
-          WHERE NOT EXISTS (SELECT 1 FROM educational_content c WHERE c.organization_id = $1 AND c.external_id = w.external_id)
           ORDER BY w.external_id
          ON CONFLICT (organization_id, external_id) DO NOTHING`,
         'educational_content',
@@ -65,25 +64,37 @@ export class ExternalIdsRepository {
     );
   }
 
+  /**
+   * Known ids first, with one probe each: once a platform's learners and content exist, that one query answers the
+   * batch, and no insert runs (an insert's statement triggers fire even when it adds no row). Only the unknown ones
+   * go to the insert, and any of those a concurrent batch created meanwhile are read after it.
+   */
   private async resolve(manager: EntityManager, insert: string, table: 'users' | 'educational_content', params: unknown[]): Promise<Map<string, string>> {
+    const [organizationId, externalIds] = params as [string, string[]];
+    const ids = await this.idsOf(manager, table, organizationId, externalIds);
+    const unknown = externalIds.flatMap((externalId, index) => (ids.has(externalId) ? [] : [index]));
+    if (unknown.length === 0) return ids;
+
     const wanted = `wanted AS (SELECT * FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::text[]) AS w(external_id, name, created_at, kind))`;
-    const rows: { external_id: string; id: string }[] = await manager.query(
-      `WITH ${wanted}, inserted AS (${insert} RETURNING external_id, id)
-       SELECT external_id, id FROM inserted
-       UNION ALL
-       SELECT t.external_id, t.id FROM ${table} t JOIN wanted w ON t.external_id = w.external_id WHERE t.organization_id = $1`,
-      params,
-    );
-    const ids = new Map(rows.map((row) => [row.external_id, row.id]));
-    const externalIds = params[1] as string[];
+    const columns = params.slice(1) as unknown[][];
+    const created: { external_id: string; id: string }[] = await manager.query(`WITH ${wanted} ${insert} RETURNING external_id, id`, [
+      organizationId,
+      ...columns.map((column) => unknown.map((index) => column[index])),
+    ]);
+    for (const row of created) ids.set(row.external_id, row.id);
     if (ids.size < externalIds.length) {
       // Created meanwhile by a concurrent batch (ON CONFLICT skipped it, this statement's snapshot could not see it).
-      const late: { external_id: string; id: string }[] = await manager.query(
-        `SELECT external_id, id FROM ${table} WHERE organization_id = $1 AND external_id = ANY($2::text[])`,
-        [params[0], externalIds.filter((id) => !ids.has(id))],
-      );
-      for (const row of late) ids.set(row.external_id, row.id);
+      const late = await this.idsOf(manager, table, organizationId, externalIds.filter((externalId) => !ids.has(externalId)));
+      for (const [externalId, id] of late) ids.set(externalId, id);
     }
     return ids;
+  }
+
+  private async idsOf(manager: EntityManager, table: 'users' | 'educational_content', organizationId: string, externalIds: string[]): Promise<Map<string, string>> {
+    const rows: { external_id: string; id: string }[] = await manager.query(
+      `SELECT external_id, id FROM ${table} WHERE organization_id = $1 AND external_id = ANY($2::text[])`,
+      [organizationId, externalIds],
+    );
+    return new Map(rows.map((row) => [row.external_id, row.id]));
   }
 }
