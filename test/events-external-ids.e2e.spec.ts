@@ -134,6 +134,51 @@ describe('events naming learners and content by external id', () => {
     expect(await app.dataSource.query(`SELECT count(*)::int AS n FROM activity_events WHERE organization_id = $1`, [admin.organization.id])).toEqual(before);
   });
 
+  it('creates only the unknown ones of a batch that names known ones too, each from its own events, and never finds another organization\'s', async () => {
+    await push([
+      { type: 'login', user_external_id: 'mix-known-1', user_name: 'Known One', occurred_at: '2025-06-01T08:00:00.000Z' },
+      { type: 'lesson_completed', user_external_id: 'mix-known-1', content_external_id: 'mix-lesson-known', content_title: 'Known lesson', occurred_at: '2025-06-01T09:00:00.000Z' },
+    ]).expect(202);
+    const [known] = await learners(['mix-known-1']);
+    // Known ids first in the batch, so that the new ones' names and times must follow them through the insert of the unknown alone.
+    const batch = [
+      { type: 'login', user_external_id: 'mix-known-1', user_name: 'Renamed? No', occurred_at: '2025-06-02T08:00:00.000Z' },
+      { type: 'lesson_completed', user_external_id: 'mix-known-1', content_external_id: 'mix-lesson-known', content_title: 'Retitled? No', occurred_at: '2025-06-02T09:00:00.000Z' },
+      { type: 'login', user_external_id: 'mix-new-b', user_name: 'Bea', occurred_at: '2025-06-03T10:00:00.000Z' },
+      { type: 'lesson_completed', user_external_id: 'mix-new-a', user_name: 'Al', content_external_id: 'mix-lesson-new', content_title: 'New lesson', occurred_at: '2025-06-04T11:00:00.000Z' },
+      { type: 'login', user_external_id: 'mix-new-a', occurred_at: '2025-06-03T07:00:00.000Z' },
+    ];
+    expect((await push(batch).expect(202)).body).toEqual({ accepted: 5, duplicates: 0 });
+    expect(await learners(['mix-known-1', 'mix-new-a', 'mix-new-b'])).toEqual([
+      { ...known },
+      { external_id: 'mix-new-a', name: 'Al', role: 'student', email: null, no_password: true, created_at: new Date('2025-06-03T07:00:00.000Z') },
+      { external_id: 'mix-new-b', name: 'Bea', role: 'student', email: null, no_password: true, created_at: new Date('2025-06-03T10:00:00.000Z') },
+    ]);
+    const titles = `SELECT external_id, title FROM educational_content WHERE organization_id = $1 AND external_id LIKE 'mix-lesson-%' ORDER BY external_id`;
+    expect(await app.dataSource.query(titles, [admin.organization.id])).toEqual([
+      { external_id: 'mix-lesson-known', title: 'Known lesson' },
+      { external_id: 'mix-lesson-new', title: 'New lesson' },
+    ]);
+
+    // Another organization naming the same ids gets learners and content of its own; the first organization's stay as they were.
+    const other = await signup(app);
+    await http(app).post('/api/v1/events').set('Authorization', `Bearer ${other.token}`).send({ events: batch }).expect(202);
+    const perOrganization = `SELECT o.slug, count(DISTINCT u.id)::int AS learners, count(DISTINCT c.id)::int AS lessons, count(e.id)::int AS events
+                               FROM activity_events e JOIN users u ON u.organization_id = e.organization_id AND u.id = e.user_id
+                               JOIN organizations o ON o.id = e.organization_id
+                               LEFT JOIN educational_content c ON c.organization_id = e.organization_id AND c.id = e.content_id
+                              WHERE e.organization_id = ANY($1) AND u.external_id LIKE 'mix-%'
+                              GROUP BY o.slug ORDER BY o.slug`;
+    expect(await app.dataSource.query(perOrganization, [[admin.organization.id, other.organization.id]])).toEqual(
+      [
+        { slug: admin.organization.slug, learners: 3, lessons: 2, events: 7 },
+        { slug: other.organization.slug, learners: 3, lessons: 2, events: 5 },
+      ].sort((a, b) => a.slug.localeCompare(b.slug)),
+    );
+    const [otherFirst] = await app.dataSource.query(`SELECT name FROM users WHERE organization_id = $1 AND external_id = 'mix-known-1'`, [other.organization.id]);
+    expect(otherFirst).toEqual({ name: 'Renamed? No' });
+  });
+
   it('keeps external ids unique within an organization (409) but not across organizations', async () => {
     await createUser(app, admin.token, { external_id: 'dup-1' });
     await http(app).post('/api/v1/users').set('Authorization', `Bearer ${admin.token}`).send({ external_id: 'dup-1', name: 'Again', role: 'student' }).expect(409);
