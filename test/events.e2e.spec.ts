@@ -200,9 +200,15 @@ describe('events', () => {
       firstBackend((await manager.query(`SELECT pg_backend_pid() AS pid`))[0].pid);
       await held;
     });
+    // Sent only once the first batch holds its row: sent earlier, it can reach PostgreSQL first on a busy machine.
+    const pid = await firstPid;
     // then() sends the request now (supertest sends on then); it is awaited once the first batch has committed.
-    const second = push([{ ...first, occurred_at: resentAt }, other], school.token).then((response) => response);
-    await waitUntilBlockedBy(await firstPid);
+    let answered: string | null = null;
+    const second = push([{ ...first, occurred_at: resentAt }, other], school.token).then((response) => {
+      answered = `${response.status} ${JSON.stringify(response.body)}`;
+      return response;
+    });
+    await waitUntilBlockedBy(pid, () => answered);
     // The same id in another organization is another event: stored at once, neither waiting nor skipped.
     const neighbour = await signup(app);
     const neighbourUser = await createUser(app, neighbour.token);
@@ -222,7 +228,7 @@ describe('events', () => {
   });
 
   /** Until another backend's insert of events waits for the transaction of backend `pid` (the second batch, behind the first). */
-  async function waitUntilBlockedBy(pid: number): Promise<void> {
+  async function waitUntilBlockedBy(pid: number, answered: () => string | null): Promise<void> {
     for (let attempt = 0; attempt < 200; attempt++) {
       const [row] = await app.dataSource.query(
         `SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid)) AND query LIKE '%INSERT INTO activity_events%'`,
@@ -231,7 +237,12 @@ describe('events', () => {
       if (row.waiting > 0) return;
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
-    throw new Error('The second batch never waited for the first');
+    // What each backend of this database was doing, to tell a request that never arrived from one waiting elsewhere.
+    const backends = await app.dataSource.query(
+      `SELECT pid, state, wait_event_type, wait_event, pg_blocking_pids(pid) AS blocked_by, left(query, 120) AS query
+         FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+    );
+    throw new Error(`The second batch never waited for the first (backend ${pid}); its answer: ${answered() ?? 'none yet'}; backends: ${JSON.stringify(backends)}`);
   }
 
   it('moves last_active_at and last_login_at forward only', async () => {
