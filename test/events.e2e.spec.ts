@@ -229,12 +229,15 @@ describe('events', () => {
 
   /** Until another backend's insert of events waits for the transaction of backend `pid` (the second batch, behind the first). */
   async function waitUntilBlockedBy(pid: number, answered: () => string | null): Promise<void> {
-    for (let attempt = 0; attempt < 200; attempt++) {
+    // A deadline well inside the test's 30 s: a busy CI machine can take seconds to carry the request that far.
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline; ) {
       const [row] = await app.dataSource.query(
         `SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid)) AND query LIKE '%INSERT INTO activity_events%'`,
         [pid],
       );
       if (row.waiting > 0) return;
+      // Answered without waiting: nothing left to wait for.
+      if (answered() !== null) break;
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
     // What each backend of this database was doing, to tell a request that never arrived from one waiting elsewhere.
