@@ -42,17 +42,22 @@ export class XapiRepository {
   async insert(organizationId: string, apiKeyId: string, sent: SentStatements, statements: NewStatement[]): Promise<Set<string>> {
     return this.tx.run(organizationId, async (manager) => {
       // The client's text goes as bytes and PostgreSQL parses it once; nothing is serialized again here. The rows'
-      // arrays hold only UUIDs and hex digests, which an array literal needs no quoting for.
+      // arrays hold only UUIDs and hex digests, which an array literal needs no quoting for. The text is split as json
+      // (no value copied) and each statement made jsonb on its own, in memory reused row after row: one jsonb of the
+      // whole batch cost PostgreSQL more in allocating and page faults than in parsing.
       const rows: { id: string }[] = await manager.query(
-        `WITH sent AS (SELECT convert_from($3::bytea, 'UTF8')::jsonb AS body)
+        `WITH sent AS MATERIALIZED (SELECT convert_from($3::bytea, 'UTF8')::json AS body),
+         statements AS MATERIALIZED (
+           SELECT element::jsonb AS statement, position
+             FROM sent, json_array_elements(CASE json_typeof(sent.body) WHEN 'array' THEN sent.body ELSE json_build_array(sent.body) END)
+                  WITH ORDINALITY AS e (element, position)
+         )
          INSERT INTO xapi_statements (organization_id, id, statement, signature, stored, api_key_id, event_id)
          SELECT $1, r.id,
                 s.statement || jsonb_build_object('id', r.id, 'stored', $4::text, 'authority', $5::jsonb,
                   'timestamp', coalesce(s.statement -> 'timestamp', to_jsonb($4::text)), 'version', coalesce(s.statement -> 'version', to_jsonb($6::text))),
                 r.signature, $4::timestamptz, $2, r.event_id
-           FROM sent
-          CROSS JOIN LATERAL jsonb_array_elements(CASE jsonb_typeof(sent.body) WHEN 'array' THEN sent.body ELSE jsonb_build_array(sent.body) END)
-                WITH ORDINALITY AS s (statement, position)
+           FROM statements s
            JOIN unnest($7::uuid[], $8::text[], $9::uuid[]) WITH ORDINALITY AS r (id, signature, event_id, position) USING (position)
          ON CONFLICT (organization_id, id) DO NOTHING
          RETURNING id`,
