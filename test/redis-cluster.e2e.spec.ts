@@ -77,7 +77,7 @@ describe('Redis Cluster (REDIS_CLUSTER_URLS)', () => {
     heard.length = 0;
     for (const admin of admins) await http(a).post('/api/v1/metrics/invalidate-cache').set('Authorization', `Bearer ${admin.token}`).expect(200);
     // Every move reaches the other instance…
-    await waitFor(() => admins.every((admin) => heard.some(([organizationId]) => organizationId === admin.organization.id)), 'every move to be heard', 5000);
+    await waitFor(() => admins.every((admin) => heard.some(([organizationId]) => organizationId === admin.organization.id)), 'every move to be heard');
     // …once: the copies the other masters relay over the cluster bus (within milliseconds) are not taken again.
     await new Promise((resolve) => setTimeout(resolve, 500));
     for (const admin of admins) expect(heard.filter(([organizationId]) => organizationId === admin.organization.id)).toHaveLength(1);
@@ -104,7 +104,7 @@ describe('Redis Cluster (REDIS_CLUSTER_URLS)', () => {
     expect(await cluster.connectionCount()).toBeGreaterThan(before);
     await c.close();
     // Its subscriber connections (cache generations, token revocations, activity) included: none is left reconnecting.
-    await waitFor(async () => (await cluster.connectionCount()) === before, 'the closed instance to drop its connections', 5000);
+    await waitFor(async () => (await cluster.connectionCount()) === before, 'the closed instance to drop its connections');
   });
 
   it('spends one rate-limit budget across instances (the script touches one slot)', async () => {
