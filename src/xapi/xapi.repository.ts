@@ -41,10 +41,10 @@ export class XapiRepository {
    */
   async insert(organizationId: string, apiKeyId: string, sent: SentStatements, statements: NewStatement[]): Promise<Set<string>> {
     return this.tx.run(organizationId, async (manager) => {
-      // The client's text goes as bytes and PostgreSQL parses it once; nothing is serialized again here. The rows'
-      // arrays hold only UUIDs and hex digests, which an array literal needs no quoting for. The text is split as json
-      // (each statement's text copied once) and each statement made jsonb on its own, in memory reused row after row:
-      // one jsonb of the whole batch spent as much in allocating fresh memory as in parsing.
+      // The client's text goes as bytes and PostgreSQL builds the stored statements from it; nothing is serialized
+      // again here. The rows' arrays hold only UUIDs and hex digests, which an array literal needs no quoting for. The
+      // text is split as json (each statement's text copied once) and each statement made jsonb on its own, in memory
+      // reused row after row: one jsonb of the whole batch spent as much in allocating fresh memory as in parsing.
       const rows: { id: string }[] = await manager.query(
         `WITH sent AS MATERIALIZED (SELECT convert_from($3::bytea, 'UTF8')::json AS body),
          statements AS MATERIALIZED (
