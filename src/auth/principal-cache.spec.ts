@@ -1,6 +1,6 @@
 import { Clock } from '../common/clock';
 import type { AuthRepository, PrincipalRecord } from './auth.repository';
-import { PRINCIPAL_TTL_MS, PrincipalCache } from './principal-cache';
+import { PRINCIPAL_REFRESH_AHEAD_MS, PRINCIPAL_TTL_MS, PrincipalCache } from './principal-cache';
 import type { RevocationChannel, RevocationListener } from './revocation-channel';
 
 class FixedClock extends Clock {
@@ -67,5 +67,84 @@ describe('PrincipalCache', () => {
     listeners.forEach((listener) => listener.lost?.());
     expect(cache.peek('o1', 'u2')?.userId).toBe('u1');
     expect(reads).toHaveLength(2);
+  });
+
+  it('asks the database once for a user however many requests ask at the same time', async () => {
+    let release: (record: PrincipalRecord) => void = () => undefined;
+    const reads: string[] = [];
+    const repo = { findPrincipal: (organizationId: string, userId: string) => (reads.push(`${organizationId}:${userId}`), new Promise<PrincipalRecord>((done) => (release = done))) };
+    const cache = new PrincipalCache(repo as unknown as AuthRepository, new FixedClock(), channel().channel);
+    const answers = Promise.all(Array.from({ length: 50 }, () => cache.resolve('o1', 'u1')));
+    release(base);
+    expect((await answers).map((principal) => principal?.role)).toEqual(Array(50).fill('teacher'));
+    expect(reads).toEqual(['o1:u1']);
+    expect(cache.peek('o1', 'u1')?.role).toBe('teacher');
+  });
+
+  it('renews a principal in use during its last second, so the requests after its expiry find it cached', async () => {
+    let current = base;
+    const { repo, reads } = repository(() => current);
+    const clock = new FixedClock();
+    const cache = new PrincipalCache(repo, clock, channel().channel);
+    await cache.resolve('o1', 'u1');
+    current = { ...base, role: 'admin' };
+
+    clock.current += PRINCIPAL_TTL_MS - PRINCIPAL_REFRESH_AHEAD_MS - 1;
+    expect(cache.peek('o1', 'u1')?.role).toBe('teacher');
+    expect(reads).toHaveLength(1);
+    clock.current += 1;
+    // Still the answer read 4 s ago (it is within its 5 s), while one lookup renews it, however often it is asked for.
+    expect([cache.peek('o1', 'u1')?.role, cache.peek('o1', 'u1')?.role]).toEqual(['teacher', 'teacher']);
+    await new Promise((done) => setImmediate(done));
+    expect(reads).toHaveLength(2);
+
+    clock.current += PRINCIPAL_REFRESH_AHEAD_MS;
+    expect(cache.peek('o1', 'u1')?.role).toBe('admin');
+    // Kept for 5 s from when its lookup began, not from when it arrived.
+    clock.current += PRINCIPAL_TTL_MS - PRINCIPAL_REFRESH_AHEAD_MS - 1;
+    expect(cache.peek('o1', 'u1')?.role).toBe('admin');
+    clock.current += 1;
+    expect(cache.peek('o1', 'u1')).toBeUndefined();
+  });
+
+  it('does not keep what a lookup read when the user was changed while it ran, nor lets the next request join it', async () => {
+    const releases: Array<(record: PrincipalRecord) => void> = [];
+    const repo = { findPrincipal: () => new Promise<PrincipalRecord>((done) => releases.push(done)) };
+    const cache = new PrincipalCache(repo as unknown as AuthRepository, new FixedClock(), channel().channel);
+    const before = cache.resolve('o1', 'u1');
+    cache.forget('o1', 'u1');
+    const after = cache.resolve('o1', 'u1');
+    expect(releases).toHaveLength(2);
+    releases[0](base);
+    expect((await before)?.role).toBe('teacher');
+    expect(cache.peek('o1', 'u1')).toBeUndefined();
+    releases[1]({ ...base, role: 'admin' });
+    expect((await after)?.role).toBe('admin');
+    expect(cache.peek('o1', 'u1')?.role).toBe('admin');
+  });
+
+  it('lets a failed renewal pass: the principal expires as usual and the next request looks it up', async () => {
+    let fail = false;
+    const reads: string[] = [];
+    const repo = {
+      findPrincipal: async (organizationId: string, userId: string) => {
+        reads.push(`${organizationId}:${userId}`);
+        if (fail) throw new Error('connection terminated');
+        return base;
+      },
+    };
+    const clock = new FixedClock();
+    const cache = new PrincipalCache(repo as unknown as AuthRepository, clock, channel().channel);
+    await cache.resolve('o1', 'u1');
+    fail = true;
+    clock.current += PRINCIPAL_TTL_MS - 1;
+    expect(cache.peek('o1', 'u1')?.role).toBe('teacher');
+    await new Promise((done) => setImmediate(done));
+    clock.current += 1;
+    expect(cache.peek('o1', 'u1')).toBeUndefined();
+    await expect(cache.resolve('o1', 'u1')).rejects.toThrow('connection terminated');
+    fail = false;
+    expect((await cache.resolve('o1', 'u1'))?.role).toBe('teacher');
+    expect(reads).toHaveLength(4);
   });
 });

@@ -10,12 +10,23 @@ import { RevocationChannel } from './revocation-channel.js';
  * within milliseconds, and this instance learns of its own changes at once).
  */
 export const PRINCIPAL_TTL_MS = 5_000;
+/**
+ * Within this long of its expiry, a principal still in use is read again in the background: requests keep being answered
+ * from the cache (the cached-hit fast path included) instead of all waiting, at the moment it expires, on lookups of their own.
+ */
+export const PRINCIPAL_REFRESH_AHEAD_MS = 1_000;
 const MAX_ENTRIES = 10_000;
 
-/** Caches who a token's user is now, so a request costs no extra query, yet changes apply within 5 s everywhere. */
+/**
+ * Caches who a token's user is now, so a request costs no extra query, yet changes apply within 5 s everywhere: an answer
+ * is kept for 5 s from the moment its lookup began. One lookup per user runs at a time, however many requests ask.
+ */
 @Injectable()
 export class PrincipalCache {
   private readonly entries = new Map<string, { principal: Principal | null; expiresAt: number }>();
+  private readonly lookups = new Map<string, Promise<Principal | null>>();
+  /** Counts forgets: a lookup that began before one stores nothing, since what it read may predate the change. */
+  private forgets = 0;
 
   constructor(
     private readonly repository: AuthRepository,
@@ -28,19 +39,8 @@ export class PrincipalCache {
 
   async resolve(organizationId: string, userId: string): Promise<Principal | null> {
     const key = `${organizationId}:${userId}`;
-    const now = this.clock.now();
-    const cached = this.entries.get(key);
-    if (cached && cached.expiresAt > now) return cached.principal;
-
-    const record = await this.repository.findPrincipal(organizationId, userId);
-    const principal =
-      record && record.is_active
-        ? { userId: record.user_id, organizationId: record.organization_id, role: record.role, tier: record.tier, tokenVersion: record.token_version }
-        : null;
-    this.entries.delete(key);
-    if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as string);
-    this.entries.set(key, { principal, expiresAt: now + PRINCIPAL_TTL_MS });
-    return principal;
+    const cached = this.fresh(key, organizationId, userId);
+    return cached !== undefined ? cached : this.lookup(key, organizationId, userId);
   }
 
   /**
@@ -48,11 +48,58 @@ export class PrincipalCache {
    * undefined when nothing fresh is cached (the cached-hit fast path then leaves the request to the guards).
    */
   peek(organizationId: string, userId: string): Principal | null | undefined {
-    const cached = this.entries.get(`${organizationId}:${userId}`);
-    return cached && cached.expiresAt > this.clock.now() ? cached.principal : undefined;
+    return this.fresh(`${organizationId}:${userId}`, organizationId, userId);
   }
 
   forget(organizationId: string, userId: string): void {
-    this.entries.delete(`${organizationId}:${userId}`);
+    const key = `${organizationId}:${userId}`;
+    this.forgets++;
+    this.entries.delete(key);
+    // The next request reads the user again rather than joining a lookup that began before the change.
+    this.lookups.delete(key);
+  }
+
+  /** The cached answer until it expires; near its expiry, one background lookup renews it. */
+  private fresh(key: string, organizationId: string, userId: string): Principal | null | undefined {
+    const cached = this.entries.get(key);
+    if (!cached) return undefined;
+    const now = this.clock.now();
+    if (cached.expiresAt <= now) return undefined;
+    if (cached.expiresAt - now <= PRINCIPAL_REFRESH_AHEAD_MS && !this.lookups.has(key)) {
+      // A failed renewal changes nothing: the entry expires, and the next request looks the user up itself.
+      this.lookup(key, organizationId, userId).catch(() => undefined);
+    }
+    return cached.principal;
+  }
+
+  /** The user's lookup in flight, or a new one; its answer is cached for the TTL from the moment it began. */
+  private lookup(key: string, organizationId: string, userId: string): Promise<Principal | null> {
+    const inFlight = this.lookups.get(key);
+    if (inFlight) return inFlight;
+    const began = this.clock.now();
+    const forgetsBefore = this.forgets;
+    const lookup = this.repository.findPrincipal(organizationId, userId).then(
+      (record) => {
+        if (this.lookups.get(key) === lookup) this.lookups.delete(key);
+        const principal: Principal | null =
+          record && record.is_active
+            ? { userId: record.user_id, organizationId: record.organization_id, role: record.role, tier: record.tier, tokenVersion: record.token_version }
+            : null;
+        if (this.forgets === forgetsBefore) this.store(key, principal, began + PRINCIPAL_TTL_MS);
+        return principal;
+      },
+      (error: unknown) => {
+        if (this.lookups.get(key) === lookup) this.lookups.delete(key);
+        throw error;
+      },
+    );
+    this.lookups.set(key, lookup);
+    return lookup;
+  }
+
+  private store(key: string, principal: Principal | null, expiresAt: number): void {
+    this.entries.delete(key);
+    if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as string);
+    this.entries.set(key, { principal, expiresAt });
   }
 }
