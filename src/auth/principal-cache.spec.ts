@@ -123,6 +123,19 @@ describe('PrincipalCache', () => {
     expect(cache.peek('o1', 'u1')?.role).toBe('admin');
   });
 
+  it("keeps what a lookup read when only another user changed while it ran (streams forget theirs on every write)", async () => {
+    const releases: Array<(record: PrincipalRecord) => void> = [];
+    const repo = { findPrincipal: () => new Promise<PrincipalRecord>((done) => releases.push(done)) };
+    const cache = new PrincipalCache(repo as unknown as AuthRepository, new FixedClock(), channel().channel);
+    const lookup = cache.resolve('o1', 'u1');
+    cache.forget('o1', 'u2');
+    cache.forget('o2', 'u1');
+    releases[0](base);
+    expect((await lookup)?.role).toBe('teacher');
+    expect(cache.peek('o1', 'u1')?.role).toBe('teacher');
+    expect(releases).toHaveLength(1);
+  });
+
   it('lets a failed renewal pass: the principal expires as usual and the next request looks it up', async () => {
     let fail = false;
     const reads: string[] = [];

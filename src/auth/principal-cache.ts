@@ -24,9 +24,8 @@ const MAX_ENTRIES = 10_000;
 @Injectable()
 export class PrincipalCache {
   private readonly entries = new Map<string, { principal: Principal | null; expiresAt: number }>();
+  /** Each user's lookup in flight; forget removes it, and a lookup no longer here when it ends stores nothing. */
   private readonly lookups = new Map<string, Promise<Principal | null>>();
-  /** Counts forgets: a lookup that began before one stores nothing, since what it read may predate the change. */
-  private forgets = 0;
 
   constructor(
     private readonly repository: AuthRepository,
@@ -53,9 +52,9 @@ export class PrincipalCache {
 
   forget(organizationId: string, userId: string): void {
     const key = `${organizationId}:${userId}`;
-    this.forgets++;
     this.entries.delete(key);
-    // The next request reads the user again rather than joining a lookup that began before the change.
+    // What a lookup begun before the change read may predate it: the next request reads the user again, and that
+    // lookup, no longer registered, keeps its answer to itself.
     this.lookups.delete(key);
   }
 
@@ -77,15 +76,16 @@ export class PrincipalCache {
     const inFlight = this.lookups.get(key);
     if (inFlight) return inFlight;
     const began = this.clock.now();
-    const forgetsBefore = this.forgets;
     const lookup = this.repository.findPrincipal(organizationId, userId).then(
       (record) => {
-        if (this.lookups.get(key) === lookup) this.lookups.delete(key);
         const principal: Principal | null =
           record && record.is_active
             ? { userId: record.user_id, organizationId: record.organization_id, role: record.role, tier: record.tier, tokenVersion: record.token_version }
             : null;
-        if (this.forgets === forgetsBefore) this.store(key, principal, began + PRINCIPAL_TTL_MS);
+        if (this.lookups.get(key) === lookup) {
+          this.lookups.delete(key);
+          this.store(key, principal, began + PRINCIPAL_TTL_MS);
+        }
         return principal;
       },
       (error: unknown) => {
