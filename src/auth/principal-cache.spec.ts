@@ -17,6 +17,13 @@ function repository(record: () => PrincipalRecord | null) {
   return { repo: repo as unknown as AuthRepository, reads };
 }
 
+/** A repository double whose lookups stay in flight until the test releases them, in the order they began. */
+function heldLookups() {
+  const releases: Array<(record: PrincipalRecord) => void> = [];
+  const repo = { findPrincipal: () => new Promise<PrincipalRecord>((done) => releases.push(done)) };
+  return { repo: repo as unknown as AuthRepository, releases };
+}
+
 /** A channel double: the test plays the messages other instances would send. */
 function channel() {
   const listeners: RevocationListener[] = [];
@@ -108,9 +115,8 @@ describe('PrincipalCache', () => {
   });
 
   it('does not keep what a lookup read when the user was changed while it ran, nor lets the next request join it', async () => {
-    const releases: Array<(record: PrincipalRecord) => void> = [];
-    const repo = { findPrincipal: () => new Promise<PrincipalRecord>((done) => releases.push(done)) };
-    const cache = new PrincipalCache(repo as unknown as AuthRepository, new FixedClock(), channel().channel);
+    const { repo, releases } = heldLookups();
+    const cache = new PrincipalCache(repo, new FixedClock(), channel().channel);
     const before = cache.resolve('o1', 'u1');
     cache.forget('o1', 'u1');
     const after = cache.resolve('o1', 'u1');
@@ -124,9 +130,8 @@ describe('PrincipalCache', () => {
   });
 
   it("keeps what a lookup read when only another user changed while it ran (streams forget theirs on every write)", async () => {
-    const releases: Array<(record: PrincipalRecord) => void> = [];
-    const repo = { findPrincipal: () => new Promise<PrincipalRecord>((done) => releases.push(done)) };
-    const cache = new PrincipalCache(repo as unknown as AuthRepository, new FixedClock(), channel().channel);
+    const { repo, releases } = heldLookups();
+    const cache = new PrincipalCache(repo, new FixedClock(), channel().channel);
     const lookup = cache.resolve('o1', 'u1');
     cache.forget('o1', 'u2');
     cache.forget('o2', 'u1');
