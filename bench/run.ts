@@ -229,8 +229,8 @@ async function main(): Promise<void> {
       return summary(await sequentialLatencies(`${dashboard}?force_refresh=true`, auth, UNCACHED_SAMPLES));
     });
 
-    // Right after the uncached dashboard, on the same data; not right before ingestion, which its full scans would leave
-    // to start from indexes pushed out of PostgreSQL's buffers (docs/performance.md, "A twelfth host").
+    // Right after the uncached dashboard, on the same data. Not right before ingestion: its full scans push the indexes
+    // ingestion writes into out of PostgreSQL's buffers (docs/performance.md, "A twelfth host").
     process.stdout.write(`Baseline: the same figures by aggregate SQL over the raw tables, ${BASELINE_SAMPLES} samples\n`);
     const baseline = summary(await timeRawDashboard(DATABASE_URL, large.organizationId, BASELINE_SAMPLES));
 
