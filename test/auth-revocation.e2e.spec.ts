@@ -1,5 +1,5 @@
 import { NestFactory } from '@nestjs/core';
-import { PRINCIPAL_TTL_MS, PrincipalCache } from '../src/auth/principal-cache';
+import { PRINCIPAL_REFRESH_AHEAD_MS, PRINCIPAL_TTL_MS, PrincipalCache } from '../src/auth/principal-cache';
 import { buildProgram } from '../src/cli/program';
 import { CliModule } from '../src/cli/cli.module';
 import { http, signup, userWithRole } from './support/factories';
@@ -45,6 +45,39 @@ describe('revocation and tier changes across instances that share no Redis prefi
     await me(second, teacher.token).expect(401);
     const fresh = await http(first).post('/api/v1/auth/login').send({ email: teacher.email, password: teacher.password }).expect(200);
     await me(second, fresh.body.access_token).expect(200);
+  });
+
+  it('renews a principal in use during its last second from the database, each organization its own, so nothing waits when it expires', async () => {
+    const one = await signup(first);
+    const other = await signup(first);
+    const teacherOne = await userWithRole(first, one, 'teacher');
+    const teacherOther = await userWithRole(first, other, 'teacher');
+    const principals = second.get(PrincipalCache);
+    expect((await principals.resolve(one.organization.id, teacherOne.id))?.role).toBe('teacher');
+    expect((await principals.resolve(other.organization.id, teacherOther.id))?.role).toBe('teacher');
+
+    // Changed on the first instance; the second is not told (its own Redis prefix) and still trusts what it read.
+    await http(first).patch(`/api/v1/users/${teacherOne.id}`).set('Authorization', `Bearer ${one.token}`).send({ role: 'student' }).expect(200);
+    clock.advance(PRINCIPAL_TTL_MS - PRINCIPAL_REFRESH_AHEAD_MS);
+    // peek is what the cached-hit fast path asks: no query of its own, the answer read 4 s ago, and a renewal behind it.
+    expect(principals.peek(one.organization.id, teacherOne.id)?.role).toBe('teacher');
+    expect(principals.peek(other.organization.id, teacherOther.id)?.role).toBe('teacher');
+
+    // Past the first answers' 5 s, peek alone finds the renewed ones: read from PostgreSQL, one user's change only.
+    clock.advance(PRINCIPAL_REFRESH_AHEAD_MS + 500);
+    const renewed = async (organizationId: string, userId: string) => {
+      for (let attempt = 0; attempt < 200; attempt++) {
+        const principal = principals.peek(organizationId, userId);
+        if (principal !== undefined) return principal;
+        await new Promise((done) => setTimeout(done, 10));
+      }
+      return undefined;
+    };
+    expect(await renewed(one.organization.id, teacherOne.id)).toMatchObject({ organizationId: one.organization.id, userId: teacherOne.id, role: 'student' });
+    expect(await renewed(other.organization.id, teacherOther.id)).toMatchObject({ organizationId: other.organization.id, userId: teacherOther.id, role: 'teacher' });
+    // And the renewed answer counts from when its lookup began: it expires 5 s after that, not 5 s after it arrived.
+    clock.advance(PRINCIPAL_TTL_MS - PRINCIPAL_REFRESH_AHEAD_MS - 500);
+    expect(principals.peek(one.organization.id, teacherOne.id)).toBeUndefined();
   });
 
   it('applies a tier change made with the CLI within 5 s, without logging in again', async () => {
