@@ -3,6 +3,8 @@ import { performance } from 'node:perf_hooks';
 // autocannon ships no type declarations: the part of its API the bench uses.
 interface AutocannonResult {
   requests: { average: number; total: number };
+  /** Seconds the run lasted. */
+  duration: number;
   latency: { p50: number; p99: number; average: number };
   non2xx: number;
   errors: number;
@@ -21,18 +23,68 @@ export interface ThroughputResult {
   errors: number;
 }
 
-/** Throughput and latency at `connections` for `seconds`, after a short warm-up run that is not counted. */
-export async function throughput(url: string, headers: Record<string, string>, connections: number, seconds: number): Promise<ThroughputResult> {
-  await autocannon({ url, headers, connections, duration: 2 });
-  const result = await autocannon({ url, headers, connections, duration: seconds });
-  return {
-    requests_per_second: Math.round(result.requests.average),
-    p50_ms: result.latency.p50,
-    p99_ms: result.latency.p99,
-    requests: result.requests.total,
-    non_2xx: result.non2xx,
-    errors: result.errors + result.timeouts,
+/** One load of throughputInTurns. */
+export interface TurnLoad {
+  url: string;
+  headers: Record<string, string>;
+  /** Wraps each of this load's runs, its warm-up included (the bench measures the service's memory around them). */
+  around?: <T>(run: () => Promise<T>) => Promise<T>;
+}
+
+export interface TurnsResult extends ThroughputResult {
+  /** Requests a second in each turn, in turn order. */
+  turns: number[];
+}
+
+/**
+ * The loads in turns, so that host load which comes and goes (a shared machine) falls on each of them alike and a
+ * ratio can be taken turn by turn: every load warmed up for 2 s (not counted), then `turns` rounds in which each load
+ * runs for `seconds / turns` in the order given. Per load: requests a second over all its turns, the median of its
+ * turns' p50 and the highest of their p99.
+ */
+export async function throughputInTurns<K extends string>(
+  loads: Record<K, TurnLoad>,
+  connections: number,
+  seconds: number,
+  turns: number,
+  warmUpSeconds = 2,
+): Promise<Record<K, TurnsResult>> {
+  const names = Object.keys(loads) as K[];
+  const run = (name: K, duration: number) => {
+    const { url, headers, around } = loads[name];
+    const load = () => autocannon({ url, headers, connections, duration });
+    return around ? around(load) : load();
   };
+  if (warmUpSeconds > 0) for (const name of names) await run(name, warmUpSeconds);
+  const windows = new Map<K, AutocannonResult[]>(names.map((name) => [name, []]));
+  for (let turn = 0; turn < turns; turn++) for (const name of names) windows.get(name)?.push(await run(name, seconds / turns));
+  const results = {} as Record<K, TurnsResult>;
+  for (const name of names) {
+    const runs = windows.get(name) ?? [];
+    const requests = runs.reduce((sum, result) => sum + result.requests.total, 0);
+    const duration = runs.reduce((sum, result) => sum + result.duration, 0);
+    results[name] = {
+      requests_per_second: Math.round(requests / duration),
+      p50_ms: median(runs.map((result) => result.latency.p50)),
+      p99_ms: Math.max(...runs.map((result) => result.latency.p99)),
+      requests,
+      non_2xx: runs.reduce((sum, result) => sum + result.non2xx, 0),
+      errors: runs.reduce((sum, result) => sum + result.errors + result.timeouts, 0),
+      turns: runs.map((result) => Math.round(result.requests.total / result.duration)),
+    };
+  }
+  return results;
+}
+
+/** The median of a / b taken turn by turn: how two loads run in turns compare. */
+export function medianRatio(a: number[], b: number[]): number {
+  return median(a.map((value, turn) => value / b[turn]));
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 /** `count` sequential GETs; each one's latency in ms. Fails on any non-200 answer. */

@@ -40,7 +40,10 @@ export class PhaseMemoryMeter {
       clearInterval(sampler);
       const endKb = statusKb(this.pid, 'VmRSS');
       const peakKb = method === 'hwm' ? statusKb(this.pid, 'VmHWM') : Math.max(sampledKb, endKb);
-      this.phases.push({ phase, peak_rss_mb: mb(peakKb), end_rss_mb: mb(endKb), method });
+      // A phase measured in several runs (loads in turns) keeps one row: its highest peak, its last end.
+      const earlier = this.phases.find((row) => row.phase === phase);
+      if (earlier) Object.assign(earlier, { peak_rss_mb: Math.max(earlier.peak_rss_mb, mb(peakKb)), end_rss_mb: mb(endKb) });
+      else this.phases.push({ phase, peak_rss_mb: mb(peakKb), end_rss_mb: mb(endKb), method });
     }
   }
 

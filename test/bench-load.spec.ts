@@ -1,0 +1,80 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { median, medianRatio, throughputInTurns } from '../bench/http-load';
+import { PhaseMemoryMeter } from '../bench/memory';
+
+/** A server that remembers when each request arrived and which token it carried. */
+async function recordingServer(): Promise<{ server: Server; url: string; arrivals: number[]; tokens: Set<string | undefined> }> {
+  const arrivals: number[] = [];
+  const tokens = new Set<string | undefined>();
+  const server = createServer((request, response) => {
+    arrivals.push(performance.now());
+    tokens.add(request.headers.authorization);
+    response.end('{}');
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, arrivals, tokens };
+}
+
+describe('bench throughput in turns', () => {
+  it('takes medians of the values and of ratios turn by turn', () => {
+    expect(median([5, 1, 3])).toBe(3);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    // Turn by turn: 2, 0.5, 3 (a slow second turn on one side does not decide it).
+    expect(medianRatio([200, 100, 300], [100, 200, 100])).toBe(2);
+  });
+
+  it('runs each load in its own windows, in turns, and counts every turn', async () => {
+    const first = await recordingServer();
+    const second = await recordingServer();
+    const around: string[] = [];
+    try {
+      const results = await throughputInTurns(
+        {
+          first: { url: first.url, headers: { Authorization: 'Bearer one' }, around: (run) => (around.push('first'), run()) },
+          second: { url: second.url, headers: {} },
+        },
+        4,
+        1.5,
+        3,
+        0,
+      );
+      // Three windows each, in the order first, second, first, second…: no request of one arrives inside another's window.
+      expect(around).toEqual(['first', 'first', 'first']);
+      const windows = [...first.arrivals.map((at) => ({ at, server: 'first' })), ...second.arrivals.map((at) => ({ at, server: 'second' }))].sort((a, b) => a.at - b.at);
+      const switches = windows.filter((request, index) => index > 0 && request.server !== windows[index - 1].server).length;
+      expect(switches).toBe(5);
+      expect(windows[0].server).toBe('first');
+      expect(first.tokens).toEqual(new Set(['Bearer one']));
+      expect(second.tokens).toEqual(new Set([undefined]));
+
+      for (const [name, server] of [['first', first], ['second', second]] as const) {
+        const result = results[name];
+        expect(result.turns).toHaveLength(3);
+        expect(result.turns.every((perSecond) => perSecond > 0)).toBe(true);
+        // Answered requests are counted; a request in flight when a window closes reached the server uncounted.
+        expect(result.requests).toBeGreaterThan(0);
+        expect(result.requests).toBeLessThanOrEqual(server.arrivals.length);
+        expect(result.requests).toBeGreaterThanOrEqual(server.arrivals.length - 3 * 4);
+        expect(result.non_2xx + result.errors).toBe(0);
+        expect(result.p99_ms).toBeGreaterThanOrEqual(result.p50_ms);
+      }
+    } finally {
+      await new Promise((done) => first.server.close(done));
+      await new Promise((done) => second.server.close(done));
+    }
+  });
+
+  it('keeps one memory row for a phase measured in several runs, with its highest peak', async () => {
+    const meter = new PhaseMemoryMeter(process.pid);
+    let held: Buffer[] = [];
+    // 64 MB touched during the first run; the later runs start from whatever is resident then.
+    await meter.measure('turns', async () => void held.push(Buffer.alloc(64 * 1024 * 1024, 1)));
+    const firstPeak = meter.phases[0].peak_rss_mb;
+    held = [];
+    await meter.measure('other', async () => undefined);
+    await meter.measure('turns', async () => undefined);
+    expect(meter.phases.map((row) => row.phase)).toEqual(['turns', 'other']);
+    expect(meter.phases[0].peak_rss_mb).toBeGreaterThanOrEqual(firstPeak);
+  });
+});
