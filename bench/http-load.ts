@@ -1,16 +1,20 @@
 import { performance } from 'node:perf_hooks';
 
 // autocannon ships no type declarations: the part of its API the bench uses.
-interface AutocannonResult {
-  requests: { average: number; total: number };
+/** One run's result as autocannon gives it with skipAggregateResult: counts and an encoded latency histogram. */
+interface AutocannonRun {
+  totalCompletedRequests: number;
   /** Seconds the run lasted. */
   duration: number;
-  latency: { p50: number; p99: number; average: number };
   non2xx: number;
   errors: number;
   timeouts: number;
 }
-type Autocannon = (options: Record<string, unknown>) => Promise<AutocannonResult>;
+interface Autocannon {
+  (options: Record<string, unknown>): Promise<AutocannonRun>;
+  /** Several runs as one: their latency histograms merged. */
+  aggregateResult(runs: AutocannonRun[], options?: Record<string, unknown>): { latency: { p50: number; p99: number } };
+}
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const autocannon = require('autocannon') as Autocannon;
 
@@ -39,8 +43,8 @@ export interface TurnsResult extends ThroughputResult {
 /**
  * The loads in turns, so that host load which comes and goes (a shared machine) falls on each of them alike and a
  * ratio can be taken turn by turn: every load warmed up for 2 s (not counted), then `turns` rounds in which each load
- * runs for `seconds / turns` in the order given. Per load: requests a second over all its turns, the median of its
- * turns' p50 and the highest of their p99.
+ * runs for `seconds / turns` in the order given. Per load: requests a second over all its turns, and p50 and p99 of
+ * all its turns' requests together (their latency histograms merged).
  */
 export async function throughputInTurns<K extends string>(
   loads: Record<K, TurnLoad>,
@@ -52,25 +56,26 @@ export async function throughputInTurns<K extends string>(
   const names = Object.keys(loads) as K[];
   const run = (name: K, duration: number) => {
     const { url, headers, around } = loads[name];
-    const load = () => autocannon({ url, headers, connections, duration });
+    const load = () => autocannon({ url, headers, connections, duration, skipAggregateResult: true });
     return around ? around(load) : load();
   };
   if (warmUpSeconds > 0) for (const name of names) await run(name, warmUpSeconds);
-  const windows = new Map<K, AutocannonResult[]>(names.map((name) => [name, []]));
+  const windows = new Map<K, AutocannonRun[]>(names.map((name) => [name, []]));
   for (let turn = 0; turn < turns; turn++) for (const name of names) windows.get(name)?.push(await run(name, seconds / turns));
   const results = {} as Record<K, TurnsResult>;
   for (const name of names) {
     const runs = windows.get(name) ?? [];
-    const requests = runs.reduce((sum, result) => sum + result.requests.total, 0);
+    const requests = runs.reduce((sum, result) => sum + result.totalCompletedRequests, 0);
     const duration = runs.reduce((sum, result) => sum + result.duration, 0);
+    const { latency } = autocannon.aggregateResult(runs, { url: loads[name].url, connections });
     results[name] = {
       requests_per_second: Math.round(requests / duration),
-      p50_ms: median(runs.map((result) => result.latency.p50)),
-      p99_ms: Math.max(...runs.map((result) => result.latency.p99)),
+      p50_ms: latency.p50,
+      p99_ms: latency.p99,
       requests,
       non_2xx: runs.reduce((sum, result) => sum + result.non2xx, 0),
       errors: runs.reduce((sum, result) => sum + result.errors + result.timeouts, 0),
-      turns: runs.map((result) => Math.round(result.requests.total / result.duration)),
+      turns: runs.map((result) => Math.round(result.totalCompletedRequests / result.duration)),
     };
   }
   return results;

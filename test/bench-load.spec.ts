@@ -3,14 +3,15 @@ import type { AddressInfo } from 'node:net';
 import { median, medianRatio, throughputInTurns } from '../bench/http-load';
 import { PhaseMemoryMeter } from '../bench/memory';
 
-/** A server that remembers when each request arrived and which token it carried. */
-async function recordingServer(): Promise<{ server: Server; url: string; arrivals: number[]; tokens: Set<string | undefined> }> {
+/** A server that remembers when each request arrived and which token it carried, and answers after `delayMs`. */
+async function recordingServer(delayMs = 0): Promise<{ server: Server; url: string; arrivals: number[]; tokens: Set<string | undefined> }> {
   const arrivals: number[] = [];
   const tokens = new Set<string | undefined>();
   const server = createServer((request, response) => {
     arrivals.push(performance.now());
     tokens.add(request.headers.authorization);
-    response.end('{}');
+    if (delayMs > 0) setTimeout(() => response.end('{}'), delayMs);
+    else response.end('{}');
   });
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, arrivals, tokens };
@@ -25,7 +26,7 @@ describe('bench throughput in turns', () => {
   });
 
   it('runs each load in its own windows, in turns, and counts every turn', async () => {
-    const first = await recordingServer();
+    const first = await recordingServer(50);
     const second = await recordingServer();
     const around: string[] = [];
     try {
@@ -59,6 +60,9 @@ describe('bench throughput in turns', () => {
         expect(result.non_2xx + result.errors).toBe(0);
         expect(result.p99_ms).toBeGreaterThanOrEqual(result.p50_ms);
       }
+      // Latencies of all three turns together: every answer of the first took at least its 50 ms, most of the second far less.
+      expect(results.first.p50_ms).toBeGreaterThanOrEqual(50);
+      expect(results.second.p50_ms).toBeLessThan(50);
     } finally {
       await new Promise((done) => first.server.close(done));
       await new Promise((done) => second.server.close(done));
