@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { median, medianRatio, throughputInTurns } from '../bench/http-load';
@@ -69,16 +70,33 @@ describe('bench throughput in turns', () => {
     }
   });
 
-  it('keeps one memory row for a phase measured in several runs, with its highest peak', async () => {
-    const meter = new PhaseMemoryMeter(process.pid);
-    let held: Buffer[] = [];
-    // 64 MB touched during the first run; the later runs start from whatever is resident then.
-    await meter.measure('turns', async () => void held.push(Buffer.alloc(64 * 1024 * 1024, 1)));
-    const firstPeak = meter.phases[0].peak_rss_mb;
-    held = [];
-    await meter.measure('other', async () => undefined);
-    await meter.measure('turns', async () => undefined);
-    expect(meter.phases.map((row) => row.phase)).toEqual(['turns', 'other']);
-    expect(meter.phases[0].peak_rss_mb).toBeGreaterThanOrEqual(firstPeak);
+  it('keeps one memory row for a phase measured in several runs: its highest peak and its last end', async () => {
+    // A process of its own holding 64 MB, then freeing them when told: its resident memory falls between the runs.
+    const holder = spawn(
+      process.execPath,
+      ['--expose-gc', '-e', `let held = Buffer.alloc(64 * 1024 * 1024, 1); process.on('message', () => { held = null; global.gc(); setTimeout(() => process.send('freed'), 200); }); process.send('ready');`],
+      { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] },
+    );
+    const next = () => new Promise((done) => holder.once('message', done));
+    try {
+      await next();
+      const meter = new PhaseMemoryMeter(holder.pid as number);
+      await meter.measure('turns', async () => undefined);
+      const heldPeak = meter.phases[0].peak_rss_mb;
+      await meter.measure('other', async () => {
+        holder.send('free');
+        await next();
+      });
+      const freedEnd = meter.phases[1].end_rss_mb;
+      expect(freedEnd).toBeLessThan(heldPeak - 32);
+      await meter.measure('turns', async () => undefined);
+
+      expect(meter.phases.map((row) => row.phase)).toEqual(['turns', 'other']);
+      // The first run's peak stays (the second run alone peaked some 60 MB lower); the end is the second run's.
+      expect(meter.phases[0].peak_rss_mb).toBe(heldPeak);
+      expect(meter.phases[0].end_rss_mb).toBeLessThan(heldPeak - 32);
+    } finally {
+      holder.kill();
+    }
   });
 });
