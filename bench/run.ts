@@ -35,6 +35,8 @@ const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? SETTINGS.seconds);
 /** The throughput loads run in this many turns of SECONDS / TURNS each (bench/http-load.ts, throughputInTurns). */
 const TURNS = Number(process.env.BENCH_TURNS ?? Math.min(5, SECONDS));
+// No turn, or a fraction of one, would leave a ratio without figures (NaN) rather than a clear stop.
+if (!Number.isInteger(TURNS) || TURNS < 1) throw new Error(`BENCH_TURNS must be a whole number of at least 1, not "${process.env.BENCH_TURNS}"`);
 const INGEST_BATCHES = Number(process.env.BENCH_INGEST_BATCHES ?? SETTINGS.ingestBatches);
 const INGEST_CONCURRENCY = Number(process.env.BENCH_INGEST_CONCURRENCY ?? 4);
 const INGEST_WARMUP_BATCHES = Number(process.env.BENCH_INGEST_WARMUP_BATCHES ?? SETTINGS.ingestWarmupBatches);
