@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHmac, randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { Logger } from 'pino';
@@ -211,6 +212,70 @@ describe('cached hits served ahead of Express and Nest', () => {
     expect(Number(record.mock.calls[0][3])).toBeGreaterThanOrEqual(0);
     expect([stats.hits - hitsBefore, stats.misses - missesBefore]).toEqual([1, 0]);
     record.mockRestore();
+  });
+
+  it('answers hits on many connections at once, each with its own headers and the bytes of the cached entry', async () => {
+    const org = await signup(app);
+    const single = await get(app, org.token, DASHBOARD).expect(200);
+    const record = jest.spyOn(app.get(RequestMetrics), 'record');
+    const many = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => watch.through(get(app, org.token, DASHBOARD).set('X-Correlation-ID', `many-${i}`).expect(200))),
+    );
+    expect(many.filter((answer) => answer.nest)).toHaveLength(0);
+    for (const [i, { response }] of many.entries()) {
+      expect(response.headers['x-correlation-id']).toBe(`many-${i}`);
+      expect(response.body).toEqual({ ...single.body, cache_metadata: { ...single.body.cache_metadata, cache_hit: true } });
+    }
+    await waitFor(() => record.mock.calls.length >= 30, 'thirty completion records');
+    expect(record.mock.calls.filter(([route, , status]) => route === DASHBOARD && status === 200)).toHaveLength(30);
+    record.mockRestore();
+  });
+
+  /** The fast path's own write of a hit, run at the end of the event-loop turn that read the request. */
+  const sendHitOf = (fastPath: CachedHitFastPath) =>
+    jest.spyOn(fastPath as unknown as { sendHit: (served: { request: IncomingMessage; response: ServerResponse }, ...rest: unknown[]) => void }, 'sendHit');
+
+  it('records a client that left before its hit was written as aborted (499), once, and goes on serving', async () => {
+    const org = await signup(app);
+    await get(app, org.token, DASHBOARD).expect(200);
+    const record = jest.spyOn(app.get(RequestMetrics), 'record');
+    const sendHit = sendHitOf(app.get(CachedHitFastPath));
+    const write = sendHit.getMockImplementation() ?? (CachedHitFastPath.prototype as unknown as { sendHit: (...args: unknown[]) => void }).sendHit;
+    sendHit.mockImplementationOnce(function (this: unknown, served, ...rest) {
+      // The client goes between the read of its request and the end of that turn: its response closes first.
+      served.response.once('close', () => write.call(this, served, ...rest));
+      served.request.socket.destroy();
+    });
+    await expect(get(app, org.token, DASHBOARD)).rejects.toThrow(/socket hang up|ECONNRESET/);
+    await waitFor(() => record.mock.calls.length > 0, 'the completion record');
+    await new Promise((done) => setTimeout(done, 50));
+    expect(record.mock.calls).toEqual([[DASHBOARD, 'GET', 499, expect.any(Number)]]);
+    const next = await watch.through(get(app, org.token, DASHBOARD).expect(200));
+    expect(next.nest).toBe(false);
+    sendHit.mockRestore();
+    record.mockRestore();
+  });
+
+  it('ends the connection of a hit whose write fails, logs it, and answers the others', async () => {
+    const org = await signup(app);
+    await get(app, org.token, DASHBOARD).expect(200);
+    const logged = jest.spyOn(app.get<Logger>(PINO_LOGGER), 'error');
+    const sendHit = sendHitOf(app.get(CachedHitFastPath));
+    sendHit.mockImplementationOnce(() => {
+      throw new Error('writev failed');
+    });
+    const [failed, ...others] = await Promise.allSettled([
+      get(app, org.token, DASHBOARD).set('X-Correlation-ID', 'fails-1'),
+      ...[1, 2, 3].map(() => get(app, org.token, DASHBOARD)),
+    ]);
+    sendHit.mockRestore();
+    // Which request's write runs first is the server's order; exactly one of the four fails, the rest are answered.
+    const outcomes = [failed, ...others].map((outcome) => (outcome.status === 'fulfilled' ? outcome.value.status : 'ended'));
+    expect(outcomes.filter((outcome) => outcome === 'ended')).toHaveLength(1);
+    expect(outcomes.filter((outcome) => outcome === 200)).toHaveLength(3);
+    expect(logged).toHaveBeenCalledWith(expect.objectContaining({ err: expect.objectContaining({ message: 'writev failed' }) }), 'A cached hit could not be written');
+    logged.mockRestore();
+    await get(app, org.token, DASHBOARD).expect(200);
   });
 });
 

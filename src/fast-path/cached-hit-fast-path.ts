@@ -22,6 +22,7 @@ import { type RateLimitDecision, spendBudget, userBudget } from '../rate-limit/r
 import { RateLimitStats } from '../rate-limit/rate-limit-stats.js';
 import { RateLimitStorage } from '../rate-limit/rate-limit-storage.js';
 import { type CachedRoute, discoverCachedRoutes } from './cached-routes.js';
+import { EndOfTurnWrites } from './end-of-turn-writes.js';
 import { parseQuery, readRequestTarget } from './request-target.js';
 
 /** Distinct raw queries remembered per route with their key (a bound: the queries come from clients). */
@@ -40,6 +41,13 @@ interface Served {
   handedOver?: boolean;
 }
 
+/** A hit waiting for the end of its event-loop turn to be written. */
+interface PendingHit {
+  served: Served;
+  body: Buffer;
+  rateLimitHeaders: Record<string, string> | undefined;
+}
+
 /**
  * Cache hits of the @CachedMetric routes, answered ahead of Express and Nest: a hit costs a token check against a
  * cache of verified tokens, two map lookups and a write of bytes kept ready (MetricsCache's L1). It takes a
@@ -48,12 +56,21 @@ interface Served {
  * bounds, and the organization's current generation and entry in process memory. Anything else, errors included,
  * goes to Express untouched, which answers it as it always has. A served hit carries the Nest path's status,
  * bytes and headers, and is recorded, counted and logged by the same functions; with rate limiting on, it spends
- * the same budget through the same decision (and may answer that decision's 429).
+ * the same budget through the same decision (and may answer that decision's 429). Hits are written at the end of
+ * the event-loop turn that read them, together (EndOfTurnWrites).
  */
 @Injectable()
 export class CachedHitFastPath implements OnApplicationBootstrap {
   private readonly routes = new Map<string, CachedRoute>();
   private readonly problems = new ProblemDetailsFilter();
+  private readonly hits = new EndOfTurnWrites<PendingHit>(
+    (hit) => this.sendHit(hit.served, hit.body, hit.rateLimitHeaders),
+    (hit, error) => {
+      // Not expected: the client sees its connection end, and nothing else is affected.
+      this.logger.error({ err: error, correlation_id: hit.served.incoming.correlationId }, 'A cached hit could not be written');
+      hit.served.response.destroy();
+    },
+  );
 
   constructor(
     private readonly discovery: DiscoveryService,
@@ -114,11 +131,11 @@ export class CachedHitFastPath implements OnApplicationBootstrap {
     this.whenDone(served);
     const budget = userBudget(this.config, route.endpoint, principal.userId, principal.tier);
     if (!budget) {
-      this.sendHit(served, body, undefined);
+      this.hits.add({ served, body, rateLimitHeaders: undefined });
       return true;
     }
     spendBudget(this.rateLimitStorage, this.rateLimitStats, budget).then(
-      (decision) => (decision.rejection ? this.sendRejection(served, decision) : this.sendHit(served, body, decision.headers)),
+      (decision) => (decision.rejection ? this.sendRejection(served, decision) : this.hits.add({ served, body, rateLimitHeaders: decision.headers })),
       // Not expected (the storage falls back to memory): let the Nest path answer it as it would.
       () => {
         served.handedOver = true;
