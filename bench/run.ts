@@ -16,7 +16,7 @@ import { timeRawDashboard } from './raw-baseline.js';
 import { measureStreams } from './streams.js';
 import { measureLoginFlood } from './login-flood.js';
 import { PhaseMemoryMeter } from './memory.js';
-import { productionNodeArguments } from './production-start.js';
+import { productionStart } from './production-start.js';
 
 /**
  * npm run bench [-- --profile tiny|standard|xl]: the performance targets measured in one run against the built
@@ -64,11 +64,19 @@ function accessToken(secret: string, claims: { sub: string; org: string; role: s
   return `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`;
 }
 
+/** start:prod's environment and node flags, for the results. */
+function serviceStart(): { env: Record<string, string>; node_flags: string[] } {
+  const { env, args } = productionStart(resolve(DIST, '..'));
+  return { env, node_flags: args.slice(0, -1) };
+}
+
 function startService(secret: string): ChildProcess {
-  // As `npm run start:prod` starts it, V8 flags included.
-  return spawn(process.execPath, productionNodeArguments(resolve(DIST, '..')), {
+  // As `npm run start:prod` starts it, its environment and V8 flags included.
+  const start = productionStart(resolve(DIST, '..'));
+  return spawn(process.execPath, start.args, {
     env: {
       ...process.env,
+      ...start.env,
       NODE_ENV: 'production',
       PORT: String(PORT),
       DATABASE_URL,
@@ -413,6 +421,8 @@ async function main(): Promise<void> {
       profile: PROFILE,
       date: new Date().toISOString(),
       machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model, memory_gb: round(totalmem() / 2 ** 30, 1), node: process.version, postgres: data.postgres, postgres_settings: data.postgresSettings },
+      // How the service was started (the environment and node flags of start:prod): they move memory and throughput.
+      service_start: serviceStart(),
       data: { organizations: data.organizations, large_organization: { slug: large.slug, users: data.users, events: data.events, content: data.content } },
       seeding,
       live,
