@@ -214,15 +214,22 @@ describe('cached hits served ahead of Express and Nest', () => {
     record.mockRestore();
   });
 
-  it('answers hits on many connections at once, each with its own headers and the bytes of the cached entry', async () => {
-    const org = await signup(app);
-    const single = await get(app, org.token, DASHBOARD).expect(200);
+  it('answers hits of two organizations on many connections at once, each with its own headers and its own organization\'s entry', async () => {
+    const first = await signup(app);
+    const second = await signup(app);
+    // Different figures, so a hit written with the other organization's bytes would show.
+    await createUser(app, second.token);
+    await createUser(app, second.token);
+    const singles = [await get(app, first.token, DASHBOARD).expect(200), await get(app, second.token, DASHBOARD).expect(200)];
+    expect(singles.map((single) => single.body.user_metrics.total_users)).toEqual([1, 3]);
     const record = jest.spyOn(app.get(RequestMetrics), 'record');
+    // Interleaved, so the hits read in one turn and written together belong to both organizations.
     const many = await Promise.all(
-      Array.from({ length: 30 }, (_, i) => watch.through(get(app, org.token, DASHBOARD).set('X-Correlation-ID', `many-${i}`).expect(200))),
+      Array.from({ length: 30 }, (_, i) => watch.through(get(app, [first, second][i % 2].token, DASHBOARD).set('X-Correlation-ID', `many-${i}`).expect(200))),
     );
     expect(many.filter((answer) => answer.nest)).toHaveLength(0);
     for (const [i, { response }] of many.entries()) {
+      const single = singles[i % 2];
       expect(response.headers['x-correlation-id']).toBe(`many-${i}`);
       expect(response.body).toEqual({ ...single.body, cache_metadata: { ...single.body.cache_metadata, cache_hit: true } });
     }
@@ -240,7 +247,7 @@ describe('cached hits served ahead of Express and Nest', () => {
     await get(app, org.token, DASHBOARD).expect(200);
     const record = jest.spyOn(app.get(RequestMetrics), 'record');
     const sendHit = sendHitOf(app.get(CachedHitFastPath));
-    const write = sendHit.getMockImplementation() ?? (CachedHitFastPath.prototype as unknown as { sendHit: (...args: unknown[]) => void }).sendHit;
+    const write = (CachedHitFastPath.prototype as unknown as { sendHit: (...args: unknown[]) => void }).sendHit;
     sendHit.mockImplementationOnce(function (this: unknown, served, ...rest) {
       // The client goes between the read of its request and the end of that turn: its response closes first.
       served.response.once('close', () => write.call(this, served, ...rest));
