@@ -35,7 +35,18 @@ function buildBodies(userIds: string[], batches: number, batchSize: number, seed
 }
 
 /** POST /api/v1/events from `concurrency` clients until every batch is accepted; events per second of wall time. */
-export async function measureIngestion(baseUrl: string, token: string, userIds: string[], batches: number, concurrency: number, seed: number): Promise<IngestionResult> {
+/** Wraps the timed part of a phase (after its bodies are built), e.g. to measure its CPU (bench/cpu-split.ts). */
+export type TimedPart = <T>(work: () => Promise<T>) => Promise<T>;
+
+export async function measureIngestion(
+  baseUrl: string,
+  token: string,
+  userIds: string[],
+  batches: number,
+  concurrency: number,
+  seed: number,
+  timed: TimedPart = (work) => work(),
+): Promise<IngestionResult> {
   const batchSize = 1000;
   const bodies = buildBodies(userIds, batches, batchSize, seed);
   let next = 0;
@@ -49,8 +60,10 @@ export async function measureIngestion(baseUrl: string, token: string, userIds: 
       accepted += answer.accepted ?? 0;
     }
   };
-  const started = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, client));
-  const seconds = (performance.now() - started) / 1000;
+  const seconds = await timed(async () => {
+    const started = performance.now();
+    await Promise.all(Array.from({ length: concurrency }, client));
+    return (performance.now() - started) / 1000;
+  });
   return { events_per_second: Math.round(accepted / seconds), events: accepted, batches, concurrency, seconds: Number(seconds.toFixed(2)) };
 }

@@ -9,7 +9,8 @@ import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { findLargeOrganization, prepareBenchDatabase } from './bench-database.js';
 import { medianRatio, percentile, sequentialLatencies, throughputInTurns } from './http-load.js';
-import { measureIngestion } from './ingestion.js';
+import { measureIngestion, TimedPart } from './ingestion.js';
+import { CpuSplit, describeCpuSplit, findPostgresServerPid, measureCpuSplit } from './cpu-split.js';
 import { BENCH_PROFILES, benchProfileFromArgs } from './profiles.js';
 import { createBenchApiKey, measureXapiIngestion, XAPI_BATCH } from './xapi-ingestion.js';
 import { timeRawDashboard } from './raw-baseline.js';
@@ -228,6 +229,7 @@ async function main(): Promise<void> {
   BASE = `http://127.0.0.1:${PORT}`;
   process.stdout.write(`Profile ${PROFILE}: database ${new URL(DATABASE_URL).pathname.slice(1)}\n`);
   const seeding = await prepareBenchDatabase(DATABASE_URL, DIST, SETTINGS.seedProfile);
+  if (seeding?.vacuumed_before_run_seconds != null) process.stdout.write(`Reused data set vacuumed (VACUUM ANALYZE) in ${round(seeding.vacuumed_before_run_seconds, 1)} s\n`);
   const large = await findLargeOrganization(DATABASE_URL);
   const data = await describeData(large.organizationId);
   const secret = randomBytes(32).toString('hex');
@@ -315,19 +317,31 @@ async function main(): Promise<void> {
 
     process.stdout.write(`Ingestion: ${INGEST_BATCHES} batches of 1,000 events from ${INGEST_CONCURRENCY} clients, after ${INGEST_WARMUP_BATCHES} not counted\n`);
     // Like every other phase, a warm-up first.
-    const ingestion = await memory.measure('ingestion', async () => {
+    // What bounded the counted batches: the CPU of the service, PostgreSQL and the load generator, per batch.
+    const postgresPid = await findPostgresServerPid(DATABASE_URL);
+    const cpuSplits: { ingestion?: CpuSplit; xapi?: CpuSplit } = {};
+    const splitInto =
+      (phase: keyof typeof cpuSplits, batches: number): TimedPart =>
+      async (work) => {
+        const { result, cpu } = await measureCpuSplit(service.pid as number, postgresPid, batches, work);
+        cpuSplits[phase] = cpu;
+        return result;
+      };
+    const ingestionRun = await memory.measure('ingestion', async () => {
       if (INGEST_WARMUP_BATCHES > 0) await measureIngestion(BASE, token, large.userIds, INGEST_WARMUP_BATCHES, INGEST_CONCURRENCY, (Date.now() + 1) % 1_000_000);
-      return measureIngestion(BASE, token, large.userIds, INGEST_BATCHES, INGEST_CONCURRENCY, Date.now() % 1_000_000);
+      return measureIngestion(BASE, token, large.userIds, INGEST_BATCHES, INGEST_CONCURRENCY, Date.now() % 1_000_000, splitInto('ingestion', INGEST_BATCHES));
     });
+    const ingestion = { ...ingestionRun, cpu_per_batch: cpuSplits.ingestion ?? null };
 
     process.stdout.write(`xAPI ingestion: ${XAPI_BATCHES} batches of ${XAPI_BATCH} statements from ${INGEST_CONCURRENCY} clients, after ${XAPI_WARMUP_BATCHES} not counted\n`);
     const xapiKey = await createBenchApiKey(DATABASE_URL, large.organizationId);
     const xapiPhase = async () => {
       if (XAPI_WARMUP_BATCHES > 0) await measureXapiIngestion(BASE, xapiKey, XAPI_LEARNERS, XAPI_WARMUP_BATCHES, INGEST_CONCURRENCY, (Date.now() + 2) % 1_000_000);
-      return measureXapiIngestion(BASE, xapiKey, XAPI_LEARNERS, XAPI_BATCHES, INGEST_CONCURRENCY, (Date.now() + 3) % 1_000_000);
+      return measureXapiIngestion(BASE, xapiKey, XAPI_LEARNERS, XAPI_BATCHES, INGEST_CONCURRENCY, (Date.now() + 3) % 1_000_000, splitInto('xapi', XAPI_BATCHES));
     };
     // A phase switched off sends nothing: no memory row for it.
-    const xapiIngestion = await (XAPI_BATCHES + XAPI_WARMUP_BATCHES > 0 ? memory.measure('xapi ingestion', xapiPhase) : xapiPhase());
+    const xapiRun = await (XAPI_BATCHES + XAPI_WARMUP_BATCHES > 0 ? memory.measure('xapi ingestion', xapiPhase) : xapiPhase());
+    const xapiIngestion = { ...xapiRun, cpu_per_batch: cpuSplits.xapi ?? null };
     process.stdout.write(`Login flood: ${LOGIN_FLOOD} wrong-password logins from one IP, ${LOGIN_CONCURRENCY} at a time, while probing GET /health/live\n`);
     const loginFlood = await memory.measure('login flood', () => measureLoginFlood(BASE, large.adminEmail, LOGIN_FLOOD, LOGIN_CONCURRENCY));
     // The request phases' peak; the streams' memory is reported on its own, not charged to them.
@@ -445,6 +459,9 @@ async function main(): Promise<void> {
     const file = writeResults(results);
     process.stdout.write('\n');
     console.table(targets.map(({ target, goal, measured, pass }) => ({ target, goal, measured, result: pass ? 'pass' : 'MISS' })));
+    for (const [phase, cpu] of [['Ingestion', ingestion.cpu_per_batch], ['xAPI ingestion', xapiIngestion.cpu_per_batch]] as const) {
+      if (cpu) process.stdout.write(`${phase}, CPU of the counted batches: ${describeCpuSplit(cpu)}\n`);
+    }
     process.stdout.write(`Written to ${file} (profile ${PROFILE})\n`);
     const failures = [cached, live, bareHttp, bareExpress].reduce((sum, run) => sum + run.non_2xx + run.errors, 0);
     if (failures > 0) process.stdout.write(`Warning: ${failures} non-2xx answers or errors during the throughput runs\n`);

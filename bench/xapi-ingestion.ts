@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
 import { generateApiKey } from '../src/api-keys/api-key-secret.js';
 import { Random } from '../src/seed/random.js';
+import type { TimedPart } from './ingestion.js';
 
 const ADL = 'http://adlnet.gov/expapi/verbs/';
 /** What an LMS sends most: completions, assessments, session ends; one in six is a verb the service only stores. */
@@ -67,6 +68,7 @@ export async function measureXapiIngestion(
   batches: number,
   concurrency: number,
   seed: number,
+  timed: TimedPart = (work) => work(),
 ): Promise<XapiIngestionResult> {
   const bodies = buildBodies(learners, batches, seed);
   const headers = {
@@ -85,8 +87,10 @@ export async function measureXapiIngestion(
       stored += answer.length;
     }
   };
-  const started = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, client));
-  const seconds = (performance.now() - started) / 1000;
+  const seconds = await timed(async () => {
+    const started = performance.now();
+    await Promise.all(Array.from({ length: concurrency }, client));
+    return (performance.now() - started) / 1000;
+  });
   return { statements_per_second: Math.round(stored / seconds), statements: stored, batches, concurrency, seconds: Number(seconds.toFixed(2)) };
 }
