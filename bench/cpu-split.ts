@@ -17,6 +17,8 @@ export interface CpuSplit {
   /** Shares of all the host's cores over the phase's wall time. */
   host_idle_pct: number;
   host_iowait_pct: number;
+  /** WAL PostgreSQL wrote (its insert position's move; full-page images after a checkpoint make it grow), in MB. */
+  wal_mb: number | null;
 }
 
 /** Linux reports process and host CPU times in USER_HZ ticks, 100 a second on every architecture Node.js runs on. */
@@ -77,8 +79,31 @@ export async function findPostgresServerPid(databaseUrl: string): Promise<number
   }
 }
 
-/** Measures one piece of work's CPU split; `batches` divides the times into per-batch figures. */
-export async function measureCpuSplit<T>(servicePid: number, postgresPid: number | null, batches: number, work: () => Promise<T>): Promise<{ result: T; cpu: CpuSplit }> {
+/** The server's WAL insert position in bytes, through a connection of its own (null when none is given). */
+async function walPosition(databaseUrl: string | null): Promise<bigint | null> {
+  if (databaseUrl === null) return null;
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ lsn: string }>(`SELECT pg_current_wal_insert_lsn() - '0/0' AS lsn`);
+    return BigInt(rows[0].lsn);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Measures one piece of work's CPU split; `batches` divides the times into per-batch figures. With a database URL, the
+ * WAL written in the meantime too.
+ */
+export async function measureCpuSplit<T>(
+  servicePid: number,
+  postgresPid: number | null,
+  batches: number,
+  work: () => Promise<T>,
+  databaseUrl: string | null = null,
+): Promise<{ result: T; cpu: CpuSplit }> {
+  const wal0 = await walPosition(databaseUrl);
   const service0 = processTicks(servicePid);
   const server0 = postgresPid === null ? null : serverTicks(postgresPid);
   const host0 = hostTicks();
@@ -88,6 +113,7 @@ export async function measureCpuSplit<T>(servicePid: number, postgresPid: number
   const host1 = hostTicks();
   const server1 = postgresPid === null ? null : serverTicks(postgresPid);
   const service1 = processTicks(servicePid);
+  const wal1 = await walPosition(databaseUrl);
 
   const perBatch = (ms: number) => Math.round((ms / batches) * 10) / 10;
   const serviceMs = service0 && service1 ? (service1.own - service0.own) * TICK_MS : 0;
@@ -105,12 +131,14 @@ export async function measureCpuSplit<T>(servicePid: number, postgresPid: number
       other_ms: perBatch(Math.max(0, hostBusyMs - serviceMs - (postgresMs ?? 0) - generatorMs)),
       host_idle_pct: pct(host1.idle - host0.idle),
       host_iowait_pct: pct(host1.iowait - host0.iowait),
+      wal_mb: wal0 === null || wal1 === null ? null : Math.round(Number(wal1 - wal0) / batches / 1e4) / 100,
     },
   };
 }
 
-/** "PostgreSQL 70.1 ms, service 15.2 ms, load generator 7.3 ms, other 1.0 ms a batch; host idle 4.1 %, I/O wait 0.3 %". */
+/** "PostgreSQL 70.1 ms, service 15.2 ms, load generator 7.3 ms, other 1.0 ms a batch (WAL 1.2 MB); host idle 4.1 %, I/O wait 0.3 %". */
 export function describeCpuSplit(cpu: CpuSplit): string {
   const postgres = cpu.postgres_ms === null ? 'PostgreSQL not on this host' : `PostgreSQL ${cpu.postgres_ms} ms`;
-  return `${postgres}, service ${cpu.service_ms} ms, load generator ${cpu.load_generator_ms} ms, other ${cpu.other_ms} ms a batch; host idle ${cpu.host_idle_pct} %, I/O wait ${cpu.host_iowait_pct} %`;
+  const wal = cpu.wal_mb === null ? '' : ` (WAL ${cpu.wal_mb} MB)`;
+  return `${postgres}, service ${cpu.service_ms} ms, load generator ${cpu.load_generator_ms} ms, other ${cpu.other_ms} ms a batch${wal}; host idle ${cpu.host_idle_pct} %, I/O wait ${cpu.host_iowait_pct} %`;
 }

@@ -323,7 +323,7 @@ async function main(): Promise<void> {
     const splitInto =
       (phase: keyof typeof cpuSplits, batches: number): TimedPart =>
       async (work) => {
-        const { result, cpu } = await measureCpuSplit(service.pid as number, postgresPid, batches, work);
+        const { result, cpu } = await measureCpuSplit(service.pid as number, postgresPid, batches, work, DATABASE_URL);
         cpuSplits[phase] = cpu;
         return result;
       };
