@@ -67,9 +67,10 @@ describe('bench CPU split', () => {
       await worker.query(`DROP TABLE ${table}`);
       await worker.end();
       expect(result).toBe(5_000_000);
-      // 200,000 rows of about 70 bytes with their headers, in two batches: at least 5 MB a batch.
+      // 200,000 rows of about 70 bytes with their headers, in two batches: at least 5 MB a batch (other test files
+      // may write WAL meanwhile, so only a unit slip, bytes or kB for MB, is bounded from above).
       expect(cpu.wal_mb).toBeGreaterThanOrEqual(5);
-      expect(cpu.wal_mb).toBeLessThan(40);
+      expect(cpu.wal_mb).toBeLessThan(1000);
       // Per batch (2): the service's 400 ms and this process's 300 ms, halved; /proc counts in 10 ms ticks.
       expect(cpu.service_ms).toBeGreaterThanOrEqual(195);
       expect(cpu.service_ms).toBeLessThan(260);
