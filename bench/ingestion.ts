@@ -34,10 +34,10 @@ function buildBodies(userIds: string[], batches: number, batchSize: number, seed
   );
 }
 
-/** POST /api/v1/events from `concurrency` clients until every batch is accepted; events per second of wall time. */
 /** Wraps the timed part of a phase (after its bodies are built), e.g. to measure its CPU (bench/cpu-split.ts). */
 export type TimedPart = <T>(work: () => Promise<T>) => Promise<T>;
 
+/** POST /api/v1/events from `concurrency` clients until every batch is accepted; events per second of wall time. */
 export async function measureIngestion(
   baseUrl: string,
   token: string,
