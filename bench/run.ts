@@ -229,7 +229,6 @@ async function main(): Promise<void> {
   BASE = `http://127.0.0.1:${PORT}`;
   process.stdout.write(`Profile ${PROFILE}: database ${new URL(DATABASE_URL).pathname.slice(1)}\n`);
   const seeding = await prepareBenchDatabase(DATABASE_URL, DIST, SETTINGS.seedProfile);
-  if (seeding?.vacuumed_before_run_seconds != null) process.stdout.write(`Reused data set vacuumed (VACUUM ANALYZE) in ${round(seeding.vacuumed_before_run_seconds, 1)} s\n`);
   const large = await findLargeOrganization(DATABASE_URL);
   const data = await describeData(large.organizationId);
   const secret = randomBytes(32).toString('hex');

@@ -63,9 +63,10 @@ describe('bench CPU split', () => {
           return ((await counted).rows[0] as { n: number }).n;
         },
         databaseUrl(workerDatabaseName()),
-      );
-      await worker.query(`DROP TABLE ${table}`);
-      await worker.end();
+      ).finally(async () => {
+        await worker.query(`DROP TABLE IF EXISTS ${table}`);
+        await worker.end();
+      });
       expect(result).toBe(5_000_000);
       // 200,000 rows of about 70 bytes with their headers, in two batches: at least 5 MB a batch (other test files
       // may write WAL meanwhile, so only a unit slip, bytes or kB for MB, is bounded from above).
