@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { ServerResponse } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
@@ -7,7 +8,8 @@ import { problem, sendProblem } from '../errors/problem.js';
 import { type PlainField, writeInfoLine } from '../observability/logger.js';
 import { RequestMetrics } from '../observability/request-metrics.js';
 import { formatDuration, IncomingCorrelation, readCorrelation } from './correlation-headers.js';
-import { idsOf, logFieldsOf, requestContextStore, RequestIds } from './request-context.js';
+import { observeResponse, type ResponseObserver } from '../http-server/express-server.adapter.js';
+import { idsOf, logFieldsOf, type RequestContext, requestContextStore, type RequestIds } from './request-context.js';
 
 /**
  * First middleware of every request after the request context's, before body parsing and routing, so that even
@@ -17,10 +19,10 @@ import { idsOf, logFieldsOf, requestContextStore, RequestIds } from './request-c
  */
 export function correlationMiddleware(config: AppConfig, metrics: RequestMetrics, logger: Logger): RequestHandler {
   return (request: Request, response: Response, next: NextFunction) => {
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     const incoming = readCorrelation(request.headers);
     const requestId = randomUUID();
-    // Filled in later by auth; 'finish'/'close' may fire outside the request's async context, so the store itself is kept.
+    // Filled in later by auth; 'close' may come outside the request's async context, so the store itself is kept.
     const store = requestContextStore() ?? {};
     store.correlationId = incoming.correlationId;
     store.requestId = requestId;
@@ -30,11 +32,7 @@ export function correlationMiddleware(config: AppConfig, metrics: RequestMetrics
 
     const headers = correlationHeaders(incoming, requestId, config.SERVICE_NAME);
     for (const name in headers) response.setHeader(name, headers[name]);
-
-    const elapsedSeconds = () => Number(process.hrtime.bigint() - started) / 1e9;
-    stampDurationOnWrite(response, elapsedSeconds);
-
-    whenDone(response, () => recordCompletion(metrics, logger, idsOf(store), request.method, routeTemplate(request), response, elapsedSeconds()));
+    observeResponse(response, new RequestCompletion(metrics, logger, store, request.method, request, started, true));
 
     if (incoming.chainDepth > config.MAX_CHAIN_DEPTH) {
       const detail = `Chain depth ${incoming.chainDepth} exceeds the maximum of ${config.MAX_CHAIN_DEPTH}`;
@@ -43,6 +41,48 @@ export function correlationMiddleware(config: AppConfig, metrics: RequestMetrics
     }
     next();
   };
+}
+
+/** Seconds since `started`, a performance.now() reading. */
+export function secondsSince(started: number): number {
+  return (performance.now() - started) / 1000;
+}
+
+/**
+ * One request's response observer: stamps X-Request-Duration when the headers are written (unless the writer sets
+ * it itself, as a cached hit does) and, when the response closes, records the request once in RequestMetrics and
+ * logs its completion line.
+ */
+export class RequestCompletion implements ResponseObserver {
+  /** When the headers were written, in seconds after the request arrived: an event stream's response time. */
+  private headersWrittenAfter: number | undefined = undefined;
+
+  /**
+   * @param ids the request's ids, read when it ends (auth adds the organization and user to a context store later)
+   * @param route the route template, or the Express request whose matched route gives it when the request ends
+   * @param started when the request arrived (performance.now())
+   * @param stampDuration whether headersWriting sets X-Request-Duration
+   */
+  constructor(
+    private readonly metrics: RequestMetrics,
+    private readonly logger: Logger,
+    private readonly ids: Partial<RequestContext>,
+    private readonly method: string,
+    private readonly route: string | Request,
+    private readonly started: number,
+    public stampDuration: boolean,
+  ) {}
+
+  headersWriting(response: ServerResponse): void {
+    const elapsed = secondsSince(this.started);
+    this.headersWrittenAfter = elapsed;
+    if (this.stampDuration) response.setHeader('X-Request-Duration', formatDuration(elapsed));
+  }
+
+  closed(response: ServerResponse): void {
+    const route = typeof this.route === 'string' ? this.route : routeTemplate(this.route);
+    recordCompletion(this.metrics, this.logger, idsOf(this.ids), this.method, route, response, secondsSince(this.started), this.headersWrittenAfter);
+  }
 }
 
 /**
@@ -58,38 +98,13 @@ export function correlationHeaders(incoming: IncomingCorrelation, requestId: str
   return headers;
 }
 
-/** When each response's headers were written, in seconds after its request arrived. */
-const headersWrittenAfter = new WeakMap<ServerResponse, number>();
-
-/** Sets X-Request-Duration when the headers are written, whoever writes them (Nest, sendProblem, a stream). */
-export function stampDurationOnWrite(response: ServerResponse, elapsedSeconds: () => number): void {
-  const writeHead = response.writeHead;
-  // Node's implicit header write (end/write without writeHead) goes through this.writeHead as well.
-  response.writeHead = function (this: ServerResponse, ...args: Parameters<ServerResponse['writeHead']>) {
-    if (!this.headersSent) {
-      const elapsed = elapsedSeconds();
-      headersWrittenAfter.set(this, elapsed);
-      this.setHeader('X-Request-Duration', formatDuration(elapsed));
-    }
-    return writeHead.apply(this, args);
-  } as ServerResponse['writeHead'];
-}
-
 /** An event stream (GET /metrics/stream) lasts as long as its client stays: its time to open is its response time. */
 function isEventStream(response: ServerResponse): boolean {
   return String(response.getHeader('Content-Type') ?? '').startsWith('text/event-stream');
 }
 
-/**
- * Calls done once, when the response has been sent or the client has gone first (which never sees 'finish'): a
- * ServerResponse emits 'close' exactly once in both cases, after 'finish' when there is one.
- */
-export function whenDone(response: ServerResponse, done: () => void): void {
-  response.on('close', done);
-}
-
 /** Records a finished request once in RequestMetrics and logs its one completion line, whichever path served it. */
-export function recordCompletion(
+function recordCompletion(
   metrics: RequestMetrics,
   logger: Logger,
   ids: Partial<RequestIds>,
@@ -97,11 +112,12 @@ export function recordCompletion(
   route: string,
   response: ServerResponse,
   elapsedSeconds: number,
+  headersWrittenAfter: number | undefined,
 ): void {
-  const stream = isEventStream(response) && headersWrittenAfter.has(response);
+  const stream = headersWrittenAfter !== undefined && isEventStream(response);
   // A stream's client always leaves first: that is how it ends, not an abort.
   const aborted = !response.writableFinished && !stream;
-  const durationMs = Math.round((stream ? (headersWrittenAfter.get(response) as number) : elapsedSeconds) * 1e6) / 1e3;
+  const durationMs = Math.round((stream ? (headersWrittenAfter as number) : elapsedSeconds) * 1e6) / 1e3;
   // No status was ever sent to a client that left early: count it as 499, as nginx does.
   const status = aborted && !response.headersSent ? 499 : response.statusCode;
   metrics.record(route, method, status, durationMs);

@@ -1,6 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { API_PREFIX } from '../common/api-prefix.js';
@@ -12,8 +13,8 @@ import { CacheStats } from '../cache/cache-stats.js';
 import { MetricsCache } from '../cache/metrics-cache.js';
 import { AppConfig } from '../config/app-config.js';
 import { formatDuration, type IncomingCorrelation, readCorrelation } from '../correlation/correlation-headers.js';
-import { correlationHeaders, recordCompletion, stampDurationOnWrite, whenDone } from '../correlation/correlation.middleware.js';
-import type { RequestIds } from '../correlation/request-context.js';
+import { correlationHeaders, RequestCompletion, secondsSince } from '../correlation/correlation.middleware.js';
+import { observeResponse } from '../http-server/express-server.adapter.js';
 import { ProblemDetailsFilter } from '../errors/problem-details.filter.js';
 import { sendProblem } from '../errors/problem.js';
 import { PINO_LOGGER } from '../observability/observability.module.js';
@@ -32,13 +33,14 @@ const MAX_QUERIES_PER_ROUTE = 1_000;
 interface Served {
   request: IncomingMessage;
   response: ServerResponse;
-  started: bigint;
+  /** When the request arrived (performance.now()). */
+  started: number;
   route: CachedRoute;
   principal: Principal;
   incoming: IncomingCorrelation;
   requestId: string;
-  /** Set when an unexpected failure hands the request to Express after all: its middleware records it then. */
-  handedOver?: boolean;
+  /** Records the request when its response closes. */
+  completion: RequestCompletion;
 }
 
 /** A hit waiting for the end of its event-loop turn to be written. */
@@ -104,7 +106,7 @@ export class CachedHitFastPath implements OnApplicationBootstrap {
 
   /** True when the request is answered here; false, with nothing written, when it is left to Express. */
   private take(request: IncomingMessage, response: ServerResponse, next: RequestListener): boolean {
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     if (request.method !== 'GET') return false;
     const target = readRequestTarget(request.url ?? '');
     const route = target && this.routes.get(target.path);
@@ -126,9 +128,21 @@ export class CachedHitFastPath implements OnApplicationBootstrap {
     const incoming = readCorrelation(headers);
     if (incoming.chainDepth > this.config.MAX_CHAIN_DEPTH) return false;
 
-    const served: Served = { request, response, started, route, principal, incoming, requestId: randomUUID() };
+    const requestId = randomUUID();
+    const ids = {
+      correlationId: incoming.correlationId,
+      requestId,
+      parentCorrelationId: incoming.parentCorrelationId,
+      chainDepth: incoming.chainDepth,
+      traceId: incoming.traceId,
+      organizationId: principal.organizationId,
+      userId: principal.userId,
+    };
+    // A hit's own headers carry its duration; a rejection's are stamped when written, as on the Nest path.
+    const completion = new RequestCompletion(this.requestMetrics, this.logger, ids, 'GET', route.template, started, false);
+    const served: Served = { request, response, started, route, principal, incoming, requestId, completion };
     // From here the request is this path's: recorded once when it ends, even if the client leaves first.
-    this.whenDone(served);
+    observeResponse(response, completion);
     const budget = userBudget(this.config, route.endpoint, principal.userId, principal.tier);
     if (!budget) {
       this.hits.add({ served, body, rateLimitHeaders: undefined });
@@ -136,11 +150,8 @@ export class CachedHitFastPath implements OnApplicationBootstrap {
     }
     spendBudget(this.rateLimitStorage, this.rateLimitStats, budget).then(
       (decision) => (decision.rejection ? this.sendRejection(served, decision) : this.hits.add({ served, body, rateLimitHeaders: decision.headers })),
-      // Not expected (the storage falls back to memory): let the Nest path answer it as it would.
-      () => {
-        served.handedOver = true;
-        next(request, response);
-      },
+      // Not expected (the storage falls back to memory): let the Nest path answer it, and record it, as it would.
+      () => next(request, response),
     );
     return true;
   }
@@ -166,7 +177,7 @@ export class CachedHitFastPath implements OnApplicationBootstrap {
     if (rateLimitHeaders) Object.assign(headers, rateLimitHeaders);
     headers['Content-Type'] = 'application/json; charset=utf-8';
     headers['Content-Length'] = String(body.length);
-    headers['X-Request-Duration'] = formatDuration(elapsedSeconds(served.started));
+    headers['X-Request-Duration'] = formatDuration(secondsSince(served.started));
     served.response.writeHead(200, headers);
     served.response.end(body);
   }
@@ -177,27 +188,7 @@ export class CachedHitFastPath implements OnApplicationBootstrap {
     for (const name in headers) response.setHeader(name, headers[name]);
     const problem = this.problems.toProblem(decision.rejection, served.request.url ?? '', served.incoming.correlationId);
     // Stamped as on the Nest path: when the headers are written, after the problem's own.
-    stampDurationOnWrite(response, () => elapsedSeconds(served.started));
+    served.completion.stampDuration = true;
     sendProblem(response, problem);
   }
-
-  private whenDone(served: Served): void {
-    const { incoming, principal } = served;
-    const ids: Partial<RequestIds> = {
-      correlationId: incoming.correlationId,
-      requestId: served.requestId,
-      parentCorrelationId: incoming.parentCorrelationId,
-      chainDepth: incoming.chainDepth,
-      traceId: incoming.traceId,
-      organizationId: principal.organizationId,
-      userId: principal.userId,
-    };
-    whenDone(served.response, () => {
-      if (!served.handedOver) recordCompletion(this.requestMetrics, this.logger, ids, 'GET', served.route.template, served.response, elapsedSeconds(served.started));
-    });
-  }
-}
-
-function elapsedSeconds(started: bigint): number {
-  return Number(process.hrtime.bigint() - started) / 1e9;
 }

@@ -1,8 +1,8 @@
-import express, { type Express, type Request, type Response } from 'express';
+import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
 import { createServer, IncomingMessage, request as httpRequest, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
-import { ExpressServerAdapter, expressShapedClasses } from './express-server.adapter';
+import { ExpressServerAdapter, expressShapedClasses, observeResponse, type ResponseObserver } from './express-server.adapter';
 
 setFlagsFromString('--allow-natives-syntax');
 // Compiled after the flag: V8's own answer to "do these two objects share one map (hidden class)?".
@@ -26,8 +26,9 @@ function get(port: number, path: string): Promise<{ status: number; body: string
 }
 
 /** An Express app whose route holds each request until a second one is at the same point, then compares their maps. */
-function pairingApp(): { app: Express; pairs: Array<{ requests: boolean; responses: boolean }> } {
+function pairingApp(before?: RequestHandler): { app: Express; pairs: Array<{ requests: boolean; responses: boolean }> } {
   const app = express();
+  if (before) app.use(before);
   const pairs: Array<{ requests: boolean; responses: boolean }> = [];
   let waiting: { request: Request; response: Response } | undefined;
   app.get('/pair/:id', (request, response) => {
@@ -83,9 +84,102 @@ describe('expressShapedClasses', () => {
     // The first few pairs may meet while V8 still tracks the objects' size; from then on every pair shares its maps.
     expect(pairs.slice(10)).toEqual(Array.from({ length: 10 }, () => ({ requests: true, responses: true })));
   });
+
+  it("keeps an observed response on the same map as one nobody observes", async () => {
+    // Every second request is observed: a pair is one observed and one not.
+    let observe = false;
+    const { app, pairs } = pairingApp((_request, response, next) => {
+      if ((observe = !observe)) observeResponse(response, { headersWriting() {}, closed() {} });
+      next();
+    });
+    server = createServer(expressShapedClasses(app), app);
+    const port = await listen(server);
+
+    for (let i = 0; i < 20; i++) await Promise.all([get(port, `/pair/${i}a`), get(port, `/pair/${i}b`)]);
+
+    expect(pairs.slice(10)).toEqual(Array.from({ length: 10 }, () => ({ requests: true, responses: true })));
+  });
+});
+
+/** An observer that notes each call with what the response showed at that moment. */
+function recordingObserver(calls: string[], name = ''): ResponseObserver {
+  return {
+    headersWriting: (response) => calls.push(`${name}headers ${response.statusCode} sent=${response.headersSent} type=${String(response.getHeader('content-type'))}`),
+    closed: (response) => calls.push(`${name}closed finished=${response.writableFinished}`),
+  };
+}
+
+describe('observeResponse', () => {
+  let server: Server | undefined;
+  afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
+
+  async function serve(app: Express): Promise<number> {
+    server = createServer(expressShapedClasses(app), app);
+    return listen(server);
+  }
+
+  it('tells the observer right before the headers are written, whoever writes them, and once when the response is sent', async () => {
+    const app = express();
+    const calls: Record<string, string[]> = { json: [], end: [], writeHead: [] };
+    app.get('/json', (_request, response) => {
+      observeResponse(response, recordingObserver(calls.json));
+      response.status(201).json({ ok: true });
+    });
+    // Node's implicit header write (end without writeHead).
+    app.get('/end', (_request, response) => {
+      observeResponse(response, recordingObserver(calls.end));
+      response.setHeader('Content-Type', 'text/plain');
+      response.end('plain');
+    });
+    // writeHead called by hand, then again: the observer hears the first only.
+    app.get('/writeHead', (_request, response) => {
+      observeResponse(response, recordingObserver(calls.writeHead));
+      response.writeHead(202, { 'Content-Type': 'text/csv' });
+      response.end('a,b\n');
+    });
+    const port = await serve(app);
+
+    expect(await get(port, '/json')).toEqual({ status: 201, body: '{"ok":true}' });
+    expect(await get(port, '/end')).toEqual({ status: 200, body: 'plain' });
+    expect(await get(port, '/writeHead')).toEqual({ status: 202, body: 'a,b\n' });
+    await new Promise((resolve) => setImmediate(resolve));
+
+    expect(calls).toEqual({
+      json: ['headers 201 sent=false type=application/json; charset=utf-8', 'closed finished=true'],
+      end: ['headers 200 sent=false type=text/plain', 'closed finished=true'],
+      // Headers passed to writeHead are not on the response yet when the observer hears of them.
+      writeHead: ['headers 200 sent=false type=undefined', 'closed finished=true'],
+    });
+  });
+
+  it('tells it once when the client leaves before any answer, and only the last observer set', async () => {
+    const app = express();
+    const calls: string[] = [];
+    let closed!: () => void;
+    const closedOnce = new Promise<void>((resolve) => (closed = resolve));
+    app.get('/slow', (_request, response) => {
+      observeResponse(response, recordingObserver(calls, 'first '));
+      // Handed on, as the cached-hit fast path hands a request to Express: the second observer takes over.
+      observeResponse(response, recordingObserver(calls, 'second '));
+      response.on('close', () => setImmediate(closed));
+    });
+    const port = await serve(app);
+
+    const request = httpRequest({ port, path: '/slow', host: '127.0.0.1', agent: false });
+    request.on('error', () => undefined).end();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    request.destroy();
+    await closedOnce;
+
+    expect(calls).toEqual(['second closed finished=false']);
+  });
 });
 
 describe('ExpressServerAdapter', () => {
+  it.each([{ httpsOptions: {} }, { forceCloseConnections: true }, { return503OnClosing: true }])('refuses %j, which would build plain responses', (options) => {
+    expect(() => new ExpressServerAdapter().initHttpServer(options)).toThrow(/does not support/);
+  });
+
   it('serves through a server whose requests are built on the Express app prototypes', async () => {
     const adapter = new ExpressServerAdapter();
     const app = adapter.getInstance<Express>();

@@ -3,6 +3,31 @@ import { ExpressAdapter } from '@nestjs/platform-express';
 import type { Express } from 'express';
 import { createServer, IncomingMessage, ServerResponse } from 'node:http';
 
+/**
+ * Told about one response: right before its headers are written (whoever writes them: Nest, sendProblem, a stream,
+ * Node's implicit write) and once when it closes (sent, or its client gone first; Node emits 'close' once either way).
+ * One per request, set with observeResponse: a wrapped writeHead, a 'close' listener and their closures made for
+ * every request took about a third of `GET /health/live`'s CPU on Node.js 24 (docs/performance.md, "A sixteenth host").
+ */
+export interface ResponseObserver {
+  headersWriting(response: ServerResponse): void;
+  closed(response: ServerResponse): void;
+}
+
+/** A response of expressShapedClasses: its observer slot exists from birth, so setting it changes no map. */
+interface ObservableResponse extends ServerResponse {
+  observer: ResponseObserver | undefined;
+}
+
+/**
+ * Makes `observer` the response's observer, replacing any earlier one (a request the cached-hit fast path hands to
+ * Express is observed by the correlation middleware from then on). Only responses built by expressShapedClasses'
+ * classes, or moved onto their prototype by Express, report to it.
+ */
+export function observeResponse(response: ServerResponse, observer: ResponseObserver): void {
+  (response as ObservableResponse).observer = observer;
+}
+
 /** Request and response classes whose instances are built on the Express app's own prototypes. */
 export interface ExpressShapedClasses {
   IncomingMessage: typeof IncomingMessage;
@@ -20,21 +45,41 @@ export interface ExpressShapedClasses {
  */
 export function expressShapedClasses(app: Express): ExpressShapedClasses {
   class ExpressRequest extends IncomingMessage {}
-  class ExpressResponse<Request extends IncomingMessage = IncomingMessage> extends ServerResponse<Request> {}
+  class ExpressResponse<Request extends IncomingMessage = IncomingMessage> extends ServerResponse<Request> implements ObservableResponse {
+    observer: ResponseObserver | undefined = undefined;
+
+    override writeHead(...args: unknown[]): this {
+      const observer = this.observer;
+      if (observer !== undefined && !this.headersSent) observer.headersWriting(this);
+      return (super.writeHead as (...args: unknown[]) => this)(...args);
+    }
+
+    override emit(event: string | symbol, ...args: unknown[]): boolean {
+      if (event === 'close') {
+        const observer = this.observer;
+        this.observer = undefined;
+        observer?.closed(this);
+      }
+      return super.emit(event, ...args);
+    }
+  }
   Object.setPrototypeOf(ExpressRequest.prototype, app.request);
   Object.setPrototypeOf(ExpressResponse.prototype, app.response);
   app.request = ExpressRequest.prototype as Express['request'];
-  app.response = ExpressResponse.prototype as Express['response'];
+  app.response = ExpressResponse.prototype as unknown as Express['response'];
   return { IncomingMessage: ExpressRequest, ServerResponse: ExpressResponse };
 }
 
 /**
- * Nest's Express adapter, whose HTTP server builds its requests and responses with expressShapedClasses. Options that
- * need Nest's own server set-up (HTTPS, connection tracking, 503 while closing; none is used here) get it unchanged.
+ * Nest's Express adapter, whose HTTP server builds its requests and responses with expressShapedClasses. Nest's own
+ * server set-up (HTTPS, connection tracking, 503 while closing) would build plain ones, whose observers
+ * (observeResponse) are never told anything: those options are refused rather than served without durations,
+ * metrics and completion lines. The service speaks plain HTTP; TLS ends in front of it (docs/scaling.md).
  */
 export class ExpressServerAdapter extends ExpressAdapter {
   override initHttpServer(options: NestApplicationOptions): void {
-    if (options?.httpsOptions || options?.forceCloseConnections || options?.return503OnClosing) return super.initHttpServer(options);
+    const unsupported = (['httpsOptions', 'forceCloseConnections', 'return503OnClosing'] as const).filter((name) => options?.[name]);
+    if (unsupported.length > 0) throw new Error(`ExpressServerAdapter does not support ${unsupported.join(', ')}: its HTTP server is built with its own request and response classes`);
     const app = this.getInstance<Express>();
     this.httpServer = createServer(expressShapedClasses(app), app);
   }
