@@ -6,8 +6,9 @@ import { createServer, IncomingMessage, ServerResponse } from 'node:http';
 /**
  * Told about one response: right before its headers are written (whoever writes them: Nest, sendProblem, a stream,
  * Node's implicit write) and once when it closes (sent, or its client gone first; Node emits 'close' once either way).
- * One per request, set with observeResponse: a wrapped writeHead, a 'close' listener and their closures made for
- * every request took about a third of `GET /health/live`'s CPU on Node.js 24 (docs/performance.md, "A sixteenth host").
+ * One plain object per request, set with observeResponse and called by the response's own class: the wrapped
+ * writeHead and 'close' listener each request used to get, with their closures, took about a third of
+ * `GET /health/live`'s CPU on Node.js 24 (docs/performance.md, "A sixteenth host").
  */
 export interface ResponseObserver {
   headersWriting(response: ServerResponse): void;
