@@ -152,6 +152,25 @@ describe('observeResponse', () => {
     });
   });
 
+  it('refuses a response that would tell nobody (one not built by expressShapedClasses)', async () => {
+    const app = express();
+    const refusals: string[] = [];
+    app.get('/plain', (_request, response) => {
+      try {
+        observeResponse(response, recordingObserver([]));
+      } catch (error) {
+        refusals.push((error as Error).message);
+      }
+      response.json({ ok: true });
+    });
+    // node:http's own classes: Express moves them onto its prototypes, which have no observer hooks.
+    server = createServer(app);
+    const port = await listen(server);
+
+    expect(await get(port, '/plain')).toEqual({ status: 200, body: '{"ok":true}' });
+    expect(refusals).toEqual(['This response tells no observer: serve the app through ExpressServerAdapter (or expressShapedClasses)']);
+  });
+
   it('tells it once when the client leaves before any answer, and only the last observer set', async () => {
     const app = express();
     const calls: string[] = [];

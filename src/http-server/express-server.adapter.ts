@@ -15,17 +15,25 @@ export interface ResponseObserver {
   closed(response: ServerResponse): void;
 }
 
+/** Marks the prototype whose writeHead and emit tell the observer. */
+const REPORTS_TO_OBSERVER = Symbol('reportsToObserver');
+
 /** A response of expressShapedClasses: its observer slot exists from birth, so setting it changes no map. */
 interface ObservableResponse extends ServerResponse {
   observer: ResponseObserver | undefined;
+  [REPORTS_TO_OBSERVER]?: true;
 }
 
 /**
  * Makes `observer` the response's observer, replacing any earlier one (a request the cached-hit fast path hands to
  * Express is observed by the correlation middleware from then on). Only responses built by expressShapedClasses'
- * classes, or moved onto their prototype by Express, report to it.
+ * classes, or moved onto their prototype by Express, report to it; any other would lose every duration, metric and
+ * completion line without a word, so it is refused.
  */
 export function observeResponse(response: ServerResponse, observer: ResponseObserver): void {
+  if ((response as ObservableResponse)[REPORTS_TO_OBSERVER] !== true) {
+    throw new Error('This response tells no observer: serve the app through ExpressServerAdapter (or expressShapedClasses)');
+  }
   (response as ObservableResponse).observer = observer;
 }
 
@@ -64,6 +72,7 @@ export function expressShapedClasses(app: Express): ExpressShapedClasses {
       return super.emit(event, ...args);
     }
   }
+  Object.defineProperty(ExpressResponse.prototype, REPORTS_TO_OBSERVER, { value: true });
   Object.setPrototypeOf(ExpressRequest.prototype, app.request);
   Object.setPrototypeOf(ExpressResponse.prototype, app.response);
   app.request = ExpressRequest.prototype as Express['request'];
