@@ -20,6 +20,7 @@ import { RequestMetrics } from './observability/request-metrics.js';
 import { installRosterBodyParsers } from './users/roster-body-parsers.js';
 import { installStatementsBodyParser } from './xapi/statements-body.js';
 import { setUpDocs } from './docs/docs.setup.js';
+import { pagesBehindOneTest, routerLength } from './http-server/page-routes.js';
 
 export { API_PREFIX };
 
@@ -57,14 +58,16 @@ export async function configureApp(app: NestExpressApplication): Promise<NestExp
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.enableShutdownHooks();
+  const express = app.getHttpAdapter().getInstance() as import('express').Express;
+  const pagesFrom = routerLength(express);
   setUpDocs(app, config);
-  serveDashboardPage(app.getHttpAdapter().getInstance() as import('express').Express);
+  serveDashboardPage(express);
+  pagesBehindOneTest(express, pagesFrom);
   await app.init();
 
   // Appended after the routes: unknown paths and errors raised outside Nest's handlers (body parsing)
   // still leave through the one problem+json filter.
   const filter = new ProblemDetailsFilter();
-  const express = app.getHttpAdapter().getInstance() as import('express').Express;
   express.use((request: Request, response: Response) => {
     sendProblem(response, filter.toProblem(new NotFoundException(`Cannot ${request.method} ${request.path}`), request.originalUrl));
   });

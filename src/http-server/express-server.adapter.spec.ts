@@ -216,3 +216,93 @@ describe('ExpressServerAdapter', () => {
     }
   });
 });
+
+/** One raw exchange: status, the header lines as sent (Date aside: it differs by the second) and the body bytes. */
+function exchange(port: number, options: { method?: string; path: string; headers?: Record<string, string> }): Promise<{ status: number; headers: string[]; body: string }> {
+  return new Promise((resolve, reject) => {
+    httpRequest({ port, host: '127.0.0.1', agent: false, method: options.method ?? 'GET', path: options.path, headers: options.headers }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        const headers: string[] = [];
+        for (let i = 0; i < response.rawHeaders.length; i += 2) if (response.rawHeaders[i] !== 'Date') headers.push(`${response.rawHeaders[i]}: ${response.rawHeaders[i + 1]}`);
+        resolve({ status: response.statusCode ?? 0, headers, body: Buffer.concat(chunks).toString('latin1') });
+      });
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+describe("ExpressResponse.json", () => {
+  const servers: Server[] = [];
+  afterEach(async () => {
+    jest.restoreAllMocks();
+    await Promise.all(servers.splice(0).map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  });
+
+  const long = { text: 'é'.repeat(700), items: Array.from({ length: 40 }, (_, i) => ({ i, name: `item ${i}`, ok: i % 2 === 0, none: null })) };
+  /** The same routes on an app served as Express serves it and on one served through expressShapedClasses. */
+  function routes(app: Express): void {
+    app.get('/small', (_request, response) => response.json({ status: 'ok', 'naïve': 'ünïcödé ✓', n: 1.5 }));
+    app.get('/long', (_request, response) => response.json(long));
+    app.get('/created', (_request, response) => response.status(201).json([1, 'two', { three: 3 }]));
+    app.get('/empty', (_request, response) => response.status(204).json({ ignored: true }));
+    app.get('/typed', (_request, response) => response.type('application/problem+json').json({ status: 400 }));
+    app.get('/nothing', (_request, response) => response.json(undefined));
+    app.get('/cached', (_request, response) => response.set('Last-Modified', 'Wed, 02 Dec 2026 10:00:00 GMT').json({ fresh: 'maybe' }));
+    app.head('/small', (_request, response) => response.json({ status: 'ok' }));
+  }
+  async function both(configure: (app: Express) => void): Promise<{ plain: number; shaped: number }> {
+    const plain = express();
+    const shaped = express();
+    for (const app of [plain, shaped]) {
+      configure(app);
+      routes(app);
+    }
+    const plainServer = createServer(plain);
+    const shapedServer = createServer(expressShapedClasses(shaped), shaped);
+    servers.push(plainServer, shapedServer);
+    return { plain: await listen(plainServer), shaped: await listen(shapedServer) };
+  }
+
+  const cases: Array<{ name: string; method?: string; path: string; headers?: Record<string, string> }> = [
+    { name: 'a small object', path: '/small' },
+    { name: 'a body of more than 1,000 characters, some of two bytes', path: '/long' },
+    { name: 'another status and an array', path: '/created' },
+    { name: '204', path: '/empty' },
+    { name: 'a content type set before', path: '/typed' },
+    { name: 'undefined', path: '/nothing' },
+    { name: 'a conditional GET that matches', path: '/cached', headers: { 'If-Modified-Since': 'Thu, 03 Dec 2026 10:00:00 GMT' } },
+    { name: 'a conditional GET that does not match', path: '/cached', headers: { 'If-Modified-Since': 'Tue, 01 Dec 2026 10:00:00 GMT' } },
+    { name: 'HEAD', method: 'HEAD', path: '/small' },
+  ];
+
+  it.each([
+    ['ETag off, as the service runs', (app: Express) => app.disable('etag')],
+    ["Express's defaults (weak ETags)", () => undefined],
+    ['JSON spaces and escaping', (app: Express) => app.disable('etag').set('json spaces', 2).set('json escape', true)],
+  ])('sends exactly what Express sends, header for header and byte for byte, with %s', async (_settings, configure) => {
+    const ports = await both(configure);
+    for (const { name, ...request } of cases) {
+      const [expected, actual] = await Promise.all([exchange(ports.plain, request), exchange(ports.shaped, request)]);
+      expect({ name, ...actual }).toEqual({ name, ...expected });
+    }
+  });
+
+  it("sends a plain JSON answer without Express's content-type handling, and leaves the rest to Express", async () => {
+    const set = jest.spyOn(express.response, 'set');
+    const ports = await both((app) => app.disable('etag'));
+
+    const small = await exchange(ports.shaped, { path: '/small' });
+    expect(small.status).toBe(200);
+    expect(small.headers).toEqual(expect.arrayContaining(['Content-Type: application/json; charset=utf-8', `Content-Length: ${Buffer.byteLength(small.body, 'latin1')}`]));
+    expect(JSON.parse(Buffer.from(small.body, 'latin1').toString('utf8'))).toEqual({ status: 'ok', 'naïve': 'ünïcödé ✓', n: 1.5 });
+    expect(set).not.toHaveBeenCalled();
+
+    // A content type set before: Express's send, which adds the charset.
+    const typed = await exchange(ports.shaped, { path: '/typed' });
+    expect(typed.headers).toContain('Content-Type: application/problem+json; charset=utf-8');
+    expect(set).toHaveBeenCalled();
+  });
+});

@@ -53,9 +53,28 @@ export interface ExpressShapedClasses {
  * previous ones, so everything Express defines on them stays where it was.
  */
 export function expressShapedClasses(app: Express): ExpressShapedClasses {
+  const expressJson = (app.response as unknown as { json(this: ServerResponse, body: unknown): ServerResponse }).json;
   class ExpressRequest extends IncomingMessage {}
   class ExpressResponse<Request extends IncomingMessage = IncomingMessage> extends ServerResponse<Request> implements ObservableResponse {
     observer: ResponseObserver | undefined = undefined;
+
+    /**
+     * Express's `json` where it would only send the text: the same headers and bytes, without parsing back the
+     * content type it has just set to add its charset (through mime-types, then content-type), which cost every JSON
+     * answer of Nest about a fifth of `GET /health/live`'s CPU on Node.js 24 (docs/performance.md, "An eighteenth
+     * host"). Whatever else Express's `send` would do goes to Express: the app's JSON settings or an ETag function,
+     * a content type or Transfer-Encoding set before, HEAD, 204, 205 and 304, a conditional request.
+     */
+    json(body: unknown): this {
+      if (!sendsJsonAsIs(this)) return expressJson.call(this, body) as this;
+      const text = JSON.stringify(body);
+      // undefined (a function, a symbol): Express's own answer, whatever it is.
+      if (text === undefined) return expressJson.call(this, body) as this;
+      this.setHeader('Content-Type', 'application/json; charset=utf-8');
+      this.setHeader('Content-Length', String(Buffer.byteLength(text)));
+      this.end(text);
+      return this;
+    }
 
     override writeHead(...args: unknown[]): this {
       const observer = this.observer;
@@ -78,6 +97,19 @@ export function expressShapedClasses(app: Express): ExpressShapedClasses {
   app.request = ExpressRequest.prototype as Express['request'];
   app.response = ExpressResponse.prototype as unknown as Express['response'];
   return { IncomingMessage: ExpressRequest, ServerResponse: ExpressResponse };
+}
+
+/** Whether Express's `json` would do no more than set the JSON content type and length and send the text (see ExpressResponse.json). */
+function sendsJsonAsIs(response: ServerResponse): boolean {
+  const settings = (response as unknown as { app?: { settings?: Record<string, unknown> } }).app?.settings;
+  const request = response.req as IncomingMessage | undefined;
+  if (settings === undefined || request === undefined) return false;
+  if (settings['json replacer'] !== undefined || settings['json spaces'] !== undefined || settings['json escape'] || typeof settings['etag fn'] === 'function') return false;
+  if (response.hasHeader('content-type') || response.hasHeader('transfer-encoding')) return false;
+  const status = response.statusCode;
+  if (status === 204 || status === 205 || status === 304 || request.method === 'HEAD') return false;
+  // Express would answer 304 to a conditional GET whose validators match (req.fresh).
+  return request.headers['if-none-match'] === undefined && request.headers['if-modified-since'] === undefined;
 }
 
 /**
