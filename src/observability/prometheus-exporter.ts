@@ -1,6 +1,6 @@
 import { Injectable, OnModuleDestroy, Optional } from '@nestjs/common';
 import { PerformanceObserver } from 'node:perf_hooks';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, type Metric, Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { CacheStats } from '../cache/cache-stats.js';
 import { ReadReplicas } from '../database/read-replicas.js';
@@ -8,6 +8,7 @@ import { RateLimitStats } from '../rate-limit/rate-limit-stats.js';
 import { RedisConnection } from '../redis/redis-connection.js';
 import { databasePoolState, PoolState } from './database-pool-state.js';
 import { RequestMetrics } from './request-metrics.js';
+import { RequestDurationHistogram } from './request-duration-histogram.js';
 
 /** Fine steps below 50 ms: the service's targets are a 2 ms cached and a 30 ms uncached dashboard. */
 const DURATION_BUCKETS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -35,14 +36,9 @@ export class PrometheusExporter implements OnModuleDestroy {
     this.gcObservers = observersCreatedBy(() => collectDefaultMetrics({ register: this.registry }));
     this.renameTotalGauges();
 
-    const durations = new Histogram({
-      name: 'http_request_duration_seconds',
-      help: 'Duration of HTTP requests in seconds, by method, route template and status',
-      labelNames: ['method', 'route', 'status'] as const,
-      buckets: DURATION_BUCKETS,
-      registers: [this.registry],
-    });
-    requestMetrics.onRecord((route, method, status, durationMs) => durations.observe({ method, route, status: String(status) }, durationMs / 1000));
+    const durations = new RequestDurationHistogram('http_request_duration_seconds', 'Duration of HTTP requests in seconds, by method, route template and status', DURATION_BUCKETS);
+    this.registry.registerMetric(durations as unknown as Metric);
+    requestMetrics.onRecord((route, method, status, durationMs) => durations.observe(method, route, status, durationMs / 1000));
 
     const pools = () => databasePoolState(dataSource, replicas);
     this.poolGauge('toolbox_db_pool_connections', 'Open connections in the database pool', pools, (state) => state.total);
