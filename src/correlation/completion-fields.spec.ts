@@ -1,0 +1,68 @@
+import { Writable } from 'node:stream';
+import { createLogger, type PlainField, writeInfoLine } from '../observability/logger';
+import { completionFields } from './correlation.middleware';
+import { logFieldsOf, type RequestIds } from './request-context';
+
+/** Every line a JSON logger writes, with the time pinned (the one part that differs between two writes). */
+function lines(write: (logger: ReturnType<typeof createLogger>) => void): string[] {
+  let text = '';
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      text += chunk.toString();
+      done();
+    },
+  });
+  write(createLogger({ level: 'info', serviceName: 'toolbox-metrics', destination, pretty: false }));
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.replace(/"time":"[^"]+"/, '"time":"T"'));
+}
+
+describe('completionFields', () => {
+  const full: Partial<RequestIds> = {
+    correlationId: 'corr-1',
+    requestId: '6f1c1c0e-2b7a-4c57-9a43-1f0e8c1d2e3f',
+    parentCorrelationId: 'parent-1',
+    chainDepth: 2,
+    traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+    organizationId: '8209bba2-3727-4a44-9e02-5435a2662600',
+    userId: '0a4cf2a8-6f7e-4c36-9b59-7d3f7a0c1e11',
+  };
+  const contexts: Array<[string, Partial<RequestIds>]> = [
+    ['every id', full],
+    ['before authentication', { correlationId: 'corr-2', requestId: full.requestId, chainDepth: 1 }],
+    ['an API key instead of a user', { ...full, userId: undefined, apiKeyId: 'b0c7b0a2-0d8f-4c7b-8f2e-1f9f3b0a9c55' }],
+    ['empty parent and trace', { ...full, parentCorrelationId: '', traceId: '' }],
+    ['no request context at all', {}],
+  ];
+
+  it.each(contexts)('writes the line the request context and its fields wrote before, with %s', (_name, ids) => {
+    for (const [status, stream, aborted] of [
+      [200, undefined, false],
+      [499, undefined, true],
+      [200, 12.345, false],
+    ] as Array<[number, number | undefined, boolean]>) {
+      const before = lines((logger) => {
+        const fields = logFieldsOf(ids) as Record<string, PlainField>;
+        fields.method = 'GET';
+        fields.route = '/api/v1/metrics/dashboard';
+        fields.status = status;
+        fields.duration_ms = 1.234;
+        if (stream !== undefined) fields.stream_seconds = stream;
+        if (aborted) fields.aborted = true;
+        writeInfoLine(logger, fields, 'request completed');
+      });
+      const after = lines((logger) =>
+        writeInfoLine(logger, completionFields(ids, 'GET', '/api/v1/metrics/dashboard', status, 1.234, stream, aborted) as unknown as Record<string, PlainField>, 'request completed'),
+      );
+      expect(after).toEqual(before);
+      expect(after).toHaveLength(1);
+    }
+  });
+
+  it('gives every request one object shape, whatever it carries', () => {
+    const shapes = contexts.map(([, ids]) => Object.keys(completionFields(ids, 'GET', '/x', 200, 1, undefined, false)).join());
+    expect(new Set(shapes).size).toBe(1);
+  });
+});
