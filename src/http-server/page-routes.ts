@@ -24,10 +24,10 @@ interface RouterLayer {
 
 /**
  * The pages are registered before Nest adds the controllers' routes (the not-found handlers come with those), so
- * every API request was tested against each page route first: 19 of them ahead of `GET /health/live`, 46 layers
- * ahead of the dashboard. The layers added to the app's router since `from` (its stack length before the pages were
- * set up) move, in their order, into one router reached only by paths isPagePath accepts: one test of the path
- * for everything else. A page layer that could answer another path is refused at start-up rather than cut off.
+ * every API request was tested against each of their 19 layers first (`GET /health/live` was layer 32 of the app's
+ * router, the dashboard layer 54). The layers added to the app's router since `from` (its stack length before the
+ * pages were set up) move, in their order, into one router reached only by paths isPagePath accepts: one test of the
+ * path for everything else. A page layer that could answer another path is refused at start-up rather than cut off.
  */
 export function pagesBehindOneTest(express: Express, from: number): void {
   const stack = (express.router as unknown as { stack: RouterLayer[] }).stack;
