@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Agent, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createHmac, randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { Logger } from 'pino';
@@ -236,6 +236,57 @@ describe('cached hits served ahead of Express and Nest', () => {
     await waitFor(() => record.mock.calls.length >= 30, 'thirty completion records');
     expect(record.mock.calls.filter(([route, , status]) => route === DASHBOARD && status === 200)).toHaveLength(30);
     record.mockRestore();
+  });
+
+  it('decides every request of a keep-alive connection by its own token: another organization, a bad token, a role change, a logout', async () => {
+    const first = await signup(app);
+    const second = await signup(app);
+    await createUser(app, second.token);
+    await createUser(app, second.token);
+    const teacher = await userWithRole(app, first, 'teacher');
+    const server = app.app.getHttpServer() as Server;
+    if (!server.listening) await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const { port } = server.address() as { port: number };
+    // One socket for every request: a client that keeps its connection and changes its token.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const send = (token: string) =>
+      watch.through(
+        new Promise<Response>((resolve, reject) => {
+          const request = httpRequest({ host: '127.0.0.1', port, path: DASHBOARD, agent, headers: { Authorization: `Bearer ${token}` } }, (response) => {
+            let text = '';
+            response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+            response.on('end', () => resolve({ status: response.statusCode, body: JSON.parse(text), reused: request.reusedSocket } as unknown as Response));
+          });
+          request.on('error', reject).end();
+        }),
+      );
+    const answer = async (token: string) => {
+      const { response, nest } = await send(token);
+      const { status, body, reused } = response as unknown as { status: number; body: { user_metrics?: { total_users: number }; detail?: string }; reused: boolean };
+      return { status, users: body.user_metrics?.total_users ?? body.detail, nest, reused };
+    };
+    try {
+      expect(await answer(first.token)).toEqual({ status: 200, users: 2, nest: true, reused: false });
+      expect(await answer(second.token)).toEqual({ status: 200, users: 3, nest: true, reused: true });
+      expect(await answer(first.token)).toEqual({ status: 200, users: 2, nest: false, reused: true });
+      expect(await answer(second.token)).toEqual({ status: 200, users: 3, nest: false, reused: true });
+      expect(await answer(`${first.token}x`)).toEqual({ status: 401, users: 'The access token is invalid or expired', nest: false, reused: true });
+      // The teacher's first request reads who the teacher is (the Nest path); the next is a hit.
+      expect(await answer(teacher.token)).toEqual({ status: 200, users: 2, nest: true, reused: true });
+      expect(await answer(teacher.token)).toEqual({ status: 200, users: 2, nest: false, reused: true });
+
+      // Outdated by a role change: the connection's last good token is refused on its next request.
+      await http(app).patch(`/api/v1/users/${teacher.id}`).set('Authorization', `Bearer ${first.token}`).send({ role: 'student' }).expect(200);
+      expect(await answer(teacher.token)).toEqual({ status: 401, users: 'The access token is invalid or expired', nest: false, reused: true });
+      // The role change was a write of the organization's users: its figures are computed again.
+      expect(await answer(first.token)).toEqual({ status: 200, users: 2, nest: true, reused: true });
+      expect(await answer(first.token)).toEqual({ status: 200, users: 2, nest: false, reused: true });
+      await http(app).post('/api/v1/auth/logout').set('Authorization', `Bearer ${first.token}`).expect(204);
+      expect(await answer(first.token)).toEqual({ status: 401, users: 'The access token is invalid or expired', nest: false, reused: true });
+      expect(await answer(second.token)).toEqual({ status: 200, users: 3, nest: false, reused: true });
+    } finally {
+      agent.destroy();
+    }
   });
 
   /** The fast path's own write of a hit, run at the end of the event-loop turn that read the request. */

@@ -12,7 +12,7 @@ const principal: Principal = { userId: 'u1', organizationId: 'o1', role: 'teache
 function setUp() {
   const state = { claims: claims as AccessTokenClaims | null, revoked: new Set<string>(), live: true, cached: principal as Principal | null | undefined, stored: principal as Principal | null };
   const listeners: RevocationListener[] = [];
-  const tokens = { verify: () => state.claims } as unknown as TokenVerifier;
+  const tokens = { verify: () => state.claims, verifyHeader: () => state.claims } as unknown as TokenVerifier;
   const principals = { resolve: async () => state.stored, peek: () => state.cached } as unknown as PrincipalCache;
   const revocations = {
     isRevoked: async (id: string) => state.revoked.has(id),
@@ -33,6 +33,7 @@ describe('Authenticator', () => {
     const { authenticator } = setUp();
     expect(await authenticator.authenticate('t')).toEqual({ principal, token: { id: 'j1', expiresAt: 2_000_000_000_000 } });
     expect(authenticator.peek('t')).toBe(principal);
+    expect(authenticator.peekHeader('Bearer t', {})).toBe(principal);
   });
 
   it('refuses a bad, revoked or outdated token, or one of an inactive user', async () => {
@@ -46,6 +47,7 @@ describe('Authenticator', () => {
       change(state);
       expect(await authenticator.authenticate('t')).toBeNull();
       expect(authenticator.peek('t')).toBeNull();
+      expect(authenticator.peekHeader('Bearer t', {})).toBeNull();
     }
   });
 
@@ -53,9 +55,11 @@ describe('Authenticator', () => {
     const notLive = setUp();
     notLive.state.live = false;
     expect(notLive.authenticator.peek('t')).toBeUndefined();
+    expect(notLive.authenticator.peekHeader('Bearer t', {})).toBeUndefined();
     const notCached = setUp();
     notCached.state.cached = undefined;
     expect(notCached.authenticator.peek('t')).toBeUndefined();
+    expect(notCached.authenticator.peekHeader('Bearer t', {})).toBeUndefined();
   });
 
   it('calls a long-lived response back on every revocation until it stops listening', () => {

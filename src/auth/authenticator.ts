@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { PrincipalCache } from './principal-cache.js';
-import type { Principal } from './principal.js';
+import type { AccessTokenClaims, Principal } from './principal.js';
 import { RevocationChannel } from './revocation-channel.js';
 import { TokenVerifier } from './token-verifier.js';
 
@@ -39,7 +39,15 @@ export class Authenticator {
    * told without asking the database or Redis (the caller then goes through authenticate).
    */
   peek(token: string): Principal | null | undefined {
-    const claims = this.tokens.verify(token);
+    return this.peekClaims(this.tokens.verify(token));
+  }
+
+  /** peek() for an Authorization header received on a connection (null without a well-formed bearer token). */
+  peekHeader(header: unknown, connection: object): Principal | null | undefined {
+    return this.peekClaims(this.tokens.verifyHeader(header, connection));
+  }
+
+  private peekClaims(claims: AccessTokenClaims | null): Principal | null | undefined {
     if (!claims) return null;
     if (this.revocations.isRevokedLocally(claims.jti)) return null;
     if (!this.revocations.live) return undefined;

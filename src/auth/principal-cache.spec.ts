@@ -48,6 +48,21 @@ describe('PrincipalCache', () => {
     expect(reads).toEqual(['o1:u1', 'o1:u1']);
   });
 
+  it('keeps each user of each organization apart, past the 10,000 entries it holds', async () => {
+    const repo = { findPrincipal: async (organizationId: string, userId: string) => ({ ...base, organization_id: organizationId, user_id: userId }) };
+    const cache = new PrincipalCache(repo as unknown as AuthRepository, new FixedClock(), channel().channel);
+    // The same user id in two organizations, then more users than the cache holds.
+    const pairs: [string, string][] = [['o1', 'u1'], ['o2', 'u1']];
+    for (let i = 0; i < 10_050; i++) pairs.push([`org-${i % 7}`, `user-${i}`]);
+    for (const [organizationId, userId] of pairs) expect(await cache.resolve(organizationId, userId)).toMatchObject({ organizationId, userId });
+    for (const [organizationId, userId] of pairs.slice(-100)) expect(cache.peek(organizationId, userId)).toMatchObject({ organizationId, userId });
+    for (const [organizationId, userId] of pairs.slice(0, 2)) {
+      const principal = cache.peek(organizationId, userId);
+      // Forgotten (past the bound) or still its own: never another pair's.
+      if (principal !== undefined) expect(principal).toMatchObject({ organizationId, userId });
+    }
+  });
+
   it('caches an inactive or missing user as no principal, and forgets on demand', async () => {
     let current: PrincipalRecord | null = { ...base, is_active: false };
     const { repo, reads } = repository(() => current);

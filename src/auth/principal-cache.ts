@@ -26,6 +26,9 @@ export class PrincipalCache {
   private readonly entries = new Map<string, { principal: Principal | null; expiresAt: number }>();
   /** Each user's lookup in flight; forget removes it, and a lookup no longer here when it ends stores nothing. */
   private readonly lookups = new Map<string, Promise<Principal | null>>();
+  /** `organization:user` for the pairs asked about, built once: a cached hit then hashes no new string. */
+  private readonly keys = new Map<string, Map<string, string>>();
+  private keyCount = 0;
 
   constructor(
     private readonly repository: AuthRepository,
@@ -37,7 +40,7 @@ export class PrincipalCache {
   }
 
   async resolve(organizationId: string, userId: string): Promise<Principal | null> {
-    const key = `${organizationId}:${userId}`;
+    const key = this.keyOf(organizationId, userId);
     const cached = this.fresh(key, organizationId, userId);
     return cached !== undefined ? cached : this.lookup(key, organizationId, userId);
   }
@@ -47,15 +50,31 @@ export class PrincipalCache {
    * undefined when nothing fresh is cached (the cached-hit fast path then leaves the request to the guards).
    */
   peek(organizationId: string, userId: string): Principal | null | undefined {
-    return this.fresh(`${organizationId}:${userId}`, organizationId, userId);
+    return this.fresh(this.keyOf(organizationId, userId), organizationId, userId);
   }
 
   forget(organizationId: string, userId: string): void {
-    const key = `${organizationId}:${userId}`;
+    const key = this.keyOf(organizationId, userId);
     this.entries.delete(key);
     // What a lookup begun before the change read may predate it: the next request reads the user again, and that
     // lookup, no longer registered, keeps its answer to itself.
     this.lookups.delete(key);
+  }
+
+  /** The entries' key of a user, the same string each time (all are forgotten past MAX_ENTRIES, and built again). */
+  private keyOf(organizationId: string, userId: string): string {
+    let key = this.keys.get(organizationId)?.get(userId);
+    if (key !== undefined) return key;
+    if (this.keyCount >= MAX_ENTRIES) {
+      this.keys.clear();
+      this.keyCount = 0;
+    }
+    let byUser = this.keys.get(organizationId);
+    if (byUser === undefined) this.keys.set(organizationId, (byUser = new Map()));
+    key = `${organizationId}:${userId}`;
+    byUser.set(userId, key);
+    this.keyCount++;
+    return key;
   }
 
   /** The cached answer until it expires; near its expiry, one background lookup renews it. */

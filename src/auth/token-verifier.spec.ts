@@ -46,6 +46,34 @@ describe('TokenVerifier', () => {
     expect(verifier.verify(jwt.sign(claims()))).toBeNull();
   });
 
+  it("verifies a connection's header once, checks the expiry on every request, and reads each new header afresh", () => {
+    const verifier = new TokenVerifier(jwt);
+    const verify = jest.spyOn(jwt, 'verify');
+    const connection = {};
+    const first = claims();
+    const firstHeader = `Bearer ${jwt.sign(first, { expiresIn: 10 })}`;
+    const second = claims();
+    const secondHeader = `Bearer ${jwt.sign(second, { expiresIn: 60 })}`;
+    expect(verifier.verifyHeader(firstHeader, connection)).toMatchObject({ sub: first.sub, org: first.org });
+    expect(verifier.verifyHeader(`${firstHeader}`, connection)).toMatchObject({ sub: first.sub });
+    // Another token on the same connection is its own; the first, back again, is still known.
+    expect(verifier.verifyHeader(secondHeader, connection)).toMatchObject({ sub: second.sub, org: second.org });
+    expect(verifier.verifyHeader(firstHeader, connection)).toMatchObject({ sub: first.sub });
+    expect(verifier.verifyHeader(firstHeader, {})).toMatchObject({ sub: first.sub });
+    expect(verify).toHaveBeenCalledTimes(2);
+
+    for (const bad of [undefined, '', 'Basic a.b.c', ['Bearer a.b.c'], `Bearer ${jwt.sign(first, { expiresIn: 10 })}x`]) {
+      expect(verifier.verifyHeader(bad, connection)).toBeNull();
+      expect(verifier.verifyHeader(firstHeader, connection)).toMatchObject({ sub: first.sub });
+    }
+
+    const now = Date.now();
+    jest.spyOn(Date, 'now').mockReturnValue(now + 11_000);
+    expect(verifier.verifyHeader(firstHeader, connection)).toBeNull();
+    expect(verifier.verifyHeader(firstHeader, connection)).toBeNull();
+    expect(verifier.verifyHeader(secondHeader, connection)).toMatchObject({ sub: second.sub });
+  });
+
   it('reads a bearer token only from a well-formed header', () => {
     expect(bearerToken('Bearer a.b.c')).toBe('a.b.c');
     expect(bearerToken('  Bearer a.b.c  ')).toBe('a.b.c');

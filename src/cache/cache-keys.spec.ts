@@ -1,4 +1,4 @@
-import { entryKey, generationKey, normalizeQuery, readForceRefresh } from './cache-keys';
+import { EntryKeys, entryKey, generationKey, normalizeQuery, readForceRefresh } from './cache-keys';
 
 const ORG = '0b6a3c1e-1111-4a4a-8888-000000000001';
 
@@ -56,5 +56,31 @@ describe('cache keys', () => {
     expect(readForceRefresh({ force_refresh: ['true', 'true'] }, declared)).toBeNull();
     expect(readForceRefresh({ force_refresh: 'true' }, { period: '7d' })).toBeNull();
     expect(readForceRefresh({}, { period: '7d' })).toBe(false);
+  });
+
+  it('remembers entry keys per organization, generation, route and query, each equal to entryKey, within a bound', () => {
+    const keys = new EntryKeys('tm', 6);
+    const OTHER = '0b6a3c1e-1111-4a4a-8888-000000000002';
+    const asked: [string, number, string, string][] = [
+      [ORG, 3, '/api/v1/metrics/dashboard', ''],
+      [ORG, 3, '/api/v1/metrics/activity', 'hours=24&limit=20'],
+      [ORG, 3, '/api/v1/metrics/activity', 'hours=48&limit=20'],
+      [OTHER, 3, '/api/v1/metrics/dashboard', ''],
+    ];
+    for (let round = 0; round < 2; round++) for (const ask of asked) expect(keys.get(...ask)).toBe(entryKey('tm', ...ask));
+    expect(keys.size).toBe(4);
+
+    // A new generation replaces the organization's keys: the earlier ones are never asked for again.
+    expect(keys.get(ORG, 4, '/api/v1/metrics/dashboard', '')).toBe(`tm:metrics:{org:${ORG}}:g4:/api/v1/metrics/dashboard`);
+    expect(keys.size).toBe(2);
+    expect(keys.get(ORG, 3, '/api/v1/metrics/dashboard', '')).toBe(entryKey('tm', ORG, 3, '/api/v1/metrics/dashboard', ''));
+    expect(keys.size).toBe(2);
+
+    // Past the bound everything is forgotten, and keys are built again as asked.
+    for (let i = 0; i < 5; i++) expect(keys.get(OTHER, 3, '/api/v1/metrics/activity', `hours=${i + 1}`)).toBe(entryKey('tm', OTHER, 3, '/api/v1/metrics/activity', `hours=${i + 1}`));
+    // 2 + 4 reached the bound of 6: the fifth began afresh.
+    expect(keys.size).toBe(1);
+    expect(keys.get(OTHER, 3, '/api/v1/metrics/dashboard', '')).toBe(entryKey('tm', OTHER, 3, '/api/v1/metrics/dashboard', ''));
+    expect(keys.size).toBe(2);
   });
 });

@@ -22,6 +22,58 @@ export function entryKey(prefix: string, organizationId: string, generation: num
   return `${prefix}:metrics:${organizationTag(organizationId)}:g${generation}:${route}${query}`;
 }
 
+/** Entry keys remembered at most (all are forgotten past it, and built again as asked). */
+const MAX_REMEMBERED_ENTRY_KEYS = 10_000;
+
+/**
+ * entryKey() built once per organization, generation, route and query. A cached hit looks its entry up by strings the
+ * service keeps (the organization's id, the route template, the normalized query) and gets the same key string back,
+ * whose hash V8 has kept: it neither concatenates nor hashes a new 130-character key on every request.
+ */
+export class EntryKeys {
+  private readonly byOrganization = new Map<string, { generation: number; byRoute: Map<string, Map<string, string>> }>();
+  private remembered = 0;
+
+  constructor(
+    private readonly prefix: string,
+    private readonly max = MAX_REMEMBERED_ENTRY_KEYS,
+  ) {}
+
+  get(organizationId: string, generation: number, route: string, normalizedQuery: string): string {
+    if (this.remembered >= this.max) this.clear();
+    let organization = this.byOrganization.get(organizationId);
+    if (organization === undefined || organization.generation !== generation) {
+      // The organization's keys under an earlier generation are never asked for again.
+      if (organization !== undefined) this.forget(organizationId);
+      organization = { generation, byRoute: new Map() };
+      this.byOrganization.set(organizationId, organization);
+    }
+    let byQuery = organization.byRoute.get(route);
+    if (byQuery === undefined) organization.byRoute.set(route, (byQuery = new Map()));
+    let key = byQuery.get(normalizedQuery);
+    if (key === undefined) {
+      key = entryKey(this.prefix, organizationId, generation, route, normalizedQuery);
+      byQuery.set(normalizedQuery, key);
+      this.remembered++;
+    }
+    return key;
+  }
+
+  get size(): number {
+    return this.remembered;
+  }
+
+  private forget(organizationId: string): void {
+    for (const byQuery of this.byOrganization.get(organizationId)?.byRoute.values() ?? []) this.remembered -= byQuery.size;
+    this.byOrganization.delete(organizationId);
+  }
+
+  private clear(): void {
+    this.byOrganization.clear();
+    this.remembered = 0;
+  }
+}
+
 // The only integers the query DTOs turn into numbers (plain decimal): 024 and 24 are the same hours.
 const DECIMAL_INTEGER = /^-?\d{1,15}$/;
 

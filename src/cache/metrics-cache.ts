@@ -5,7 +5,7 @@ import { Clock } from '../common/clock.js';
 import { AppConfig } from '../config/app-config.js';
 import { withReadRequirement } from '../database/read-replicas.js';
 import { CacheGenerations } from './cache-generations.js';
-import { entryKey } from './cache-keys.js';
+import { EntryKeys, entryKey } from './cache-keys.js';
 import { CacheStats } from './cache-stats.js';
 import { GenerationChannel } from './generation-channel.js';
 import { HitResponses } from './hit-responses.js';
@@ -43,6 +43,8 @@ export class MetricsCache {
   private readonly flights = new SingleFlight<CachedEntry>();
   /** The L1: finished hit responses, served by the fast path (src/fast-path) without Express, Nest or Redis. */
   private readonly hits = new HitResponses();
+  /** The L1's keys as the fast path asks for them, built once. */
+  private readonly hitKeys: EntryKeys;
   /** Counts what may make an L1 copy older than the stored entry (another instance's newer entry, a lost channel). */
   private invalidations = 0;
 
@@ -55,6 +57,7 @@ export class MetricsCache {
     private readonly clock: Clock,
     private readonly channel: GenerationChannel,
   ) {
+    this.hitKeys = new EntryKeys(config.REDIS_KEY_PREFIX);
     channel.listen({
       replaced: (key) => {
         this.invalidations++;
@@ -74,7 +77,7 @@ export class MetricsCache {
   peekHit(organizationId: string, route: string, normalizedQuery: string): Buffer | undefined {
     const generation = this.generations.knownCurrent(organizationId);
     if (generation === undefined) return undefined;
-    return this.hits.get(entryKey(this.config.REDIS_KEY_PREFIX, organizationId, generation, route, normalizedQuery), Date.now());
+    return this.hits.get(this.hitKeys.get(organizationId, generation, route, normalizedQuery), Date.now());
   }
 
   async serve(request: CachedRequest, compute: () => Promise<Record<string, unknown>>): Promise<Record<string, unknown>> {

@@ -7,7 +7,6 @@ import type { Logger } from 'pino';
 import { API_PREFIX } from '../common/api-prefix.js';
 import { Authenticator } from '../auth/authenticator.js';
 import type { Principal } from '../auth/principal.js';
-import { bearerToken } from '../auth/token-verifier.js';
 import { normalizeQuery, readForceRefresh } from '../cache/cache-keys.js';
 import { CacheStats } from '../cache/cache-stats.js';
 import { MetricsCache } from '../cache/metrics-cache.js';
@@ -119,9 +118,8 @@ export class CachedHitFastPath implements OnApplicationBootstrap {
 
     // A cross-origin request needs the CORS headers Express adds.
     if (headers.origin !== undefined && this.config.corsOrigins.length > 0) return false;
-    const token = bearerToken(headers.authorization);
     // Every rule of the auth guard (revocation and outdated tokens included), decided without I/O or left to Nest.
-    const principal = token === null ? null : this.authenticator.peek(token);
+    const principal = this.authenticator.peekHeader(headers.authorization, request.socket);
     if (!principal || !route.roles.includes(principal.role)) return false;
     const body = this.cache.peekHit(principal.organizationId, route.template, normalizedQuery);
     if (!body) return false;
