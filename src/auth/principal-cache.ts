@@ -17,6 +17,9 @@ export const PRINCIPAL_TTL_MS = 5_000;
 export const PRINCIPAL_REFRESH_AHEAD_MS = 1_000;
 const MAX_ENTRIES = 10_000;
 
+/** The entries' key of a user. */
+const joinedKey = (organizationId: string, userId: string) => `${organizationId}:${userId}`;
+
 /**
  * Caches who a token's user is now, so a request costs no extra query, yet changes apply within 5 s everywhere: an answer
  * is kept for 5 s from the moment its lookup began. One lookup per user runs at a time, however many requests ask.
@@ -54,7 +57,8 @@ export class PrincipalCache {
   }
 
   forget(organizationId: string, userId: string): void {
-    const key = this.keyOf(organizationId, userId);
+    // Not remembered: every instance's user changes arrive here, most of them for users this one has never seen.
+    const key = this.keys.get(organizationId)?.get(userId) ?? joinedKey(organizationId, userId);
     this.entries.delete(key);
     // What a lookup begun before the change read may predate it: the next request reads the user again, and that
     // lookup, no longer registered, keeps its answer to itself.
@@ -71,7 +75,7 @@ export class PrincipalCache {
     }
     let byUser = this.keys.get(organizationId);
     if (byUser === undefined) this.keys.set(organizationId, (byUser = new Map()));
-    key = `${organizationId}:${userId}`;
+    key = joinedKey(organizationId, userId);
     byUser.set(userId, key);
     this.keyCount++;
     return key;
