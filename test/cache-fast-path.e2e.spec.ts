@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { Agent, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Agent, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createHmac, randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { Logger } from 'pino';
@@ -18,6 +18,7 @@ import { RateLimitStorage } from '../src/rate-limit/rate-limit-storage';
 import { RedisConnection } from '../src/redis/redis-connection';
 import { createContent, createUser, event, http, signup, SignedUp, userWithRole } from './support/factories';
 import { freePort, startRedis, stopRedis, waitFor } from './support/private-redis';
+import { rawRequest } from './support/raw-http';
 import { createTestApp, TEST_JWT_SECRET, TestApp } from './support/test-app';
 
 const DASHBOARD = '/api/v1/metrics/dashboard';
@@ -249,21 +250,16 @@ describe('cached hits served ahead of Express and Nest', () => {
     const { port } = server.address() as { port: number };
     // One socket for every request: a client that keeps its connection and changes its token.
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    const send = (token: string) =>
-      watch.through(
-        new Promise<Response>((resolve, reject) => {
-          const request = httpRequest({ host: '127.0.0.1', port, path: DASHBOARD, agent, headers: { Authorization: `Bearer ${token}` } }, (response) => {
-            let text = '';
-            response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-            response.on('end', () => resolve({ status: response.statusCode, body: JSON.parse(text), reused: request.reusedSocket } as unknown as Response));
-          });
-          request.on('error', reject).end();
+    const answer = async (token: string) => {
+      let reused = false;
+      const { response, nest } = await watch.through(
+        rawRequest(port, { path: DASHBOARD, agent, headers: { Authorization: `Bearer ${token}` } }).then((raw) => {
+          reused = raw.reusedSocket;
+          return { status: raw.status, body: JSON.parse(raw.body.toString('utf8')) } as unknown as Response;
         }),
       );
-    const answer = async (token: string) => {
-      const { response, nest } = await send(token);
-      const { status, body, reused } = response as unknown as { status: number; body: { user_metrics?: { total_users: number }; detail?: string }; reused: boolean };
-      return { status, users: body.user_metrics?.total_users ?? body.detail, nest, reused };
+      const body = response.body as { user_metrics?: { total_users: number }; detail?: string };
+      return { status: response.status, users: body.user_metrics?.total_users ?? body.detail, nest, reused };
     };
     try {
       expect(await answer(first.token)).toEqual({ status: 200, users: 2, nest: true, reused: false });

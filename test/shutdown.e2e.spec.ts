@@ -1,22 +1,12 @@
-import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RedisConnection } from '../src/redis/redis-connection';
 import { ProbeService, withProbeRoutes } from './correlation-probe.module';
 import { waitFor } from './support/private-redis';
+import { rawRequest } from './support/raw-http';
 import { createTestApp } from './support/test-app';
 
-function get(port: number, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const get = (port: number, path: string) => rawRequest(port, { path }).then(({ status, body }) => ({ status, body: body.toString('utf8') }));
 
 // SIGTERM runs app.close() (enableShutdownHooks in configureApp): this is that path, without killing jest.
 describe('graceful shutdown', () => {

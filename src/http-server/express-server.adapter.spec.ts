@@ -2,6 +2,7 @@ import express, { type Express, type Request, type RequestHandler, type Response
 import { createServer, IncomingMessage, request as httpRequest, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
+import { rawRequest } from '../../test/support/raw-http';
 import { ExpressServerAdapter, expressShapedClasses, observeResponse, type ResponseObserver } from './express-server.adapter';
 
 setFlagsFromString('--allow-natives-syntax');
@@ -12,18 +13,9 @@ function listen(server: Server): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
 }
 
-function get(port: number, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    // A connection of its own, closed with the response: no kept-alive socket outlives the test.
-    httpRequest({ port, path, host: '127.0.0.1', agent: false, headers: { 'X-Probe': 'yes' } }, (response) => {
-      let body = '';
-      response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
+/** A connection of its own, closed with the response: no kept-alive socket outlives the test. */
+const get = (port: number, path: string) =>
+  rawRequest(port, { path, headers: { 'X-Probe': 'yes' } }).then(({ status, body }) => ({ status, body: body.toString('utf8') }));
 
 /** An Express app whose route holds each request until a second one is at the same point, then compares their maps. */
 function pairingApp(before?: RequestHandler): { app: Express; pairs: Array<{ requests: boolean; responses: boolean }> } {
@@ -218,20 +210,9 @@ describe('ExpressServerAdapter', () => {
 });
 
 /** One raw exchange: status, the header lines as sent (Date aside: it differs by the second) and the body bytes. */
-function exchange(port: number, options: { method?: string; path: string; headers?: Record<string, string> }): Promise<{ status: number; headers: string[]; body: string }> {
-  return new Promise((resolve, reject) => {
-    httpRequest({ port, host: '127.0.0.1', agent: false, method: options.method ?? 'GET', path: options.path, headers: options.headers }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => {
-        const headers: string[] = [];
-        for (let i = 0; i < response.rawHeaders.length; i += 2) if (response.rawHeaders[i] !== 'Date') headers.push(`${response.rawHeaders[i]}: ${response.rawHeaders[i + 1]}`);
-        resolve({ status: response.statusCode ?? 0, headers, body: Buffer.concat(chunks).toString('latin1') });
-      });
-    })
-      .on('error', reject)
-      .end();
-  });
+async function exchange(port: number, options: { method?: string; path: string; headers?: Record<string, string> }): Promise<{ status: number; headers: string[]; body: string }> {
+  const { status, headerLines, body } = await rawRequest(port, options);
+  return { status, headers: headerLines.filter((line) => !line.startsWith('Date: ')), body: body.toString('latin1') };
 }
 
 describe("ExpressResponse.json", () => {

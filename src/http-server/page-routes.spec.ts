@@ -1,22 +1,13 @@
 import express, { type Express } from 'express';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, request as httpRequest, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { rawRequest } from '../../test/support/raw-http';
 import { isPagePath, pagesBehindOneTest, routerLength } from './page-routes';
 
-function get(port: number, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    httpRequest({ port, path, host: '127.0.0.1', agent: false }, (response) => {
-      let body = '';
-      response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
+const get = (port: number, path: string) => rawRequest(port, { path }).then(({ status, body }) => ({ status, body: body.toString('utf8') }));
 
 describe('isPagePath', () => {
   it.each(['/', '/docs', '/docs/', '/docs/swagger-ui.css', '/docs-yaml', '/DOCS', '/redoc', '/redoc/redoc.standalone.js', '/openapi.json', '/favicon.ico', '/dashboard/uplot.js'])(
