@@ -40,6 +40,12 @@ function processTicks(pid: number): { own: number; children: number; ppid: numbe
   return { own: at(14) + at(15), children: at(16) + at(17), ppid: at(4), comm };
 }
 
+/** A process's own CPU time (user and system) in ms so far; null once it is gone or unreadable. */
+export function processCpuMs(pid: number): number | null {
+  const ticks = processTicks(pid);
+  return ticks === null ? null : ticks.own * TICK_MS;
+}
+
 /** The postmaster and its current children: their own ticks, and the ticks of children that ended (kept by the postmaster). */
 function serverTicks(postmasterPid: number): number | null {
   const postmaster = processTicks(postmasterPid);

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { processCpuMs } from './cpu-split';
 
 // autocannon ships no type declarations: the part of its API the bench uses.
 /** One run's result as autocannon gives it with skipAggregateResult: counts and an encoded latency histogram. */
@@ -33,11 +34,24 @@ export interface TurnLoad {
   headers: Record<string, string>;
   /** Wraps each of this load's runs, its warm-up included (the bench measures the service's memory around them). */
   around?: <T>(run: () => Promise<T>) => Promise<T>;
+  /** The process answering this load (another than this one): its CPU a request is measured over the counted turns. */
+  pid?: number;
+}
+
+/**
+ * CPU time a counted request cost, in µs: the answering process's, and this process's (the load generator: autocannon
+ * runs here). On a 2-core host both share the cores, so the load generator's part bounds what a fast server can show.
+ */
+export interface CpuPerRequest {
+  /** null: no process given for the load, or it could not be read (Linux's /proc only). */
+  server_us: number | null;
+  load_generator_us: number;
 }
 
 export interface TurnsResult extends ThroughputResult {
   /** Requests a second in each turn, in turn order. */
   turns: number[];
+  cpu_per_request: CpuPerRequest;
 }
 
 /**
@@ -61,7 +75,20 @@ export async function throughputInTurns<K extends string>(
   };
   if (warmUpSeconds > 0) for (const name of names) await run(name, warmUpSeconds);
   const windows = new Map<K, AutocannonRun[]>(names.map((name) => [name, []]));
-  for (let turn = 0; turn < turns; turn++) for (const name of names) windows.get(name)?.push(await run(name, seconds / turns));
+  const cpu = new Map<K, { server: number | null; generator: number }>(names.map((name) => [name, { server: 0, generator: 0 }]));
+  for (let turn = 0; turn < turns; turn++) {
+    for (const name of names) {
+      const { pid } = loads[name];
+      const server0 = pid === undefined ? null : processCpuMs(pid);
+      const generator0 = process.cpuUsage();
+      windows.get(name)?.push(await run(name, seconds / turns));
+      const generator = process.cpuUsage(generator0);
+      const server1 = pid === undefined ? null : processCpuMs(pid);
+      const spent = cpu.get(name) as { server: number | null; generator: number };
+      spent.server = spent.server === null || server0 === null || server1 === null ? null : spent.server + (server1 - server0);
+      spent.generator += (generator.user + generator.system) / 1000;
+    }
+  }
   const results = {} as Record<K, TurnsResult>;
   for (const name of names) {
     const runs = windows.get(name) ?? [];
@@ -76,9 +103,23 @@ export async function throughputInTurns<K extends string>(
       non_2xx: runs.reduce((sum, result) => sum + result.non2xx, 0),
       errors: runs.reduce((sum, result) => sum + result.errors + result.timeouts, 0),
       turns: runs.map((result) => Math.round(result.totalCompletedRequests / result.duration)),
+      cpu_per_request: cpuPerRequest(cpu.get(name) as { server: number | null; generator: number }, requests),
     };
   }
   return results;
+}
+
+/** CPU ms spent over `requests` counted requests, as µs a request (one decimal). */
+function cpuPerRequest(spent: { server: number | null; generator: number }, requests: number): CpuPerRequest {
+  const perRequest = (ms: number) => (requests > 0 ? Math.round((ms * 1e4) / requests) / 10 : 0);
+  return { server_us: spent.server === null ? null : perRequest(spent.server), load_generator_us: perRequest(spent.generator) };
+}
+
+/** "live 61.2 µs (load generator 18.4), cached 24.1 µs (load generator 17.0)": each load's CPU a counted request. */
+export function describeCpuPerRequest(loads: Record<string, { cpu_per_request: CpuPerRequest }>): string {
+  return Object.entries(loads)
+    .map(([name, { cpu_per_request: cpu }]) => `${name} ${cpu.server_us === null ? 'not measured' : `${cpu.server_us} µs`} (load generator ${cpu.load_generator_us})`)
+    .join(', ');
 }
 
 /** The median of a / b taken turn by turn: how two loads run in turns compare. */

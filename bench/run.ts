@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { findLargeOrganization, prepareBenchDatabase } from './bench-database.js';
-import { medianRatio, percentile, sequentialLatencies, throughputInTurns } from './http-load.js';
+import { describeCpuPerRequest, medianRatio, percentile, sequentialLatencies, throughputInTurns } from './http-load.js';
 import { measureIngestion, TimedPart } from './ingestion.js';
 import { CpuSplit, describeCpuSplit, findPostgresServerPid, measureCpuSplit } from './cpu-split.js';
 import { BENCH_PROFILES, benchProfileFromArgs } from './profiles.js';
@@ -267,10 +267,10 @@ async function main(): Promise<void> {
     );
     const loads = await throughputInTurns(
       {
-        live: { url: `${BASE}/health/live`, headers: {}, around: (run) => memory.measure('live', run) },
-        bareExpress: { url: `${express.base}/health/live`, headers: {} },
-        cached: { url: dashboard, headers: auth, around: (run) => memory.measure('cached dashboard', run) },
-        bareHttp: { url: `${http.base}${new URL(dashboard).pathname}`, headers: auth },
+        live: { url: `${BASE}/health/live`, headers: {}, around: (run) => memory.measure('live', run), pid: service.pid },
+        bareExpress: { url: `${express.base}/health/live`, headers: {}, pid: express.process.pid },
+        cached: { url: dashboard, headers: auth, around: (run) => memory.measure('cached dashboard', run), pid: service.pid },
+        bareHttp: { url: `${http.base}${new URL(dashboard).pathname}`, headers: auth, pid: http.process.pid },
       },
       50,
       SECONDS,
@@ -458,6 +458,7 @@ async function main(): Promise<void> {
     const file = writeResults(results);
     process.stdout.write('\n');
     console.table(targets.map(({ target, goal, measured, pass }) => ({ target, goal, measured, result: pass ? 'pass' : 'MISS' })));
+    process.stdout.write(`Throughput loads, CPU a request: ${describeCpuPerRequest({ live, 'bare Express': bareExpress, cached, 'bare node:http': bareHttp })}\n`);
     for (const [phase, cpu] of [['Ingestion', ingestion.cpu_per_batch], ['xAPI ingestion', xapiIngestion.cpu_per_batch]] as const) {
       if (cpu) process.stdout.write(`${phase}, CPU of the counted batches: ${describeCpuSplit(cpu)}\n`);
     }

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { median, medianRatio, throughputInTurns } from '../bench/http-load';
+import { describeCpuPerRequest, median, medianRatio, throughputInTurns } from '../bench/http-load';
 import { PhaseMemoryMeter } from '../bench/memory';
 
 /** A server that remembers when each request arrived and which token it carried, and answers after `delayMs`. */
@@ -67,6 +67,49 @@ describe('bench throughput in turns', () => {
     } finally {
       await new Promise((done) => first.server.close(done));
       await new Promise((done) => second.server.close(done));
+    }
+  });
+
+  it("measures the CPU each counted request cost the answering process, and the load generator's", async () => {
+    // A server of its own that spends 2 ms of its own CPU (not of the clock) on every request before answering.
+    const burner = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const server = require('node:http').createServer((request, response) => {
+           const start = process.cpuUsage();
+           for (;;) { const spent = process.cpuUsage(start); if (spent.user + spent.system >= 2000) break; }
+           response.end('{}');
+         });
+         server.listen(0, '127.0.0.1', () => process.send(server.address().port));`,
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] },
+    );
+    const other = await recordingServer();
+    try {
+      const port = await new Promise<number>((done) => burner.once('message', (message) => done(message as number)));
+      const results = await throughputInTurns(
+        { burner: { url: `http://127.0.0.1:${port}/`, headers: {}, pid: burner.pid }, other: { url: other.url, headers: {} } },
+        2,
+        2,
+        2,
+        0.5,
+      );
+      const { server_us, load_generator_us } = results.burner.cpu_per_request;
+      // Every counted request cost the server its 2 ms and a little for HTTP; the warm-up is not counted.
+      expect(results.burner.requests).toBeGreaterThan(100);
+      expect(server_us).toBeGreaterThanOrEqual(2000);
+      expect(server_us).toBeLessThan(2600);
+      expect(load_generator_us).toBeGreaterThan(0);
+      // A load without a process of its own (this one answers in the test's process) has no server figure.
+      expect(results.other.cpu_per_request.server_us).toBeNull();
+      expect(results.other.cpu_per_request.load_generator_us).toBeGreaterThan(0);
+      expect(
+        describeCpuPerRequest({ live: { cpu_per_request: { server_us: 61.2, load_generator_us: 18.4 } }, other: results.other }),
+      ).toBe(`live 61.2 µs (load generator 18.4), other not measured (load generator ${results.other.cpu_per_request.load_generator_us})`);
+    } finally {
+      burner.kill();
+      await new Promise((done) => other.server.close(done));
     }
   });
 
