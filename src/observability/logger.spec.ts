@@ -36,6 +36,9 @@ describe('writeInfoLine', () => {
     long_route: `/api/v1/${'"quoted" \\ '.repeat(12)}`,
     control_only: 'bell \u0007',
     quotes_and_backslashes: 'C:\\temp "x" \\',
+    // Escaped only at the very start: written as pino writes it, not left unescaped (invalid JSON).
+    backslash_first: '\\ then nothing to escape',
+    quote_only: '"',
     lone_surrogate: 'half \ud83d of an emoji',
     negative: -0.5,
     infinite: Number.POSITIVE_INFINITY,

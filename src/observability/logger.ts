@@ -120,15 +120,18 @@ function jsonString(value: string): string {
   if (!NEEDS_QUOTING_CARE.test(value)) return `"${value}"`;
   let escaped = '';
   let last = 0;
+  let found = false;
   for (let i = 0; i < value.length; i++) {
     const code = value.charCodeAt(i);
     if (code < 32) return JSON.stringify(value);
     if (code === 34 || code === 92) {
       escaped += `${value.slice(last, i)}\\`;
       last = i;
+      found = true;
     }
   }
-  return `"${last === 0 ? value : escaped + value.slice(last)}"`;
+  // Not `last === 0`: a quote or backslash at the very start leaves it there too.
+  return `"${found ? escaped + value.slice(last) : value}"`;
 }
 
 /** A flat value as pino writes it: non-finite numbers as null, undefined left out (by the caller). */
