@@ -5,7 +5,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { AppConfig } from '../config/app-config.js';
 import { problem, sendProblem } from '../errors/problem.js';
-import { type PlainField, writeInfoLine } from '../observability/logger.js';
+import { type PlainField, PlainInfoLine, writeInfoLine } from '../observability/logger.js';
 import { RequestMetrics } from '../observability/request-metrics.js';
 import { formatDuration, IncomingCorrelation, readCorrelation } from './correlation-headers.js';
 import { observeResponse, type ResponseObserver } from '../http-server/express-server.adapter.js';
@@ -62,6 +62,9 @@ export class RequestCompletion implements ResponseObserver {
    * @param route the route template, or the Express request whose matched route gives it when the request ends
    * @param started when the request arrived (performance.now())
    * @param stampDuration whether headersWriting sets X-Request-Duration
+   * @param completedRun completedRun(…) of this request's organization, user, method, route and expected status, rendered
+   *   once by a caller that serves many alike (the cached-hit fast path): the line of a request that ends as expected
+   *   is then written around it
    */
   constructor(
     private readonly metrics: RequestMetrics,
@@ -71,6 +74,7 @@ export class RequestCompletion implements ResponseObserver {
     private readonly route: string | Request,
     private readonly started: number,
     public stampDuration: boolean,
+    private readonly completedRun?: CompletedRun,
   ) {}
 
   headersWriting(response: ServerResponse): void {
@@ -81,7 +85,33 @@ export class RequestCompletion implements ResponseObserver {
 
   closed(response: ServerResponse): void {
     const route = typeof this.route === 'string' ? this.route : routeTemplate(this.route);
-    recordCompletion(this.metrics, this.logger, this.ids, this.method, route, response, secondsSince(this.started), this.headersWrittenAfter);
+    recordCompletion(this.metrics, this.logger, this.ids, this.method, route, response, secondsSince(this.started), this.headersWrittenAfter, this.completedRun);
+  }
+}
+
+/**
+ * The completion line of a user's request (not an API key's) with no parent correlation or trace id, ended with the
+ * given status: only its correlation id, request id and duration vary, so the rest is rendered once (PlainInfoLine).
+ * recordCompletion writes it for a request that fits, byte for byte the line completionFields gives.
+ */
+export class CompletedRun extends PlainInfoLine {
+  constructor(organizationId: string, userId: string, method: string, route: string, status: number) {
+    super('correlation_id', 'request_id', { organization_id: organizationId, user_id: userId, method, route, status }, 'duration_ms', 'request completed');
+  }
+
+  /** Whether this is the completion line of a request with these ids, method and route that ended with this status. */
+  fits(ids: Partial<RequestIds>, method: string, route: string, status: number): boolean {
+    const { fields } = this;
+    return (
+      fields.status === status &&
+      fields.organization_id === ids.organizationId &&
+      fields.user_id === ids.userId &&
+      fields.method === method &&
+      fields.route === route &&
+      !ids.apiKeyId &&
+      !ids.parentCorrelationId &&
+      !ids.traceId
+    );
   }
 }
 
@@ -113,6 +143,7 @@ function recordCompletion(
   response: ServerResponse,
   elapsedSeconds: number,
   headersWrittenAfter: number | undefined,
+  completedRun: CompletedRun | undefined,
 ): void {
   const stream = headersWrittenAfter !== undefined && isEventStream(response);
   // A stream's client always leaves first: that is how it ends, not an abort.
@@ -121,6 +152,11 @@ function recordCompletion(
   // No status was ever sent to a client that left early: count it as 499, as nginx does.
   const status = aborted && !response.headersSent ? 499 : response.statusCode;
   metrics.record(route, method, status, durationMs);
+  const { correlationId, requestId } = ids;
+  if (completedRun && !aborted && !stream && correlationId !== undefined && requestId !== undefined && completedRun.fits(ids, method, route, status)) {
+    completedRun.write(logger, correlationId, requestId, durationMs);
+    return;
+  }
   const fields = completionFields(ids, method, route, status, durationMs, stream ? Math.round(elapsedSeconds * 1e3) / 1e3 : undefined, aborted);
   writeInfoLine(logger, fields as unknown as Record<string, PlainField>, aborted ? 'request aborted by the client' : 'request completed');
 }

@@ -12,7 +12,7 @@ import { CacheStats } from '../cache/cache-stats.js';
 import { MetricsCache } from '../cache/metrics-cache.js';
 import { AppConfig } from '../config/app-config.js';
 import { formatDuration, type IncomingCorrelation, readCorrelation } from '../correlation/correlation-headers.js';
-import { correlationHeaders, RequestCompletion, secondsSince } from '../correlation/correlation.middleware.js';
+import { CompletedRun, correlationHeaders, RequestCompletion, secondsSince } from '../correlation/correlation.middleware.js';
 import { observeResponse } from '../http-server/express-server.adapter.js';
 import { ProblemDetailsFilter } from '../errors/problem-details.filter.js';
 import { sendProblem } from '../errors/problem.js';
@@ -137,7 +137,7 @@ export class CachedHitFastPath implements OnApplicationBootstrap {
       userId: principal.userId,
     };
     // A hit's own headers carry its duration; a rejection's are stamped when written, as on the Nest path.
-    const completion = new RequestCompletion(this.requestMetrics, this.logger, ids, 'GET', route.template, started, false);
+    const completion = new RequestCompletion(this.requestMetrics, this.logger, ids, 'GET', route.template, started, false, this.completedRun(route, principal));
     const served: Served = { request, response, started, route, principal, incoming, requestId, completion };
     // From here the request is this path's: recorded once when it ends, even if the client leaves first.
     observeResponse(response, completion);
@@ -152,6 +152,16 @@ export class CachedHitFastPath implements OnApplicationBootstrap {
       () => next(request, response),
     );
     return true;
+  }
+
+  /** A served hit's completion line from organization_id to status, rendered once per route and principal (cached principals are reused). */
+  private completedRun(route: CachedRoute, principal: Principal): CompletedRun {
+    let run = route.completedRuns.get(principal);
+    if (run === undefined) {
+      run = new CompletedRun(principal.organizationId, principal.userId, 'GET', route.template, 200);
+      route.completedRuns.set(principal, run);
+    }
+    return run;
   }
 
   /** The interceptor's key for this raw query, or null when it would not read the cache (remembered per route: few distinct queries). */

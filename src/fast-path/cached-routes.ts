@@ -2,8 +2,10 @@ import { RequestMethod } from '@nestjs/common';
 import { GUARDS_METADATA, INTERCEPTORS_METADATA, METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { IS_PUBLIC } from '../auth/auth.decorators.js';
+import type { Principal } from '../auth/principal.js';
 import { allowedRoles } from '../auth/roles.guard.js';
 import { CACHED_METRIC, type CachedMetricOptions, MetricsCacheInterceptor } from '../cache/metrics-cache.interceptor.js';
+import type { CompletedRun } from '../correlation/correlation.middleware.js';
 import type { Role } from '../database/entities/user.entity.js';
 
 /** A GET route served through the metrics cache, as the fast path needs it. */
@@ -16,6 +18,8 @@ export interface CachedRoute {
   roles: Role[];
   /** Raw query → the interceptor's normalized query, or null when it would skip the cache (filled by the fast path). */
   keys: Map<string, string | null>;
+  /** A served hit's completion line from organization_id to status, per principal (filled by the fast path). */
+  completedRuns: WeakMap<Principal, CompletedRun>;
 }
 
 /**
@@ -34,7 +38,7 @@ export function discoverCachedRoutes(discovery: DiscoveryService, scanner: Metad
       if (!options || Reflect.getMetadata(METHOD_METADATA, handler) !== RequestMethod.GET) continue;
       const template = templateOf(globalPrefix, Reflect.getMetadata(PATH_METADATA, controller), Reflect.getMetadata(PATH_METADATA, handler));
       if (template === null || !answerableAlone(reflector, handler, controller)) continue;
-      routes.push({ template, endpoint: `GET ${template}`, options, roles: allowedRoles(reflector, handler, controller), keys: new Map() });
+      routes.push({ template, endpoint: `GET ${template}`, options, roles: allowedRoles(reflector, handler, controller), keys: new Map(), completedRuns: new WeakMap() });
     }
   }
   return routes;

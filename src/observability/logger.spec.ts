@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { createLogger, isoTimeOncePerMs, type PlainField, writeInfoLine } from './logger';
+import { createLogger, isoTimeOncePerMs, type PlainField, PlainInfoLine, writeInfoLine } from './logger';
 
 function capture(): { text: () => string; stream: Writable } {
   let text = '';
@@ -69,6 +69,56 @@ describe('writeInfoLine', () => {
     const foreign = { info: (object: object, message: string) => lines.push({ fields: object, message }) } as unknown as Parameters<typeof writeInfoLine>[0];
     writeInfoLine(foreign, { status: 200 }, 'request completed');
     expect(lines).toEqual([{ fields: { status: 200 }, message: 'request completed' }]);
+  });
+});
+
+describe('PlainInfoLine', () => {
+  const repeated: Record<string, PlainField> = {
+    organization_id: null,
+    user_id: 'quote " backslash \\ newline \n é 😀',
+    parent_correlation_id: undefined,
+    long_route: `/api/v1/${'"quoted" \\ '.repeat(12)}`,
+    status: 200,
+    falsy: false,
+  };
+  // Per line: short and long ids, ones that need quoting care, and numbers pino writes in every form.
+  const lines: Array<[string, string, number]> = [
+    ['abc-1', '6f1c1c0e-2b7a-4c57-9a43-1f0e8c1d2e3f', 1.234],
+    ['x'.repeat(128), 'tab \t and "quotes"', 0.31],
+    ['bell \u0007', 'lone \ud83d surrogate', 1],
+    ['', '\\', Number.NaN],
+    ['c:d.e_f', 'é', -0.5],
+  ];
+
+  it("writes, line after line, the very bytes writeInfoLine and pino write for the same fields in the same order", () => {
+    const template = new PlainInfoLine('correlation_id', 'request_id', repeated, 'duration_ms', 'request "completed"');
+    for (const [first, second, last] of lines) {
+      const viaTemplate = capture();
+      const direct = capture();
+      const viaPino = capture();
+      const logger = createLogger({ level: 'info', serviceName: 'svc "x"', destination: viaTemplate.stream });
+      template.write(logger, first, second, last);
+      const fields = { correlation_id: first, request_id: second, ...repeated, duration_ms: last };
+      writeInfoLine(createLogger({ level: 'info', serviceName: 'svc "x"', destination: direct.stream }), fields, 'request "completed"');
+      createLogger({ level: 'info', serviceName: 'svc "x"', destination: viaPino.stream }).info({ ...fields }, 'request "completed"');
+
+      expect(viaTemplate.text().split('\n')).toHaveLength(2);
+      expect(withoutTime(viaTemplate.text())).toBe(withoutTime(direct.text()));
+      expect(withoutTime(viaTemplate.text())).toBe(withoutTime(viaPino.text()));
+    }
+  });
+
+  it('writes nothing when the logger is above info, and leaves a logger it did not make to pino', () => {
+    const template = new PlainInfoLine('correlation_id', 'request_id', repeated, 'duration_ms', 'request completed');
+    const sink = capture();
+    template.write(createLogger({ level: 'warn', serviceName: 'svc', destination: sink.stream }), 'abc', 'def', 1);
+    expect(sink.text()).toBe('');
+
+    const seen: Array<{ fields: object; message: string }> = [];
+    const foreign = { info: (object: object, message: string) => seen.push({ fields: object, message }) } as unknown as Parameters<typeof writeInfoLine>[0];
+    template.write(foreign, 'abc', 'def', 2.5);
+    expect(seen).toEqual([{ fields: { correlation_id: 'abc', request_id: 'def', ...repeated, duration_ms: 2.5 }, message: 'request completed' }]);
+    expect(Object.keys(seen[0].fields)).toEqual(['correlation_id', 'request_id', ...Object.keys(repeated), 'duration_ms']);
   });
 });
 
