@@ -392,6 +392,41 @@ describe('log line of a fast-path hit', () => {
     expect(Object.keys(withoutParent).sort()).toEqual(Object.keys(nestLine).sort());
     expect(text).not.toContain(org.token);
   });
+
+  it("writes each organization's and user's own ids in the lines of interleaved hits, in the Nest path's field order", async () => {
+    const first = await signup(app);
+    const second = await signup(app);
+    const watch = watchNestPath(app);
+    for (const account of [first, second]) await get(app, account.token, DASHBOARD).expect(200);
+    text = '';
+    // Interleaved hits of both on many connections: each line is rendered around its own user's fields.
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => watch.through(get(app, [first, second][i % 2].token, DASHBOARD).set('X-Correlation-ID', `lines-${i}`).expect(200))),
+    );
+    expect(answers.filter((answer) => answer.nest)).toHaveLength(0);
+    await waitFor(() => completions().length === 12, 'twelve fast-path lines');
+    const lines = text.split('\n').filter(Boolean);
+    for (const [i, { response }] of answers.entries()) {
+      const account = [first, second][i % 2];
+      const line = lines.find((candidate) => candidate.includes(`"correlation_id":"lines-${i}"`));
+      expect(line).toBeDefined();
+      expect(Object.keys(JSON.parse(line as string))).toEqual(['level', 'time', 'service', 'correlation_id', 'request_id', 'organization_id', 'user_id', 'method', 'route', 'status', 'duration_ms', 'msg']);
+      expect(JSON.parse(line as string)).toEqual({
+        level: 'info',
+        time: expect.any(String),
+        service: 'toolbox-metrics',
+        correlation_id: `lines-${i}`,
+        request_id: response.headers['x-request-id'],
+        organization_id: account.organization.id,
+        user_id: account.user.id,
+        method: 'GET',
+        route: DASHBOARD,
+        status: 200,
+        duration_ms: expect.any(Number),
+        msg: 'request completed',
+      });
+    }
+  });
 });
 
 describe('rate limiting across both paths', () => {
