@@ -96,10 +96,14 @@ describe('bench throughput in turns', () => {
         0.5,
       );
       const { server_us, load_generator_us } = results.burner.cpu_per_request;
+      const { requests } = results.burner;
+      // /proc counts CPU in 10 ms ticks, and a request in flight as a turn closes is paid for but not counted: per turn
+      // up to one tick either way and two connections' 2 ms more, spread over the counted requests.
+      const slackUs = (2 * (10_000 + 2 * 2_100)) / requests;
       // Every counted request cost the server its 2 ms and a little for HTTP; the warm-up is not counted.
-      expect(results.burner.requests).toBeGreaterThan(100);
-      expect(server_us).toBeGreaterThanOrEqual(2000);
-      expect(server_us).toBeLessThan(2600);
+      expect(requests).toBeGreaterThan(20);
+      expect(server_us).toBeGreaterThanOrEqual(2000 - slackUs);
+      expect(server_us).toBeLessThan(2600 + slackUs);
       expect(load_generator_us).toBeGreaterThan(0);
       // A load without a process of its own (this one answers in the test's process) has no server figure.
       expect(results.other.cpu_per_request.server_us).toBeNull();
