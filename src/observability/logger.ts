@@ -164,12 +164,17 @@ export function writeInfoLine(logger: Logger, fields: Record<string, PlainField>
   const plain = plainLines.get(logger);
   if (!plain) return void logger.info(fields, message);
   if (!logger.isLevelEnabled('info')) return;
-  let line = plain.start + isoTimeOncePerMs() + plain.service;
+  plain.destination.write(`${plain.start}${isoTimeOncePerMs()}${plain.service}${renderFields(fields)},"msg":${jsonString(message)}}\n`);
+}
+
+/** `,"name":value` for each defined field, in order, as pino writes them. */
+function renderFields(fields: Readonly<Record<string, PlainField>>): string {
+  let rendered = '';
   for (const key in fields) {
     const value = fields[key];
-    if (value !== undefined) line += keyPart(key) + jsonValue(value);
+    if (value !== undefined) rendered += keyPart(key) + jsonValue(value);
   }
-  plain.destination.write(`${line},"msg":${jsonString(message)}}\n`);
+  return rendered;
 }
 
 /**
@@ -198,12 +203,7 @@ export class PlainInfoLine {
   ) {
     this.firstPart = flatString(keyPart(firstKey));
     this.secondPart = flatString(keyPart(secondKey));
-    let middle = '';
-    for (const key in fields) {
-      const value = fields[key];
-      if (value !== undefined) middle += keyPart(key) + jsonValue(value);
-    }
-    this.middlePart = flatString(middle + keyPart(lastKey));
+    this.middlePart = flatString(renderFields(fields) + keyPart(lastKey));
     this.endPart = flatString(`,"msg":${jsonString(message)}}\n`);
   }
 
