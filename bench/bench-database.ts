@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { MIGRATIONS } from '../src/database/migrations.js';
+import { LIVE_WINDOW_MS } from './ingestion.js';
 
 export interface BenchOrganization {
   organizationId: string;
@@ -81,6 +82,36 @@ export async function prepareBenchDatabase(databaseUrl: string, distDir: string,
   await vacuum.query(`INSERT INTO bench_seeding VALUES ($1, $2)`, [seconds, seededAt]);
   await vacuum.end();
   return { seconds, seeded_at: seededAt, this_run: true, vacuumed_before_run_seconds: null };
+}
+
+/** What the large organization holds as a run begins. */
+export interface LargeOrganizationData {
+  users: number;
+  events: number;
+  /**
+   * Its events dated within the live window before the run (the last 6 hours, where the ingestion phases date theirs):
+   * the seed leaves a few thousand there, each run adds its own, so runs hours apart see more of them in the indexes
+   * their inserts go to (docs/performance.md, "A twenty-first host").
+   */
+  events_in_live_window: number;
+  content: number;
+}
+
+export async function describeLargeOrganization(databaseUrl: string, organizationId: string, now: Date): Promise<LargeOrganizationData> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<LargeOrganizationData>(
+      `SELECT (SELECT count(*) FROM users WHERE organization_id = $1)::int AS users,
+              (SELECT count(*) FROM activity_events WHERE organization_id = $1)::int AS events,
+              (SELECT count(*) FROM activity_events WHERE organization_id = $1 AND occurred_at > $2 AND occurred_at <= $3)::int AS events_in_live_window,
+              (SELECT count(*) FROM educational_content WHERE organization_id = $1)::int AS content`,
+      [organizationId, new Date(now.getTime() - LIVE_WINDOW_MS), now],
+    );
+    return rows[0];
+  } finally {
+    await client.end();
+  }
 }
 
 /** The large organization, its first admin (the bench signs a token for it) and its users (ingestion picks from them). */

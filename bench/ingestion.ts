@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Random } from '../src/seed/random.js';
 
+/** How far back the ingestion phases date their events and statements: live traffic of the last 6 hours. */
+export const LIVE_WINDOW_MS = 6 * 3_600_000;
+
 const TYPES = ['login', 'session', 'session', 'lesson_completed', 'lesson_completed', 'assessment_submitted'] as const;
 
 export interface IngestionResult {
@@ -12,7 +15,7 @@ export interface IngestionResult {
   seconds: number;
 }
 
-/** Live traffic: batches of `batchSize` new events of random users over the last 6 hours (bodies built before timing). */
+/** Live traffic: batches of `batchSize` new events of random users over the live window (bodies built before timing). */
 function buildBodies(userIds: string[], batches: number, batchSize: number, seed: number): string[] {
   const random = new Random(seed);
   const now = Date.now();
@@ -25,7 +28,7 @@ function buildBodies(userIds: string[], batches: number, batchSize: number, seed
           id: randomUUID(),
           type,
           user_id: random.pick(userIds),
-          occurred_at: new Date(now - random.int(0, 6 * 3_600_000)).toISOString(),
+          occurred_at: new Date(now - random.int(0, LIVE_WINDOW_MS)).toISOString(),
           ...(type === 'session' ? { duration_seconds: random.int(120, 3600) } : {}),
           ...(type === 'lesson_completed' || type === 'assessment_submitted' ? { score: random.int(30, 100) } : {}),
         };

@@ -7,7 +7,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
-import { findLargeOrganization, prepareBenchDatabase } from './bench-database.js';
+import { describeLargeOrganization, findLargeOrganization, prepareBenchDatabase } from './bench-database.js';
 import { describeCpuPerRequest, medianRatio, percentile, sequentialLatencies, throughputInTurns } from './http-load.js';
 import { measureIngestion, TimedPart } from './ingestion.js';
 import { CpuSplit, describeCpuSplit, findPostgresServerPid, measureCpuSplit } from './cpu-split.js';
@@ -112,21 +112,15 @@ async function describeData(organizationId: string) {
   const client = new Client({ connectionString: DATABASE_URL });
   await client.connect();
   try {
-    const { rows } = await client.query(
-      `SELECT (SELECT count(*) FROM organizations)::int AS organizations,
-              (SELECT count(*) FROM users WHERE organization_id = $1)::int AS users,
-              (SELECT count(*) FROM activity_events WHERE organization_id = $1)::int AS events,
-              (SELECT count(*) FROM educational_content WHERE organization_id = $1)::int AS content,
-              version() AS postgres`,
-      [organizationId],
-    );
+    const { rows } = await client.query(`SELECT (SELECT count(*) FROM organizations)::int AS organizations, version() AS postgres`);
     // The server settings that decide write throughput once the data outgrows the buffer cache (docs/performance.md).
     const settings = await client.query<{ name: string; setting: string }>(
       `SELECT name, current_setting(name) AS setting FROM pg_settings WHERE name = ANY($1::text[]) ORDER BY name`,
       [POSTGRES_SETTINGS],
     );
     const postgresSettings = Object.fromEntries(settings.rows.map((row) => [row.name, row.setting]));
-    return { ...(rows[0] as { organizations: number; users: number; events: number; content: number; postgres: string }), postgresSettings };
+    const large = await describeLargeOrganization(DATABASE_URL, organizationId, new Date());
+    return { ...(rows[0] as { organizations: number; postgres: string }), large, postgresSettings };
   } finally {
     await client.end();
   }
@@ -240,7 +234,7 @@ async function main(): Promise<void> {
   const anchors: ChildProcess[] = [];
   try {
     await waitUntilReady(service);
-    process.stdout.write(`Service ready (pid ${service.pid}); large organization ${large.slug}: ${data.users} users, ${data.events} events, ${data.content} content\n`);
+    process.stdout.write(`Service ready (pid ${service.pid}); large organization ${large.slug}: ${data.large.users} users, ${data.large.events} events (${data.large.events_in_live_window} of them in the last 6 hours, where ingestion dates its events), ${data.large.content} content\n`);
     process.stdout.write(`PostgreSQL: ${Object.entries(data.postgresSettings).map(([name, value]) => `${name}=${value}`).join(', ')}\n`);
     // Each phase's own peak: the kernel's high-water mark is reset as a phase begins (bench/memory.ts).
     const memory = new PhaseMemoryMeter(service.pid as number);
@@ -436,7 +430,7 @@ async function main(): Promise<void> {
       machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model, memory_gb: round(totalmem() / 2 ** 30, 1), node: process.version, postgres: data.postgres, postgres_settings: data.postgresSettings },
       // How the service was started (the environment and node flags of start:prod): they move memory and throughput.
       service_start: serviceStart(),
-      data: { organizations: data.organizations, large_organization: { slug: large.slug, users: data.users, events: data.events, content: data.content } },
+      data: { organizations: data.organizations, large_organization: { slug: large.slug, ...data.large } },
       seeding,
       live,
       bare_express: bareExpress,

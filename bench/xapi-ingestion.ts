@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
 import { generateApiKey } from '../src/api-keys/api-key-secret.js';
 import { Random } from '../src/seed/random.js';
-import type { TimedPart } from './ingestion.js';
+import { LIVE_WINDOW_MS, type TimedPart } from './ingestion.js';
 
 const ADL = 'http://adlnet.gov/expapi/verbs/';
 /** What an LMS sends most: completions, assessments, session ends; one in six is a verb the service only stores. */
@@ -35,7 +35,7 @@ export async function createBenchApiKey(databaseUrl: string, organizationId: str
   return { prefix: generated.prefix, key: generated.key };
 }
 
-/** Batches of statements by `learners` account actors about 200 lessons and 50 quizzes over the last 6 hours (built before timing). */
+/** Batches of statements by `learners` account actors about 200 lessons and 50 quizzes over the live window, the last 6 hours (built before timing). */
 function buildBodies(learners: number, batches: number, seed: number): string[] {
   const random = new Random(seed);
   const now = Date.now();
@@ -53,7 +53,7 @@ function buildBodies(learners: number, batches: number, seed: number): string[] 
           object: { objectType: 'Activity', id: activity, definition: { type: `http://adlnet.gov/expapi/activities/${quiz ? 'assessment' : 'lesson'}`, name: { 'en-US': activity } } },
           ...(verb === `${ADL}terminated` ? { result: { duration: `PT${random.int(2, 59)}M${random.int(0, 59)}S` } } : {}),
           ...(verb === `${ADL}completed` || quiz ? { result: { score: { scaled: random.int(30, 100) / 100 } } } : {}),
-          timestamp: new Date(now - random.int(0, 6 * 3_600_000)).toISOString(),
+          timestamp: new Date(now - random.int(0, LIVE_WINDOW_MS)).toISOString(),
         };
       }),
     ),
