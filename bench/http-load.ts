@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { processCpuMs } from './cpu-split';
+import { processCpuMs } from './cpu-split.js';
 
 // autocannon ships no type declarations: the part of its API the bench uses.
 /** One run's result as autocannon gives it with skipAggregateResult: counts and an encoded latency histogram. */

@@ -109,6 +109,8 @@ async function waitUntilReady(service: ChildProcess): Promise<void> {
 const POSTGRES_SETTINGS = ['shared_buffers', 'max_wal_size', 'checkpoint_timeout', 'wal_compression', 'synchronous_commit', 'autovacuum'];
 
 async function describeData(organizationId: string) {
+  // The large organization first, on its own connection: this one is not held open meanwhile.
+  const large = await describeLargeOrganization(DATABASE_URL, organizationId, new Date());
   const client = new Client({ connectionString: DATABASE_URL });
   await client.connect();
   try {
@@ -119,7 +121,6 @@ async function describeData(organizationId: string) {
       [POSTGRES_SETTINGS],
     );
     const postgresSettings = Object.fromEntries(settings.rows.map((row) => [row.name, row.setting]));
-    const large = await describeLargeOrganization(DATABASE_URL, organizationId, new Date());
     return { ...(rows[0] as { organizations: number; postgres: string }), large, postgresSettings };
   } finally {
     await client.end();
