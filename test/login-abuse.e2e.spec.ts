@@ -15,8 +15,12 @@ describe('login against abuse', () => {
   });
   afterAll(() => app.close());
 
-  /** A fresh client address per call site, so tests do not share an IP's budget. */
-  const newIp = () => `198.51.${randomBytes(1)[0]}.${randomBytes(1)[0]}`;
+  /** A fresh client address per call, never one an earlier call had, so tests do not share an IP's budget (each app has its own Redis prefix). */
+  let addresses = 0;
+  const newIp = () => {
+    addresses += 1;
+    return `198.51.${addresses >> 8}.${addresses & 255}`;
+  };
   const login = (ip: string, body: Record<string, unknown>) => http(app).post('/api/v1/auth/login').set('X-Forwarded-For', ip).send(body);
 
   it('treats İ and i as one address: the İ variant spends the same 5-a-minute budget and logs into the same account', async () => {
@@ -67,13 +71,14 @@ describe('login against abuse', () => {
     const account = await signup(app, { password: PASSWORD });
     const ip = newIp();
     for (let attempt = 0; attempt < 3; attempt++) await login(ip, { email: account.user.email, password: PASSWORD }).expect(200);
-    const statuses: number[] = [];
+    // Each answer with its detail and remaining budget, so a failure says which limit refused and when.
+    const answers: string[] = [];
     let last;
     for (let attempt = 1; attempt <= 30; attempt++) {
       last = await login(ip, { email: uniqueEmail('spray'), password: 'Summer2026!' });
-      statuses.push(last.status);
+      answers.push(`${last.status} ${last.body.detail} (remaining ${last.headers['x-ratelimit-remaining']})`);
     }
-    expect(statuses).toEqual(Array(30).fill(401));
+    expect(answers).toEqual(Array.from({ length: 30 }, (_, n) => `401 ${INVALID} (remaining ${29 - n})`));
     expect([last!.headers['x-ratelimit-limit'], last!.headers['x-ratelimit-remaining']]).toEqual(['30', '0']);
     const refused = await login(ip, { email: uniqueEmail('spray'), password: 'Summer2026!' }).expect(429);
     expect(refused.headers['retry-after']).toBe('300');
