@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { flatUuid } from './flat-uuid.js';
 
 export const CORRELATION_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 const TRACEPARENT_PATTERN = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
@@ -25,7 +25,7 @@ export function readCorrelation(headers: Record<string, string | string[] | unde
   const trace = traceparent ? TRACEPARENT_PATTERN.exec(traceparent) : null;
   const traceId = trace && trace[1] !== 'ff' && !/^0+$/.test(trace[2]) && !/^0+$/.test(trace[3]) ? trace[2] : undefined;
   return {
-    correlationId: valid ? incoming : randomUUID(),
+    correlationId: valid ? incoming : flatUuid(),
     parentCorrelationId: parent !== undefined && CORRELATION_ID_PATTERN.test(parent) ? parent : undefined,
     chainDepth: depth + 1,
     traceId,

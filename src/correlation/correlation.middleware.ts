@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { flatUuid } from './flat-uuid.js';
 import { performance } from 'node:perf_hooks';
 import type { ServerResponse } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
@@ -21,7 +21,7 @@ export function correlationMiddleware(config: AppConfig, metrics: RequestMetrics
   return (request: Request, response: Response, next: NextFunction) => {
     const started = performance.now();
     const incoming = readCorrelation(request.headers);
-    const requestId = randomUUID();
+    const requestId = flatUuid();
     // Filled in later by auth; 'close' may come outside the request's async context, so the store itself is kept.
     const store = requestContextStore() ?? {};
     store.correlationId = incoming.correlationId;

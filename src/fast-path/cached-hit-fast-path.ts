@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import { randomUUID } from 'node:crypto';
+import { flatUuid } from '../correlation/flat-uuid.js';
 import { performance } from 'node:perf_hooks';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -126,7 +126,7 @@ export class CachedHitFastPath implements OnApplicationBootstrap {
     const incoming = readCorrelation(headers);
     if (incoming.chainDepth > this.config.MAX_CHAIN_DEPTH) return false;
 
-    const requestId = randomUUID();
+    const requestId = flatUuid();
     const ids = {
       correlationId: incoming.correlationId,
       requestId,
