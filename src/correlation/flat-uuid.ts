@@ -12,7 +12,7 @@ let next = BATCH;
 
 /**
  * A random (version 4) UUID, as node:crypto's randomUUID makes it, in one flat string. randomUUID joins its 36
- * characters from a dozen pieces, which V8 keeps as a tree of pieces until something reads them as one: a header's
+ * characters from two-digit pieces and dashes, which V8 keeps as a tree until something reads them as one: a header's
  * validation and a log line's quoting each copy them first. A request's ids are read that way on every request, so
  * they are written here as text once and read back as one string.
  */
