@@ -1,4 +1,4 @@
-import { flatUuid } from './flat-uuid.js';
+import { flatUuid } from '../common/flat-uuid.js';
 
 export const CORRELATION_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 const TRACEPARENT_PATTERN = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;

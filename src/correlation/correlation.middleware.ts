@@ -1,4 +1,4 @@
-import { flatUuid } from './flat-uuid.js';
+import { flatUuid } from '../common/flat-uuid.js';
 import { performance } from 'node:perf_hooks';
 import type { ServerResponse } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';

@@ -17,25 +17,27 @@ export function nestedDeeperThan(value: unknown, limit: number): boolean {
     const current = objects.pop() as Record<string, unknown>;
     const depth = depths.pop() as number;
     if (depth >= limit) return true;
-    forEachObjectChild(current, (child) => {
-      objects.push(child);
-      depths.push(depth + 1);
-    });
+    // The children pushed here, not through a callback: a closure for each object was most of what this check allocated.
+    if (Array.isArray(current)) {
+      for (let i = 0; i < current.length; i++) {
+        const child: unknown = current[i];
+        if (typeof child === 'object' && child !== null) {
+          objects.push(child);
+          depths.push(depth + 1);
+        }
+      }
+      continue;
+    }
+    for (const key in current) {
+      if (!Object.hasOwn(current, key)) continue;
+      const child = current[key];
+      if (typeof child === 'object' && child !== null) {
+        objects.push(child);
+        depths.push(depth + 1);
+      }
+    }
   }
   return false;
-}
-
-/** Calls visit for each array element or own enumerable property value that is itself an object or array. */
-function forEachObjectChild(current: Record<string, unknown>, visit: (child: object) => void): void {
-  if (Array.isArray(current)) {
-    for (const child of current) if (typeof child === 'object' && child !== null) visit(child);
-    return;
-  }
-  for (const key in current) {
-    if (!Object.hasOwn(current, key)) continue;
-    const child = current[key];
-    if (typeof child === 'object' && child !== null) visit(child);
-  }
 }
 
 // Keys that would reach an object's prototype if merged: class-transformer silently drops them, so they are refused by name.
@@ -48,7 +50,10 @@ function hasPrototypeKey(value: unknown): boolean {
   while (objects.length > 0) {
     const current = objects.pop() as Record<string, unknown>;
     if (Array.isArray(current)) {
-      forEachObjectChild(current, (child) => objects.push(child));
+      for (let i = 0; i < current.length; i++) {
+        const child: unknown = current[i];
+        if (typeof child === 'object' && child !== null) objects.push(child);
+      }
       continue;
     }
     // One pass over the keys: each is checked and its value queued.

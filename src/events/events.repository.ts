@@ -54,7 +54,8 @@ export class EventsRepository {
           events.map((e) => e.userId),
           events.map((e) => e.type),
           events.map((e) => e.contentId),
-          events.map((e) => e.occurredAt),
+          // As text: node-postgres would write each Date in local time, a few strings apiece.
+          events.map((e) => e.occurredAt.toISOString()),
           events.map((e) => e.durationSeconds),
           events.map((e) => e.score),
         ],

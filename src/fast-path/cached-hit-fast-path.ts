@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import { flatUuid } from '../correlation/flat-uuid.js';
+import { flatUuid } from '../common/flat-uuid.js';
 import { performance } from 'node:perf_hooks';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';

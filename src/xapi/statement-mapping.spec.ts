@@ -56,6 +56,8 @@ describe('xAPI statement mapping', () => {
       'reference',
     ]);
     expect(contentTypeOf(undefined)).toBe('reference');
+    // The last path segment decides, trailing slashes ignored; a type without a slash is its own segment.
+    expect(['https://lms.example/types/course//', 'question', 'https://lms.example/lesson/video', '/', ''].map(contentTypeOf)).toEqual(['lesson', 'quiz', 'reference', 'reference', 'reference']);
   });
 
   it('derives one event id per statement id, a version 5 UUID', () => {

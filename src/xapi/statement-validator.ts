@@ -25,13 +25,16 @@ const CONTEXT_KEYS = ['registration', 'instructor', 'team', 'contextActivities',
 
 export const isObject = (value: unknown): value is JsonObject => typeof value === 'object' && value !== null && !Array.isArray(value);
 export const isUuid = (value: unknown): value is string => typeof value === 'string' && UUID.test(value);
-export const isTimestamp = (value: unknown): value is string => typeof value === 'string' && TIMESTAMP.test(value) && !Number.isNaN(Date.parse(value)) && calendarOk(value);
+export const isTimestamp = (value: unknown): value is string => {
+  if (typeof value !== 'string') return false;
+  const match = TIMESTAMP.exec(value);
+  return match !== null && !Number.isNaN(Date.parse(value)) && calendarOk(match);
+};
 export const isDuration = (value: unknown): value is string => typeof value === 'string' && DURATION.test(value);
 const isIri = (value: unknown) => typeof value === 'string' && IRI.test(value);
 
-function calendarOk(value: string): boolean {
-  const match = TIMESTAMP.exec(value)!;
-  const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((index) => Number(match[index]));
+function calendarOk(match: RegExpExecArray): boolean {
+  const [year, month, day, hour, minute, second] = [Number(match[1]), Number(match[2]), Number(match[3]), Number(match[4]), Number(match[5]), Number(match[6])];
   const days = new Date(Date.UTC(year, month, 0)).getUTCDate();
   return month >= 1 && month <= 12 && day >= 1 && day <= days && hour < 24 && minute < 60 && second < 60;
 }
@@ -49,7 +52,8 @@ export function statementErrors(statement: unknown, path: string): FieldError[] 
     add('', 'a statement must be a JSON object');
     return errors;
   }
-  nulls(statement, '', add);
+  // The walk that names each null builds a path for every property: it runs only when there is one to name.
+  if (holdsNull(statement)) nulls(statement, '', add);
   unknownKeys(statement, STATEMENT_KEYS, '', add);
   // A null was reported above: it gets no second error from the checks of its property.
   const given = (key: string) => statement[key] !== undefined && statement[key] !== null;
@@ -78,6 +82,18 @@ export function statementErrors(statement: unknown, path: string): FieldError[] 
 
 type Add = (field: string, message: string) => void;
 
+/** Whether a null appears anywhere outside extensions (the check of every statement, so it allocates nothing). */
+function holdsNull(value: Json): boolean {
+  if (value === null) return true;
+  if (typeof value !== 'object') return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (holdsNull(value[i])) return true;
+    return false;
+  }
+  for (const key in value) if (Object.hasOwn(value, key) && key !== 'extensions' && holdsNull(value[key])) return true;
+  return false;
+}
+
 function nulls(value: Json, field: string, add: Add): void {
   if (value === null) {
     add(field, `${field || 'the statement'} must not be null`);
@@ -93,20 +109,22 @@ function nulls(value: Json, field: string, add: Add): void {
 }
 
 function unknownKeys(value: JsonObject, allowed: string[], field: string, add: Add): void {
-  for (const key of Object.keys(value)) if (!allowed.includes(key)) add(field ? `${field}.${key}` : key, `${key} is not a property the xAPI specification allows here`);
+  for (const key in value) if (Object.hasOwn(value, key) && !allowed.includes(key)) add(field ? `${field}.${key}` : key, `${key} is not a property the xAPI specification allows here`);
 }
 
 function languageMap(value: Json, field: string, add: Add): void {
   if (!isObject(value)) return add(field, `${field} must be a language map`);
-  for (const [tag, text] of Object.entries(value)) {
+  for (const tag in value) {
+    if (!Object.hasOwn(value, tag)) continue;
     if (!LANGUAGE_TAG.test(tag)) add(`${field}.${tag}`, `${tag} is not a language tag`);
-    else if (typeof text !== 'string') add(`${field}.${tag}`, 'a language map holds strings');
+    else if (typeof value[tag] !== 'string') add(`${field}.${tag}`, 'a language map holds strings');
   }
 }
 
 /** The number of inverse functional identifiers, each checked for its format. */
 function identifiers(agent: JsonObject, field: string, add: Add): number {
-  const present = IFIS.filter((key) => agent[key] !== undefined);
+  let present = 0;
+  for (const key of IFIS) if (agent[key] !== undefined) present++;
   if (agent.mbox !== undefined && (typeof agent.mbox !== 'string' || !MAILTO.test(agent.mbox))) add(`${field}.mbox`, 'mbox must be a mailto: IRI');
   if (agent.mbox_sha1sum !== undefined && (typeof agent.mbox_sha1sum !== 'string' || !SHA1.test(agent.mbox_sha1sum))) add(`${field}.mbox_sha1sum`, 'mbox_sha1sum must be a hex SHA-1');
   if (agent.openid !== undefined && !isIri(agent.openid)) add(`${field}.openid`, 'openid must be a URI');
@@ -119,7 +137,7 @@ function identifiers(agent: JsonObject, field: string, add: Add): number {
     }
   }
   if (agent.name !== undefined && typeof agent.name !== 'string') add(`${field}.name`, 'name must be a string');
-  return present.length;
+  return present;
 }
 
 /** The actor this endpoint accepts: an Agent identified by exactly one inverse functional identifier. */

@@ -29,12 +29,24 @@ function refill(): void {
     // RFC 9562: version 4 in byte 6's high half, variant 10 in byte 8's two high bits.
     random[from + 6] = (random[from + 6] & 0x0f) | 0x40;
     random[from + 8] = (random[from + 8] & 0x3f) | 0x80;
-    const to = 36 * uuid;
-    for (let byte = 0; byte < 16; byte++) {
-      const value = random[from + byte];
-      text[to + BYTE_AT[byte]] = HEX[value >> 4];
-      text[to + BYTE_AT[byte] + 1] = HEX[value & 0x0f];
-    }
+    writeDigits(random, from, text, 36 * uuid);
   }
   next = 0;
+}
+
+const one = Buffer.alloc(36, '-', 'latin1');
+
+/** 16 bytes (from `from`) as a UUID's text, in one flat string: one string, where slices joined by dashes make nine. */
+export function uuidText(bytes: Uint8Array, from = 0): string {
+  writeDigits(bytes, from, one, 0);
+  return one.toString('latin1');
+}
+
+/** 16 bytes as 32 lower-case hex digits at their places among the dashes already written at `at`. */
+function writeDigits(bytes: Uint8Array, from: number, into: Buffer, at: number): void {
+  for (let byte = 0; byte < 16; byte++) {
+    const value = bytes[from + byte];
+    into[at + BYTE_AT[byte]] = HEX[value >> 4];
+    into[at + BYTE_AT[byte] + 1] = HEX[value & 0x0f];
+  }
 }

@@ -48,3 +48,14 @@ describe('flatUuid', () => {
     }
   });
 });
+
+describe('uuidText', () => {
+  it('writes 16 bytes from the offset given as the 8-4-4-4-12 text, each call independent of the last', () => {
+    const { uuidText } = jest.requireActual<typeof import('./flat-uuid')>('./flat-uuid');
+    // Byte i is i × 17 (mod 256): 00 11 22 … ff, then 10 21 32 43.
+    const bytes = Buffer.from(Array.from({ length: 20 }, (_, index) => (index * 17) & 0xff));
+    expect(uuidText(bytes)).toBe('00112233-4455-6677-8899-aabbccddeeff');
+    expect(uuidText(bytes, 4)).toBe('44556677-8899-aabb-ccdd-eeff10213243');
+    expect(uuidText(Buffer.alloc(16))).toBe('00000000-0000-0000-0000-000000000000');
+  });
+});
