@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { arrayLiteral } from '../database/array-literal.js';
 import { TenantTransactions } from '../database/tenant-transactions.js';
 import type { EventType } from '../database/entities/activity-event.entity.js';
 
@@ -50,14 +51,14 @@ export class EventsRepository {
          SELECT type, count(*)::int AS stored FROM inserted GROUP BY type`,
         [
           organizationId,
-          events.map((e) => e.id),
-          events.map((e) => e.userId),
-          events.map((e) => e.type),
-          events.map((e) => e.contentId),
-          // As text: node-postgres would write each Date in local time, a few strings apiece.
-          events.map((e) => e.occurredAt.toISOString()),
-          events.map((e) => e.durationSeconds),
-          events.map((e) => e.score),
+          // Array literals: every value here is a UUID, a fixed word, a time as ISO 8601 text or a number.
+          arrayLiteral(events.map((e) => e.id)),
+          arrayLiteral(events.map((e) => e.userId)),
+          arrayLiteral(events.map((e) => e.type)),
+          arrayLiteral(events.map((e) => e.contentId)),
+          arrayLiteral(events.map((e) => e.occurredAt.toISOString())),
+          arrayLiteral(events.map((e) => e.durationSeconds)),
+          arrayLiteral(events.map((e) => e.score)),
         ],
       );
       const byType: Partial<Record<EventType, number>> = {};

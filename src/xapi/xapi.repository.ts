@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { arrayLiteral } from '../database/array-literal.js';
 import { TenantTransactions } from '../database/tenant-transactions.js';
 import type { JsonObject } from './statement-validator.js';
 
@@ -87,9 +88,4 @@ export class XapiRepository {
       { readOnly: true },
     );
   }
-}
-
-/** A PostgreSQL array literal of values that need no quoting (UUIDs, hex digests); null as NULL. */
-function arrayLiteral(values: (string | null)[]): string {
-  return `{${values.map((value) => value ?? 'NULL').join(',')}}`;
 }
