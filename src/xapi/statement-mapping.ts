@@ -158,6 +158,17 @@ export function statementSignature(statement: JsonObject): string {
   return hash('sha256', canonical(comparable as Json), 'hex');
 }
 
+/** Keys as JSON text with their colon, the first few hundred distinct ones kept (statements repeat the same names). */
+const QUOTED_KEYS = new Map<string, string>();
+function quotedKey(key: string): string {
+  let quoted = QUOTED_KEYS.get(key);
+  if (quoted === undefined) {
+    quoted = `${JSON.stringify(key)}:`;
+    if (QUOTED_KEYS.size < 512) QUOTED_KEYS.set(key, quoted);
+  }
+  return quoted;
+}
+
 /** Keys sorted at every level, undefined members left out, JSON text for keys and scalars; built as one string (it runs per statement). */
 function canonical(value: Json): string {
   if (Array.isArray(value)) {
@@ -170,7 +181,7 @@ function canonical(value: Json): string {
     for (const key of sortedKeys(value)) {
       const member = value[key];
       if (member === undefined) continue;
-      text += (text.length === 1 ? '' : ',') + JSON.stringify(key) + ':' + canonical(member);
+      text += (text.length === 1 ? '' : ',') + quotedKey(key) + canonical(member);
     }
     return `${text}}`;
   }
