@@ -121,6 +121,24 @@ describe('xAPI statement mapping', () => {
     );
   });
 
+  it('sorts keys by UTF-16 code units, in objects of a few keys and of many alike', () => {
+    const base = { actor: { mbox: 'mailto:a@school.example' }, verb: { id: `${ADL}completed` }, object: { id: 'https://lms.example/lesson/1' } };
+    const sign = (keys: string[]) => statementSignature({ ...base, result: { extensions: Object.fromEntries(keys.map((key, index) => [key, index])) } } as never);
+    const expected = (keys: string[], order: string[]) =>
+      createHash('sha256')
+        .update(
+          '{"actor":{"mbox":"mailto:a@school.example"},"context":null,"object":{"id":"https://lms.example/lesson/1"},"result":{"extensions":{' +
+            order.map((key) => `${JSON.stringify(key)}:${keys.indexOf(key)}`).join(',') +
+            '}},"timestamp":null,"verb":"http://adlnet.gov/expapi/verbs/completed"}',
+        )
+        .digest('hex');
+    const few = ['b', 'B', 'a', '\u00e9', '_', 'Z', 'aa', 'a0'];
+    expect(sign(few)).toBe(expected(few, ['B', 'Z', '_', 'a', 'a0', 'aa', 'b', '\u00e9']));
+    const many = Array.from({ length: 20 }, (_, index) => `k${19 - index}`);
+    const manyOrder = ['k0', 'k1', 'k10', 'k11', 'k12', 'k13', 'k14', 'k15', 'k16', 'k17', 'k18', 'k19', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7', 'k8', 'k9'];
+    expect(sign(many)).toBe(expected(many, manyOrder));
+  });
+
   it('accepts the xAPI timestamp and duration forms, and refuses the rest', () => {
     const errors = (extra: Record<string, unknown>) => statementErrors({ ...base, ...extra }, 'statement').map((error) => error.field);
     expect(errors({ timestamp: '2026-03-10T12:00:00.123456Z' })).toEqual([]);

@@ -158,13 +158,16 @@ export function statementSignature(statement: JsonObject): string {
   return hash('sha256', canonical(comparable as Json), 'hex');
 }
 
-/** Keys as JSON text with their colon, the first few hundred distinct ones kept (statements repeat the same names). */
+/**
+ * Keys as JSON text with their colon. Statements repeat the same names: the first 512 distinct keys of up to 100
+ * characters are kept, so that no client's keys can make the map grow without bound.
+ */
 const QUOTED_KEYS = new Map<string, string>();
 function quotedKey(key: string): string {
   let quoted = QUOTED_KEYS.get(key);
   if (quoted === undefined) {
     quoted = `${JSON.stringify(key)}:`;
-    if (QUOTED_KEYS.size < 512) QUOTED_KEYS.set(key, quoted);
+    if (QUOTED_KEYS.size < 512 && key.length <= 100) QUOTED_KEYS.set(key, quoted);
   }
   return quoted;
 }
@@ -189,11 +192,13 @@ function canonical(value: Json): string {
 }
 
 /**
- * An object's keys in Array.prototype.sort's order (UTF-16 code units), sorted in place by insertion: a statement's
- * objects have a handful of keys, and the general sort's work array was an eighth of what an xAPI batch allocated.
+ * An object's keys in Array.prototype.sort's order (UTF-16 code units). A statement's objects have a handful of keys,
+ * sorted in place by insertion (the general sort's work array was an eighth of what an xAPI batch allocated); a larger
+ * object, such as a client's extensions, takes the general sort, whose time does not grow with the square of its keys.
  */
 function sortedKeys(value: JsonObject): string[] {
   const keys = Object.keys(value);
+  if (keys.length > 16) return keys.sort();
   for (let i = 1; i < keys.length; i++) {
     const key = keys[i];
     let j = i - 1;
