@@ -30,5 +30,8 @@ module.exports = {
   setupFilesAfterEnv: ['<rootDir>/test/support/response-validation.setup.ts'],
   // Each worker has its own database (see test/support/global-setup.ts); keep in step with TEST_WORKERS there.
   maxWorkers: 2,
+  // A worker keeps what test files leave on its heap (Nest apps' modules, drivers); past this after a file it is
+  // replaced, so neither runs into --max-old-space-size nor ends the run in a long collection.
+  workerIdleMemoryLimit: '400MB',
   testTimeout: 30000,
 };
