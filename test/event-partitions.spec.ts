@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { EventsRepository } from '../src/events/events.repository';
 import type { ExportRequest } from '../src/metrics/dto/metrics-query.dto';
 import { ExportService } from '../src/metrics/export/export.service';
 import { MetricsRepository } from '../src/metrics/metrics.repository';
@@ -140,19 +141,31 @@ describe('activity_events partitions and retention', () => {
     const rawEvents = async () =>
       (await query<{ count: number; oldest: Date }>(`SELECT count(*)::int AS count, min(occurred_at) AS oldest FROM activity_events WHERE organization_id = $1`, [organizationId]))[0];
 
+    const cutoff = new Date(now.getTime() - RETENTION_DAYS * DAY_MS);
+    const cutoffMonth = new Date(Date.UTC(cutoff.getUTCFullYear(), cutoff.getUTCMonth(), 1));
+    const eventsFrom = async (from: Date) =>
+      (await query<{ count: number }>(`SELECT count(*)::int AS count FROM activity_events WHERE organization_id = $1 AND occurred_at >= $2`, [organizationId, from]))[0].count;
+
     const before = await figures();
     const rawBefore = await rawEvents();
+    const keptBefore = await eventsFrom(cutoffMonth);
+    const beforeCutoffInItsMonth = keptBefore - (await eventsFrom(cutoff));
     expect(rawBefore.count).toBe(seeded.events);
-    // The 90-day figures reach back into the months that are about to be dropped.
-    expect(before.statistics[2].series.lessons_completed.summary.sum).toBeGreaterThan(0);
+    // The 90-day figures reach back into the months that are about to be dropped: lessons on days before the cutoff's month.
+    const ninetyDays = before.statistics[2].series.lessons_completed.points;
+    const lessonsInDroppedMonths = ninetyDays.filter(([day]) => new Date(day) < cutoffMonth).reduce((total, [, value]) => total + (value ?? 0), 0);
+    expect(lessonsInDroppedMonths).toBeGreaterThan(0);
+    expect(rawBefore.count).toBeGreaterThan(keptBefore);
 
     const { dropped } = await maintain();
     expect(dropped.length).toBeGreaterThanOrEqual(2);
+    // Exactly the months that ended before the cutoff's month: every event from that month on is still there, and the
+    // days of the cutoff's month before the cutoff itself are kept with it (whole partitions only).
+    for (const name of dropped) expect(name < `activity_events_p${cutoffMonth.toISOString().slice(0, 7).replace('-', '_')}`).toBe(true);
     const rawAfter = await rawEvents();
-    expect(rawAfter.count).toBeLessThan(rawBefore.count);
-    const cutoff = new Date(now.getTime() - RETENTION_DAYS * DAY_MS);
-    const cutoffMonth = new Date(Date.UTC(cutoff.getUTCFullYear(), cutoff.getUTCMonth(), 1));
+    expect(rawAfter.count).toBe(keptBefore);
     expect(rawAfter.oldest.getTime()).toBeGreaterThanOrEqual(cutoffMonth.getTime());
+    expect((await eventsFrom(cutoffMonth)) - (await eventsFrom(cutoff))).toBe(beforeCutoffInItsMonth);
 
     expect(await figures()).toEqual(before);
     const [horizon] = await query<{ kept_from: Date }>(`SELECT kept_from FROM activity_events_retention`);
@@ -216,5 +229,55 @@ describe('activity_events partitions and retention', () => {
     await maintain();
     expect((await totals(`AND occurred_at < $2`))[0].events).toBe(0);
     expect(await rollupTotals(`AND $2::timestamptz IS NOT NULL`)).toEqual(before);
+  });
+});
+
+describe('activity_events partitions ahead of time', () => {
+  let testApp: TestApp;
+  const clock = new ManualClock();
+
+  beforeAll(async () => {
+    // Its own database: this file moves the service's clock months ahead and creates partitions there.
+    testApp = await createTestApp({ clock, env: { DATABASE_URL: await ownDatabaseUrl('partitions_ahead') } });
+  });
+  afterAll(() => testApp.close());
+
+  const partitionOf = (month: string) => `activity_events_p${month.slice(0, 7).replace('-', '_')}`;
+  const monthPartitions = async () =>
+    (
+      await testApp.dataSource.query<{ name: string }[]>(
+        `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+          WHERE i.inhparent = 'activity_events'::regclass AND c.relname <> 'activity_events_default' ORDER BY 1`,
+      )
+    ).map((partition) => partition.name);
+
+  it('creates the months that come within reach as time passes, and an event there is stored in its month', async () => {
+    const service = testApp.get(EventPartitionsService);
+    const existing = await monthPartitions();
+    // Five months on, the months the migrations and start-up created no longer reach MONTHS_AHEAD past the clock.
+    const start = new Date();
+    const later = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 5, 15, 12));
+    clock.set(later.getTime());
+    const wanted = monthsBetween(later, new Date(Date.UTC(later.getUTCFullYear(), later.getUTCMonth() + MONTHS_AHEAD, 1)));
+    const missing = wanted.filter((month) => !existing.includes(partitionOf(month)));
+    expect(missing.length).toBeGreaterThanOrEqual(2);
+
+    const { created, dropped } = await service.maintain(later);
+    expect(created).toEqual(missing);
+    expect(dropped).toEqual([]);
+    expect(await monthPartitions()).toEqual([...existing, ...missing.map(partitionOf)].sort());
+    expect((await service.maintain(later)).created).toEqual([]);
+
+    // An event of that time, stored by the service's writer (the API judges "not in the future" by the wall clock),
+    // goes to its month's partition, not to the default one.
+    const admin = await signup(testApp);
+    const user = await createUser(testApp, admin.token, { role: 'student' });
+    const id = new Random(11).uuid();
+    const stored = await testApp
+      .get(EventsRepository)
+      .insertBatch(admin.organization.id, [{ id, userId: user.id, type: 'lesson_completed', contentId: null, occurredAt: later, durationSeconds: null, score: 90 }]);
+    expect(stored).toEqual({ accepted: 1, byType: { lesson_completed: 1 } });
+    const [row] = await testApp.dataSource.query<{ partition: string }[]>(`SELECT tableoid::regclass::text AS partition FROM activity_events WHERE id = $1`, [id]);
+    expect(row.partition).toBe(partitionOf(later.toISOString()));
   });
 });
