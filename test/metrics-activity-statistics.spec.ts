@@ -1,6 +1,8 @@
 import { http, signup } from './support/factories';
 import { buildOrganization, FixtureOrganization, NOW, organizationA, organizationB } from './support/metrics-fixture';
 import { Clock } from '../src/common/clock';
+import { MetricsRepository } from '../src/metrics/metrics.repository';
+import { RollupsRepository } from '../src/rollups/rollups.repository';
 import { createTestApp, ManualClock, TestApp } from './support/test-app';
 
 const DAYS_7 = ['2026-11-14', '2026-11-15', '2026-11-16', '2026-11-17', '2026-11-18', '2026-11-19', '2026-11-20'].map((day) => `${day}T00:00:00.000Z`);
@@ -171,6 +173,39 @@ describe('metrics activity and statistics', () => {
       expect(quarter.series.new_users.summary.sum).toBe(8); // everyone but u0 (08-12)
       expect(quarter.series.content_created.summary.sum).toBe(6);
       expect(quarter.series.avg_score.summary).toMatchObject({ count: 4, sum: 275, min: 50, max: 90 }); // 50, 75, 60, 90
+    });
+  });
+
+  describe('where the series are read from', () => {
+    it('reads day buckets (7, 30 and 90 days, exports) from the per-day rollups, and only hour buckets from raw events', async () => {
+      const raw = jest.spyOn(testApp.get(MetricsRepository), 'activitySeries');
+      const rollups = jest.spyOn(testApp.get(RollupsRepository), 'dailySeries');
+      try {
+        // The earlier specs' answers are cached; this one needs them computed.
+        await http(testApp).post('/api/v1/metrics/invalidate-cache').set('Authorization', `Bearer ${a.admin.token}`).expect(200);
+        const quarter = (await get('statistics?period=90d').expect(200)).body;
+        expect(quarter.series.lessons_completed.summary.sum).toBe(6);
+        await get('statistics?period=30d').expect(200);
+        await get('statistics?period=7d').expect(200);
+        for (const format of ['json', 'csv', 'xlsx']) {
+          await http(testApp).post('/api/v1/metrics/export').set('Authorization', `Bearer ${a.admin.token}`).send({ format, date_range: '90d' }).expect(200);
+        }
+        expect(raw).not.toHaveBeenCalled();
+        expect(rollups.mock.calls.map(([organizationId, window]) => [organizationId, window.buckets])).toEqual([
+          [a.organizationId, 90],
+          [a.organizationId, 30],
+          [a.organizationId, 7],
+          [a.organizationId, 90],
+          [a.organizationId, 90],
+          [a.organizationId, 90],
+        ]);
+        // 24 hours are hour buckets, which the rollups do not hold.
+        await get('statistics?period=24h').expect(200);
+        expect(raw.mock.calls.map(([organizationId, window]) => [organizationId, window.bucketSeconds, window.buckets])).toEqual([[a.organizationId, 3600, 24]]);
+      } finally {
+        raw.mockRestore();
+        rollups.mockRestore();
+      }
     });
   });
 
