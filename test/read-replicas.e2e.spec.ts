@@ -1,6 +1,9 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { lastWriteKey } from '../src/cache/cache-keys';
+import { GenerationChannel } from '../src/cache/generation-channel';
 import { ReadReplicas } from '../src/database/read-replicas';
+import { RedisConnection } from '../src/redis/redis-connection';
 import { createUser, http, signup, SignedUp, uniqueEmail } from './support/factories';
 import { ReplicatedPostgres } from './support/pg-replication';
 import { waitFor } from './support/private-redis';
@@ -114,6 +117,44 @@ describe('read replicas', () => {
       await pg.resumeReplay();
       await primaryOnly.close();
     }
+  });
+
+  it('computes fresh figures on another replica-enabled instance right after a write made through this one', async () => {
+    const second = await createTestApp({ env: { ...replicaEnv(), REDIS_KEY_PREFIX: prefix } });
+    try {
+      await pg.waitForReplay();
+      await waitFor(async () => (await replicaState(second)) === 'up', 'the second instance to see the replica up');
+      const users = (await get(second, `${DASHBOARD}?force_refresh=true`).expect(200)).body.user_metrics.total_users as number;
+
+      await pg.pauseReplay();
+      // Written through the first instance; the second learns of it only from Redis (the generation and the write's WAL position).
+      await createUser(app, admin.token);
+      const after = (await get(second, DASHBOARD).expect(200)).body;
+      expect(after.cache_metadata.cache_hit).toBe(false);
+      expect(after.user_metrics.total_users).toBe(users + 1);
+      expect(await replicaState(second)).toBe('up');
+      // A forced refresh there is fresh too: it is the same rule, not the cache's miss.
+      expect((await get(second, `${DASHBOARD}?force_refresh=true`).expect(200)).body.user_metrics.total_users).toBe(users + 1);
+    } finally {
+      await pg.resumeReplay();
+      await second.close();
+    }
+  });
+
+  it('keeps the furthest write position an organization reached, whatever order two writes report theirs in', async () => {
+    const organizationId = randomUUID();
+    const channel = app.get(GenerationChannel);
+    const stored = () => app.get(RedisConnection).client!.get(lastWriteKey(prefix, organizationId));
+    const first = await channel.move(organizationId, '2000');
+    expect(await stored()).toBe('2000');
+    // The slower of two concurrent writes reports an earlier position after the later one did.
+    expect(await channel.move(organizationId, '1000')).toBe(first + 1);
+    expect(await stored()).toBe('2000');
+    await channel.move(organizationId, '3000');
+    expect(await stored()).toBe('3000');
+    // A move without a position (an invalidation) leaves it as it is.
+    await channel.move(organizationId);
+    expect(await stored()).toBe('3000');
   });
 
   it('skips a replica lagging beyond REPLICA_MAX_LAG_SECONDS and reports it lagging, in /health/ready and Prometheus', async () => {
