@@ -247,6 +247,42 @@ describe('read replicas', () => {
     await waitFor(async () => (await replicaState(app)) === 'up', 'the replica to be up again', 30_000);
   });
 
+  it('a read that meets the hung replica gives up after its timeout, answers from the primary and marks the replica down itself', async () => {
+    // No check runs during this test (only the one at start-up, the next a minute later): whatever skips the replica is
+    // the read's own doing.
+    const lone = await createTestApp({ env: { ...replicaEnv({ REPLICA_CHECK_INTERVAL_MS: '60000' }), REDIS_KEY_PREFIX: prefix } });
+    try {
+      await pg.waitForReplay();
+      await waitFor(async () => (await replicaState(lone)) === 'up', 'the start-up check to find the replica up');
+      await get(lone, USERS).expect(200); // a pooled replica connection, which will hang
+      await pg.signalStandby('SIGSTOP');
+      const connect = jest.spyOn(lone.get(ReadReplicas), 'connect');
+      try {
+        const direct = await insertDirectly();
+        const started = performance.now();
+        expect(await listedEmails(lone)).toContain(direct);
+        const elapsed = performance.now() - started;
+        expect(connect).toHaveBeenCalledTimes(1);
+        // It waited on the replica for its timeout (REPLICA_STATEMENT_TIMEOUT_MS, 1 s), then read the primary.
+        expect(elapsed).toBeGreaterThanOrEqual(1000);
+        expect(elapsed).toBeLessThan(8000);
+        expect(await replicaState(lone)).toBe('down');
+        // The next read does not wait: the replica is not asked again until a check finds it answering.
+        connect.mockClear();
+        const again = performance.now();
+        expect(await listedEmails(lone)).toContain(direct);
+        expect(connect).not.toHaveBeenCalled();
+        expect(performance.now() - again).toBeLessThan(1000);
+      } finally {
+        connect.mockRestore();
+        await pg.signalStandby('SIGCONT');
+      }
+    } finally {
+      await lone.close();
+    }
+    await waitFor(async () => (await replicaState(app)) === 'up', 'the replica to be up again', 30_000);
+  });
+
   it('answers every read from the primary while the replica is stopped; /health/ready stays 200 and reports it down', async () => {
     await pg.stopStandby();
     try {
