@@ -10,6 +10,10 @@ const calls = (fn: string) => [...SCALING.matchAll(new RegExp(`SELECT ${fn}\\('(
 const DISTRIBUTED = calls('create_distributed_table');
 /** Reference tables (copied to every node): the tenants themselves, and e-mail uniqueness across them. */
 const REFERENCE = calls('create_reference_table');
+/** Each create_distributed_table call whole: the table, its distribution column and what it is colocated with. */
+const DISTRIBUTION_CALLS = [...SCALING.matchAll(/SELECT create_distributed_table\(([^)]*)\);/g)].map((match) => match[1]);
+/** Tables that stay on the coordinator, as docs/scaling.md says: no organization_id, written only where they run. */
+const COORDINATOR_ONLY = ['activity_events_retention', 'typeorm_migrations'];
 
 /**
  * Ready for Citus on plain PostgreSQL: every table with an organization_id has it in its primary key, in every unique
@@ -52,6 +56,22 @@ describe('keys ready for distribution by organization', () => {
     expect(keys.filter((key) => !key.has_organization)).toEqual([]);
     // Every tenant table has a primary key.
     expect([...new Set(keys.filter((key) => key.primary).map((key) => key.table))].sort()).toEqual([...tables].sort());
+  });
+
+  it('gives every table of the schema a place: distributed by organization_id and colocated, a reference table, or the coordinator', async () => {
+    const all = await query<{ name: string }>(
+      `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition ORDER BY 1`,
+    );
+    // A new table keyed some other way (by user_id alone, say) has no place until docs/scaling.md gives it one.
+    expect(all.map((table) => table.name)).toEqual([...DISTRIBUTED, ...REFERENCE, ...COORDINATOR_ONLY].sort());
+    for (const table of COORDINATOR_ONLY) expect(SCALING).toContain(`\`${table}\``);
+    // The first distributed table is the colocation group; every other call joins it, all by organization_id.
+    expect(DISTRIBUTION_CALLS).toHaveLength(DISTRIBUTED.length);
+    expect(DISTRIBUTION_CALLS[0]).toBe(`'${DISTRIBUTED[0]}', 'organization_id'`);
+    for (const [index, call] of DISTRIBUTION_CALLS.entries()) {
+      if (index > 0) expect(call).toBe(`'${DISTRIBUTED[index]}', 'organization_id', colocate_with => '${DISTRIBUTED[0]}'`);
+    }
   });
 
   it('distributes a referenced table before the tables whose foreign keys point at it, as Citus requires', async () => {
