@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { describeCpuPerRequest, median, medianRatio, throughputInTurns } from '../bench/http-load';
+import { describeCpuPerRequest, median, medianRatio, percentile, throughputInTurns } from '../bench/http-load';
+import { benchProfileFromArgs } from '../bench/profiles';
 import { PhaseMemoryMeter } from '../bench/memory';
 
 /** A server that remembers when each request arrived and which token it carried, and answers after `delayMs`. */
@@ -17,6 +18,28 @@ async function recordingServer(delayMs = 0): Promise<{ server: Server; url: stri
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, arrivals, tokens };
 }
+
+describe('bench percentiles and profiles', () => {
+  it('takes the nearest-rank percentile: the smallest value with at least p % of the samples at or below it', () => {
+    const hundred = Array.from({ length: 100 }, (_, i) => 100 - i); // 100 … 1, unsorted on purpose
+    expect([50, 95, 99, 100].map((p) => percentile(hundred, p))).toEqual([50, 95, 99, 100]);
+    expect(percentile(hundred, 0)).toBe(1);
+    // Ten samples: p95 is the tenth (ceil(9.5)), p50 the fifth.
+    const ten = [7, 3, 9, 1, 5, 10, 2, 8, 4, 6];
+    expect([percentile(ten, 50), percentile(ten, 95), percentile(ten, 90)]).toEqual([5, 10, 9]);
+    expect(percentile([42], 99)).toBe(42);
+    // The samples are left as they were.
+    expect(ten).toEqual([7, 3, 9, 1, 5, 10, 2, 8, 4, 6]);
+  });
+
+  it('reads --profile in both spellings, defaults to standard, and refuses a profile it does not have', () => {
+    expect(benchProfileFromArgs([])).toBe('standard');
+    expect(benchProfileFromArgs(['--profile', 'xl'])).toBe('xl');
+    expect(benchProfileFromArgs(['--profile=tiny'])).toBe('tiny');
+    expect(() => benchProfileFromArgs(['--profile=huge'])).toThrow('--profile must be one of tiny, standard, xl (got huge)');
+    expect(() => benchProfileFromArgs(['--profile'])).toThrow('(got nothing)');
+  });
+});
 
 describe('bench throughput in turns', () => {
   it('takes medians of the values and of ratios turn by turn', () => {
