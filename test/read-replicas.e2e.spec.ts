@@ -6,7 +6,7 @@ import { ReadReplicas } from '../src/database/read-replicas';
 import { RedisConnection } from '../src/redis/redis-connection';
 import { createUser, http, signup, SignedUp, uniqueEmail } from './support/factories';
 import { ReplicatedPostgres } from './support/pg-replication';
-import { waitFor } from './support/private-redis';
+import { freePort, startRedis, stopRedis, waitFor } from './support/private-redis';
 import { createTestApp, TestApp } from './support/test-app';
 
 const DASHBOARD = '/api/v1/metrics/dashboard';
@@ -141,6 +141,29 @@ describe('read replicas', () => {
     }
   });
 
+  it('reads the primary when Redis cannot say where the organization\'s last write is', async () => {
+    const port = await freePort();
+    const redis = await startRedis(port);
+    const isolated = await createTestApp({ env: { ...replicaEnv(), REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_KEY_PREFIX: prefix } });
+    try {
+      await pg.waitForReplay();
+      await waitFor(async () => (await replicaState(isolated)) === 'up', 'the replica to be up');
+      const users = (await get(isolated, `${DASHBOARD}?force_refresh=true`).expect(200)).body.user_metrics.total_users as number;
+      await pg.pauseReplay();
+      await createUser(isolated, admin.token);
+      // The write's position went to this Redis, which is now gone: the figures come from the primary, not the paused replica.
+      await stopRedis(redis);
+      const after = (await get(isolated, DASHBOARD).expect(200)).body;
+      expect(after.user_metrics.total_users).toBe(users + 1);
+      expect(after.cache_metadata.cache_hit).toBe(false);
+      expect(await replicaState(isolated)).toBe('up');
+    } finally {
+      await pg.resumeReplay();
+      await stopRedis(redis);
+      await isolated.close();
+    }
+  });
+
   it('keeps the furthest write position an organization reached, whatever order two writes report theirs in', async () => {
     const organizationId = randomUUID();
     const channel = app.get(GenerationChannel);
@@ -155,6 +178,37 @@ describe('read replicas', () => {
     // A move without a position (an invalidation) leaves it as it is.
     await channel.move(organizationId);
     expect(await stored()).toBe('3000');
+  });
+
+  it('reports each replica on its own and reads from the one that answers while another cannot be reached', async () => {
+    const closed = await freePort();
+    const pair = await createTestApp({
+      env: { ...replicaEnv({ DATABASE_READ_URLS: `${pg.standbyUrl('metrics')},postgres://toolbox_app@127.0.0.1:${closed}/metrics` }), REDIS_KEY_PREFIX: prefix },
+    });
+    try {
+      await pg.waitForReplay();
+      await waitFor(async () => (await replicaState(pair)) === 'up', 'the reachable replica to be up');
+      const report = await http(pair).get('/health/ready').expect(200);
+      expect(report.body.replicas.map(({ name, state }: { name: string; state: string }) => ({ name, state }))).toEqual([
+        { name: 'replica-1', state: 'up' },
+        { name: 'replica-2', state: 'down' },
+      ]);
+      const metrics = (await http(pair).get('/metrics').expect(200)).text;
+      expect(metrics).toContain('toolbox_db_replica_state{replica="replica-1",state="up"} 1');
+      expect(metrics).toContain('toolbox_db_replica_state{replica="replica-2",state="down"} 1');
+      expect(metrics).toContain('toolbox_db_replica_state{replica="replica-2",state="up"} 0');
+      // Every read goes to the replica that answers: with replay paused, none sees a row only the primary has.
+      const before = await listedEmails(pair);
+      await pg.pauseReplay();
+      try {
+        await insertDirectly();
+        for (let i = 0; i < 4; i++) expect(await listedEmails(pair)).toEqual(before);
+      } finally {
+        await pg.resumeReplay();
+      }
+    } finally {
+      await pair.close();
+    }
   });
 
   it('skips a replica lagging beyond REPLICA_MAX_LAG_SECONDS and reports it lagging, in /health/ready and Prometheus', async () => {
