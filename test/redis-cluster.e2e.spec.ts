@@ -37,7 +37,12 @@ describe('Redis Cluster (REDIS_CLUSTER_URLS)', () => {
     expect(a.get(RedisConnection).nodeClients()).toHaveLength(3);
     const admin = await signup(a);
     const dashboard = await get(a, admin, DASHBOARD).expect(200);
-    expect(dashboard.body.system_metrics.redis_memory_usage).toBeGreaterThan(0);
+    const perMaster = await cluster.usedMemory();
+    const reported = dashboard.body.system_metrics.redis_memory_usage * 1024 * 1024;
+    const total = perMaster.reduce((sum, bytes) => sum + bytes, 0);
+    // The three masters' used_memory summed (read a moment apart, so within a tenth), not one master's.
+    expect(Math.abs(reported - total)).toBeLessThan(total * 0.1);
+    expect(reported).toBeGreaterThan(Math.max(...perMaster) * 1.5);
   });
 
   it('shares cached results and invalidation between instances, and every key of an organization sits in one slot', async () => {
@@ -105,6 +110,32 @@ describe('Redis Cluster (REDIS_CLUSTER_URLS)', () => {
     await c.close();
     // Its subscriber connections (cache generations, token revocations, activity) included: none is left reconnecting.
     await waitFor(async () => (await cluster.connectionCount()) === before, 'the closed instance to drop its connections');
+  });
+
+  it('answers from the database while a master is down, reports Redis down, and caches again once it is back', async () => {
+    const admin = await signup(a);
+    const owner = await cluster.ownerPort(`${prefix}:metrics:{org:${admin.organization.id}}:generation`);
+    await get(a, admin, DASHBOARD).expect(200);
+    await get(a, admin, DASHBOARD).expect(200); // a hit, now also in a's process memory
+    await cluster.killNode(owner);
+    try {
+      await waitFor(() => !a.get(RedisConnection).isReady, 'the instance to notice the master is gone');
+      const ready = await http(a).get('/health/ready').expect(503);
+      expect(ready.body.checks).toEqual({ database: 'up', redis: 'down' });
+      // A write during the outage succeeds, and no copy of the figures from before it is served.
+      await createUser(a, admin.token);
+      for (const instance of [a, b]) {
+        const down = (await get(instance, admin, DASHBOARD).expect(200)).body;
+        expect([down.cache_metadata.cache_hit, down.user_metrics.total_users]).toEqual([false, 2]);
+      }
+    } finally {
+      await cluster.restartNode(owner);
+    }
+    await waitFor(() => a.get(RedisConnection).isReady && channelLive(a), 'the instance to reach every master again', 30_000);
+    await http(a).get('/health/ready').expect(200);
+    expect((await get(a, admin, DASHBOARD).expect(200)).body.user_metrics.total_users).toBe(2);
+    const hit = (await get(a, admin, DASHBOARD).expect(200)).body;
+    expect([hit.cache_metadata.cache_hit, hit.user_metrics.total_users]).toEqual([true, 2]);
   });
 
   it('spends one rate-limit budget across instances (the script touches one slot)', async () => {

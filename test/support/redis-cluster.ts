@@ -78,6 +78,39 @@ export class LocalRedisCluster {
     return all;
   }
 
+  /** SIGKILL one master (by port): its slots answer nothing until it is restarted. */
+  async killNode(port: number): Promise<void> {
+    const child = this.children[this.ports.indexOf(port)];
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  /** Starts a killed master again on its port and config file (its slots, no data), and waits for the cluster to be ok. */
+  async restartNode(port: number): Promise<void> {
+    const index = this.ports.indexOf(port);
+    const child = this.children[index];
+    if (child.exitCode === null && child.signalCode === null) return;
+    this.children[index] = await startNode(this.dir, port);
+    await waitFor(async () => (await Promise.all(this.ports.map((each) => clusterState(each)))).every((state) => state === 'ok'), 'the Redis Cluster to be ok again', 30_000);
+  }
+
+  /** INFO memory's used_memory of each master, in bytes. */
+  async usedMemory(): Promise<number[]> {
+    const used: number[] = [];
+    for (const url of this.urls) {
+      const client = createClient({ url });
+      await client.connect();
+      try {
+        used.push(Number(/^used_memory:(\d+)\r?$/m.exec(await client.info('memory'))![1]));
+      } finally {
+        await client.close();
+      }
+    }
+    return used;
+  }
+
   /** The client connections every master holds, the one asking included. */
   async connectionCount(): Promise<number> {
     let count = 0;
