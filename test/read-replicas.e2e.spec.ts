@@ -77,8 +77,15 @@ describe('read replicas', () => {
       const other = await signup(app);
       await pg.resumeReplay();
       await pg.waitForReplay();
-      const theirs = await http(app).get(USERS).set('Authorization', `Bearer ${other.token}`).expect(200);
-      expect(theirs.body.items.map((user: { email: string }) => user.email)).toEqual([other.user.email]);
+      const connect = jest.spyOn(app.get(ReadReplicas), 'connect');
+      try {
+        const theirs = await http(app).get(USERS).set('Authorization', `Bearer ${other.token}`).expect(200);
+        expect(theirs.body.items.map((user: { email: string }) => user.email)).toEqual([other.user.email]);
+        // Read on the replica (asked for a connection), under the other organization's policy there.
+        expect(connect).toHaveBeenCalledTimes(1);
+      } finally {
+        connect.mockRestore();
+      }
       expect(await listedEmails(app)).toEqual(expect.arrayContaining([...onPrimaryAndReplica, direct]));
     } finally {
       await pg.resumeReplay();
