@@ -1,12 +1,13 @@
 import type { AddressInfo } from 'node:net';
 import { LIVE_WINDOW_MS, measureIngestion } from '../bench/ingestion';
+import { measureLoginFlood } from '../bench/login-flood';
 import { createBenchApiKey, measureXapiIngestion, XAPI_BATCH } from '../bench/xapi-ingestion';
-import { createUser, signup } from './support/factories';
+import { createUser, http, signup } from './support/factories';
 import { createTestApp, TestApp } from './support/test-app';
 import { databaseUrl, workerDatabaseName } from './support/test-env';
 
-/** The benchmark's ingestion phases on a tiny scale: their keys, their batches and their counting are right. */
-describe('bench ingestion phases', () => {
+/** The benchmark's phases that write or log in, on a tiny scale against the real service: what they send and count is right. */
+describe('bench phases', () => {
   let app: TestApp;
   beforeAll(async () => {
     app = await createTestApp({ env: { RATE_LIMIT_ENABLED: 'false' } });
@@ -34,6 +35,19 @@ describe('bench ingestion phases', () => {
     expect(stored.newest.getTime()).toBeLessThanOrEqual(Date.now());
     // A second run sends new ids: nothing is counted as a duplicate, so every event of it is accepted again.
     expect((await measureIngestion(base, admin.token, [users[0].id], 1, 1, 5)).events).toBe(1000);
+  });
+
+  it('floods login with wrong passwords for a real account, counts each answer, and probes /health/live meanwhile', async () => {
+    const admin = await signup(app);
+    const base = `http://127.0.0.1:${(app.app.getHttpServer().address() as AddressInfo).port}`;
+    const result = await measureLoginFlood(base, admin.user.email, 12, 4);
+    // With the limits off (as the bench runs) each login is hashed and refused; four at a time never fill the queue.
+    expect(result).toMatchObject({ logins: 12, concurrency: 4, statuses: { '401': 12 } });
+    expect(result.live.samples).toBeGreaterThan(0);
+    expect(result.live.p50_ms).toBeLessThanOrEqual(result.live.p95_ms);
+    expect(result.live.p95_ms).toBeLessThanOrEqual(result.live.max_ms);
+    // The account itself still logs in: the flood's answers were the wrong password's, not a lock.
+    await http(app).post('/api/v1/auth/login').send({ email: admin.user.email, password: 'correct horse battery' }).expect(200);
   });
 
   it('stores every statement it sends and turns the mapped ones into events', async () => {
