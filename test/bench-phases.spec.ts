@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { LIVE_WINDOW_MS, measureIngestion } from '../bench/ingestion';
 import { measureLoginFlood } from '../bench/login-flood';
+import { measureStreams } from '../bench/streams';
 import { createBenchApiKey, measureXapiIngestion, XAPI_BATCH } from '../bench/xapi-ingestion';
 import { createUser, http, signup } from './support/factories';
 import { createTestApp, TestApp } from './support/test-app';
@@ -48,6 +49,24 @@ describe('bench phases', () => {
     expect(result.live.p95_ms).toBeLessThanOrEqual(result.live.max_ms);
     // The account itself still logs in: the flood's answers were the wrong password's, not a lock.
     await http(app).post('/api/v1/auth/login').send({ email: admin.user.email, password: 'correct horse battery' }).expect(200);
+  });
+
+  it('holds streams open while it writes, and times each write to the first dashboard event that includes it', async () => {
+    const admin = await signup(app);
+    const users = [await createUser(app, admin.token), await createUser(app, admin.token)];
+    const base = `http://127.0.0.1:${(app.app.getHttpServer().address() as AddressInfo).port}`;
+    const result = await measureStreams(base, admin.token, users.map((user) => user.id), process.pid, 4, 3, 60);
+    expect(result).toMatchObject({ streams: 4, writes: 3, events_per_write: 60, missed_dashboard_events: 0 });
+    // One activity event a write reached every stream; every write's lessons reached the sampled stream's figures.
+    expect(result.activity_events_per_stream).toBe(3);
+    expect(result.dashboard_events_per_stream).toBeGreaterThanOrEqual(1);
+    expect(Number.isFinite(result.write_to_event_ms.max)).toBe(true);
+    expect(result.write_to_event_ms.p50).toBeLessThanOrEqual(result.write_to_event_ms.max);
+    // 3 writes × 60 events, a third of them lessons: what the sampled stream's last figures count.
+    const [stored] = await app.dataSource.query(`SELECT count(*)::int AS lessons FROM activity_events WHERE organization_id = $1 AND type = 'lesson_completed'`, [
+      admin.organization.id,
+    ]);
+    expect(stored.lessons).toBe(60);
   });
 
   it('stores every statement it sends and turns the mapped ones into events', async () => {
