@@ -1,0 +1,96 @@
+'use strict';
+// Checks a results file of `npm run bench` (bench/results.json, or bench/results-tiny.json after `--profile tiny`):
+// every profile named has every target row, each row's pass/fail agrees with its figure and goal, and the figures
+// the targets are judged on are there and consistent (every login answered, no stream missing an event).
+// Usage: node scripts/check-bench-results.js <results file> <profile> [<profile> ...]
+const { readFileSync } = require('node:fs');
+
+const [file, ...profiles] = process.argv.slice(2);
+if (!file || profiles.length === 0) {
+  process.stderr.write('usage: node scripts/check-bench-results.js <results file> <profile> [<profile> ...]\n');
+  process.exit(2);
+}
+
+const TARGETS = [
+  'cached dashboard p50',
+  'cached dashboard p99',
+  'cached ÷ bare node:http throughput',
+  'cached ÷ live throughput',
+  'live ÷ bare Express 5 throughput',
+  'uncached dashboard p95',
+  'baseline SQL ÷ uncached',
+  'uncached statistics 30d p95',
+  'uncached statistics 90d p95',
+  'export 90d json p95',
+  'export 90d csv p95',
+  'export 90d xlsx p95',
+  'ingestion',
+  'GET /health/live p95 during a login flood',
+  'xAPI ingestion',
+  'peak resident memory',
+];
+
+const failures = [];
+const check = (condition, message) => {
+  if (!condition) failures.push(message);
+};
+const positive = (value) => typeof value === 'number' && Number.isFinite(value) && value > 0;
+
+const results = JSON.parse(readFileSync(file, 'utf8'));
+for (const name of profiles) {
+  const run = results.profiles?.[name];
+  if (!run) {
+    failures.push(`${name}: no results for this profile in ${file}`);
+    continue;
+  }
+  const at = (message) => `${name}: ${message}`;
+  check(run.profile === name, at(`profile is "${run.profile}"`));
+  check(!Number.isNaN(Date.parse(run.date)), at(`date "${run.date}" is not a time`));
+  check(positive(run.machine?.cpus) && typeof run.machine?.node === 'string', at('machine (cores, Node.js) missing'));
+
+  const rows = new Map();
+  for (const row of run.targets ?? []) {
+    const shaped = typeof row.target === 'string' && typeof row.goal === 'string' && typeof row.measured === 'string' && typeof row.pass === 'boolean';
+    check(shaped, at(`a target row is not {target, goal, measured, pass}: ${JSON.stringify(row)}`));
+    rows.set(row.target, row);
+  }
+  for (const target of TARGETS) check(rows.has(target), at(`target "${target}" missing`));
+  check([...rows.keys()].some((target) => target.startsWith('write → dashboard event')), at('the streams target is missing'));
+  if (name === 'xl') check(rows.has('seeding'), at('the xl seeding target is missing'));
+
+  // Each verdict recomputed from the figure it judges.
+  const verdict = (target, passes) => {
+    const row = rows.get(target);
+    if (row) check(row.pass === passes, at(`"${target}" says ${row.pass ? 'pass' : 'miss'} for ${row.measured} (goal ${row.goal})`));
+  };
+  verdict('cached dashboard p50', run.cached_dashboard.p50_ms <= 2);
+  verdict('cached dashboard p99', run.cached_dashboard.p99_ms <= 10);
+  verdict('cached ÷ bare node:http throughput', run.ratios.cached_over_bare_http_throughput >= 0.5);
+  verdict('cached ÷ live throughput', run.ratios.cached_over_live_throughput >= 2);
+  verdict('live ÷ bare Express 5 throughput', run.ratios.live_over_bare_express_throughput >= 0.5);
+  verdict('uncached dashboard p95', run.uncached_dashboard.p95_ms <= 30);
+  verdict('baseline SQL ÷ uncached', run.ratios.baseline_over_uncached_p50 >= 50);
+  verdict('uncached statistics 30d p95', run.statistics['30d'].p95_ms <= 100);
+  verdict('uncached statistics 90d p95', run.statistics['90d'].p95_ms <= 100);
+  for (const format of ['json', 'csv', 'xlsx']) verdict(`export 90d ${format} p95`, run.exports[format].p95_ms <= 100);
+  verdict('ingestion', run.ingestion.events_per_second >= 20000);
+  verdict('xAPI ingestion', run.xapi_ingestion.statements_per_second >= 10000);
+  verdict('GET /health/live p95 during a login flood', run.login_flood.live.p95_ms < 50);
+  verdict('peak resident memory', run.peak_rss_mb <= 200);
+
+  for (const load of ['live', 'bare_express', 'cached_dashboard', 'bare_http']) {
+    check(positive(run[load]?.requests_per_second), at(`${load} has no throughput`));
+    check(run[load]?.non_2xx === 0 && run[load]?.errors === 0, at(`${load} had failed requests`));
+  }
+  check(positive(run.ingestion.events_per_second) && positive(run.xapi_ingestion.statements_per_second), at('an ingestion phase has no rate'));
+  const answered = Object.values(run.login_flood.statuses).reduce((total, count) => total + count, 0);
+  check(answered === run.login_flood.logins, at(`the login flood counted ${answered} answers for ${run.login_flood.logins} logins`));
+  check(run.streams.missed_dashboard_events === 0, at(`streams missed ${run.streams.missed_dashboard_events} dashboard events`));
+  check(Number.isFinite(run.streams.write_to_event_ms.max), at('a write never reached the sampled stream'));
+}
+
+if (failures.length > 0) {
+  process.stderr.write(`${file}:\n  ${failures.join('\n  ')}\n`);
+  process.exit(1);
+}
+process.stdout.write(`${file}: ${profiles.join(', ')} hold every target row, each verdict agrees with its figure\n`);
