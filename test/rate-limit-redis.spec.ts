@@ -71,7 +71,7 @@ describe('Redis outage', () => {
     const client = createClient({ url: `redis://127.0.0.1:${port}` });
     await client.connect();
     try {
-      return await client.hGet(`${app.config.REDIS_KEY_PREFIX}:rl:{u:${account.user.id}}:GET /api/v1/auth/me`, 'count');
+      return await client.hGet(`${app.config.REDIS_KEY_PREFIX}:rl:{org:${account.organization.id}}:u:${account.user.id}:GET /api/v1/auth/me`, 'count');
     } finally {
       await client.close();
     }

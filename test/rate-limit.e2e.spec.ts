@@ -90,7 +90,7 @@ describe('rate limiting (per user, per endpoint, tier-scaled)', () => {
     expectBudget(await me(account.token).expect(200), limit, limit - 1, start + 60_000);
     // The middle of the budget is spent in Redis directly, under the key the guard uses, to keep the test quick.
     const storage = app.get(RateLimitStorage);
-    for (let n = 2; n < limit; n++) await storage.increment(`{u:${account.user.id}}:GET /api/v1/auth/me`, 60_000, limit, 300_000);
+    for (let n = 2; n < limit; n++) await storage.increment(`{org:${account.organization.id}}:u:${account.user.id}:GET /api/v1/auth/me`, 60_000, limit, 300_000);
     expectBudget(await me(account.token).expect(200), limit, 0, start + 60_000);
     const rejected = await me(account.token).expect(429);
     expect(rejected.body.retry_after).toBe(300);

@@ -138,7 +138,7 @@ describe('Redis Cluster (REDIS_CLUSTER_URLS)', () => {
     expect([hit.cache_metadata.cache_hit, hit.user_metrics.total_users]).toEqual([true, 2]);
   });
 
-  it('spends one rate-limit budget across instances (the script touches one slot)', async () => {
+  it('spends one rate-limit budget across instances, its keys in the organization\'s slot', async () => {
     const [c, d] = await Promise.all([instance({ RATE_LIMIT_ENABLED: 'true' }), instance({ RATE_LIMIT_ENABLED: 'true' })]);
     try {
       await waitFor(() => c.get(RedisConnection).isReady && d.get(RedisConnection).isReady, 'both instances to reach the cluster');
@@ -153,7 +153,10 @@ describe('Redis Cluster (REDIS_CLUSTER_URLS)', () => {
       expect(refused.headers['x-ratelimit-limit']).toBe('10');
       const budgetKeys = (await cluster.keys(`${prefix}:rl:`)).filter((key) => key.includes(admin.user.id));
       expect(budgetKeys.length).toBeGreaterThanOrEqual(1);
-      expect(new Set(await Promise.all(budgetKeys.map((key) => cluster.slotOf(key)))).size).toBe(1);
+      // Under the organization's hash tag: the budgets sit in the slot of the organization's cache keys.
+      for (const key of budgetKeys) expect(key).toContain(`{org:${admin.organization.id}}:u:${admin.user.id}:`);
+      const cacheSlot = await cluster.slotOf(`${prefix}:metrics:{org:${admin.organization.id}}:generation`);
+      expect(new Set(await Promise.all(budgetKeys.map((key) => cluster.slotOf(key))))).toEqual(new Set([cacheSlot]));
     } finally {
       await Promise.all([c.close(), d.close()]);
     }

@@ -4,7 +4,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import { Clock } from '../common/clock.js';
 import { AppConfig } from '../config/app-config.js';
 import { TooManyRequestsException } from '../errors/api-errors.js';
-import { budgetKey, spendBudget } from '../rate-limit/rate-limit-decision.js';
+import { budgetKey, ipTracker, spendBudget } from '../rate-limit/rate-limit-decision.js';
 import { LOGIN_ROUTE } from '../rate-limit/rate-limit-policy.js';
 import { RateLimitStats } from '../rate-limit/rate-limit-stats.js';
 import { RateLimitStorage } from '../rate-limit/rate-limit-storage.js';
@@ -71,7 +71,7 @@ export class LoginLimits {
     }
 
     const ip = normalizeIp(client.ip || 'unknown', 64);
-    const ipKey = budgetKey(`ip:${ip}`, LOGIN_ROUTE);
+    const ipKey = budgetKey(ipTracker(ip), LOGIN_ROUTE);
     const decision = await spendBudget(this.storage, this.stats, {
       key: ipKey,
       endpoint: LOGIN_ROUTE,

@@ -141,7 +141,7 @@ export class CachedHitFastPath implements OnApplicationBootstrap {
     const served: Served = { request, response, started, route, principal, incoming, requestId, completion };
     // From here the request is this path's: recorded once when it ends, even if the client leaves first.
     observeResponse(response, completion);
-    const budget = userBudget(this.config, route.endpoint, principal.userId, principal.tier);
+    const budget = userBudget(this.config, route.endpoint, principal.organizationId, principal.userId, principal.tier);
     if (!budget) {
       this.hits.add({ served, body, rateLimitHeaders: undefined });
       return true;

@@ -1,3 +1,4 @@
+import { organizationTag } from '../cache/cache-keys.js';
 import type { Tier } from '../database/entities/organization.entity.js';
 import type { AppConfig } from '../config/app-config.js';
 import { TooManyRequestsException } from '../errors/api-errors.js';
@@ -7,7 +8,7 @@ import type { RateLimitStorage } from './rate-limit-storage.js';
 
 /** One budget as a request spends it: whose and which endpoint (the key), how much, over which window. */
 export interface BudgetSpend {
-  /** "{u:<user id>}:GET /api/v1/metrics/dashboard" (see budgetKey). */
+  /** "{org:<organization id>}:u:<user id>:GET /api/v1/metrics/dashboard" (see budgetKey). */
   key: string;
   /** "GET /api/v1/metrics/dashboard": the method and the route template. */
   endpoint: string;
@@ -24,27 +25,35 @@ export interface RateLimitDecision {
   rejection: TooManyRequestsException | null;
 }
 
-/** "u:<user id>" for an authenticated caller: the subject of its budgets. */
-export function userTracker(userId: string): string {
-  return `u:${userId}`;
+/**
+ * "{org:<organization id>}:u:<user id>" for an authenticated caller: the subject of its budgets, under its
+ * organization's Redis hash tag, so that every key of an organization (cache and budgets) sits in one Cluster slot.
+ */
+export function userTracker(organizationId: string, userId: string): string {
+  return `${organizationTag(organizationId)}:u:${userId}`;
 }
 
-/** "k:<API key id>": a key has a budget of its own, apart from every user's. */
-export function apiKeyTracker(apiKeyId: string): string {
-  return `k:${apiKeyId}`;
+/** "{org:<organization id>}:k:<API key id>": a key has a budget of its own, apart from every user's. */
+export function apiKeyTracker(organizationId: string, apiKeyId: string): string {
+  return `${organizationTag(organizationId)}:k:${apiKeyId}`;
 }
 
-/** The subject in braces is the Redis hash tag: one subject's budgets stay in one Cluster slot. */
+/** "{ip:<address>}" where no organization is known yet (login, signup): the address is its own hash tag. */
+export function ipTracker(ip: string): string {
+  return `{ip:${ip}}`;
+}
+
+/** A subject (which carries its hash tag) and an endpoint: the subject's budgets, and their violations, share its slot. */
 export function budgetKey(tracker: string, endpoint: string): string {
-  return `{${tracker}}:${endpoint}`;
+  return `${tracker}:${endpoint}`;
 }
 
 /** What an authenticated caller of this tier spends on an endpoint; null when the endpoint is not limited or limiting is off. */
-export function userBudget(config: AppConfig, endpoint: string, userId: string, tier: Tier): BudgetSpend | null {
+export function userBudget(config: AppConfig, endpoint: string, organizationId: string, userId: string, tier: Tier): BudgetSpend | null {
   const rule = ruleFor(endpoint);
   if (!config.RATE_LIMIT_ENABLED || rule === null) return null;
   return {
-    key: budgetKey(userTracker(userId), endpoint),
+    key: budgetKey(userTracker(organizationId, userId), endpoint),
     endpoint,
     limit: effectiveLimit(rule, tier),
     windowMs: rule.windowMs,

@@ -6,7 +6,7 @@ import { isApiKeyPrincipal } from '../api-keys/api-key-principal.js';
 import type { Caller } from '../auth/principal.js';
 import { AppConfig } from '../config/app-config.js';
 import { routeTemplate } from '../correlation/correlation.middleware.js';
-import { apiKeyTracker, budgetKey, spendBudget, userTracker } from './rate-limit-decision.js';
+import { apiKeyTracker, budgetKey, ipTracker, spendBudget, userTracker } from './rate-limit-decision.js';
 import { DEFAULT_RULE, effectiveLimit, LOGIN_ROUTE, RateLimitRule, ruleFor } from './rate-limit-policy.js';
 import { RateLimitStats } from './rate-limit-stats.js';
 import { RateLimitStorage } from './rate-limit-storage.js';
@@ -79,8 +79,8 @@ export class RateLimitGuard extends ThrottlerGuard {
 
   protected override async getTracker(request: Record<string, any>): Promise<string> {
     const principal = (request as LimitedRequest).principal;
-    if (isApiKeyPrincipal(principal)) return apiKeyTracker(principal.apiKeyId);
-    return principal ? userTracker(principal.userId) : `ip:${normalizeIp(request.ip ?? 'unknown', this.ipv6SubnetPrefix)}`;
+    if (isApiKeyPrincipal(principal)) return apiKeyTracker(principal.organizationId, principal.apiKeyId);
+    return principal ? userTracker(principal.organizationId, principal.userId) : ipTracker(normalizeIp(request.ip ?? 'unknown', this.ipv6SubnetPrefix));
   }
 
   protected override generateKey(context: ExecutionContext, tracker: string): string {
