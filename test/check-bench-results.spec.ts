@@ -1,0 +1,66 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(__dirname, '..');
+const SCRIPT = join(ROOT, 'scripts/check-bench-results.js');
+
+type Results = { profiles: Record<string, Record<string, unknown> & { targets: { target: string; pass: boolean }[] }> };
+
+/** The committed results, which CI checks with this script. */
+function committed(): Results {
+  return JSON.parse(readFileSync(join(ROOT, 'bench/results.json'), 'utf8')) as Results;
+}
+
+describe('scripts/check-bench-results.js', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'bench-results-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  function check(results: Results, ...profiles: string[]): { status: number | null; stdout: string; stderr: string } {
+    const file = join(dir, `results-${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(file, JSON.stringify(results));
+    const run = spawnSync(process.execPath, [SCRIPT, file, ...profiles], { encoding: 'utf8' });
+    return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+  }
+
+  it('accepts the committed results of both profiles', () => {
+    const run = check(committed(), 'standard', 'xl');
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('standard, xl hold every target row');
+  });
+
+  it('fails on a verdict that disagrees with its figure', () => {
+    const results = committed();
+    const row = results.profiles.standard.targets.find((target) => target.target === 'cached ÷ live throughput')!;
+    row.pass = !row.pass;
+    const run = check(results, 'standard');
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('standard: "cached ÷ live throughput" says');
+  });
+
+  it('names each missing phase as a failure instead of crashing on it', () => {
+    const results = committed();
+    delete results.profiles.standard.ingestion;
+    delete results.profiles.xl.streams;
+    const run = check(results, 'standard', 'xl');
+    expect(run.status).toBe(1);
+    expect(run.stderr).not.toContain('TypeError');
+    expect(run.stderr).toContain('standard: "ingestion" has no figure at ingestion.events_per_second');
+    expect(run.stderr).toContain('standard: an ingestion phase has no rate');
+    expect(run.stderr).toContain('xl: the streams phase has no figures');
+    expect(run.stderr).toContain('xl: a write never reached the sampled stream');
+  });
+
+  it('fails on a profile that is not in the file', () => {
+    const results = committed();
+    delete results.profiles.xl;
+    const run = check(results, 'standard', 'xl');
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('xl: no results for this profile');
+  });
+});
