@@ -35,6 +35,15 @@ describe('read replicas', () => {
   const get = (target: TestApp, path: string) => http(target).get(path).set('Authorization', `Bearer ${admin.token}`);
   const ready = async (target: TestApp) => (await http(target).get('/health/ready')).body as { replicas: { name: string; state: string; lag_seconds: number | null }[] };
   const replicaState = async (target: TestApp) => (await ready(target)).replicas[0]?.state;
+  /** Waits until the instance reports its (first) replica in this state. */
+  const replicaBecomes = (target: TestApp, state: string, what: string, timeoutMs?: number) =>
+    waitFor(async () => (await replicaState(target)) === state, what, timeoutMs);
+  /** The large organization's user count computed now (not cached) by an instance whose replica has caught up and is up. */
+  const usersOnCaughtUpReplica = async (target: TestApp) => {
+    await pg.waitForReplay();
+    await replicaBecomes(target, 'up', 'the instance to see the replica up');
+    return (await get(target, `${DASHBOARD}?force_refresh=true`).expect(200)).body.user_metrics.total_users as number;
+  };
   const insertDirectly = async () => {
     const email = uniqueEmail('direct');
     // Straight into the primary, behind the service's back: only a read from the primary can see this user.
@@ -50,7 +59,7 @@ describe('read replicas', () => {
     admin = await signup(app);
     await createUser(app, admin.token);
     await pg.waitForReplay();
-    await waitFor(async () => (await replicaState(app)) === 'up', 'the replica to be up');
+    await replicaBecomes(app, 'up', 'the replica to be up');
   }, 120_000);
 
   afterAll(async () => {
@@ -129,9 +138,7 @@ describe('read replicas', () => {
   it('computes fresh figures on another replica-enabled instance right after a write made through this one', async () => {
     const second = await createTestApp({ env: { ...replicaEnv(), REDIS_KEY_PREFIX: prefix } });
     try {
-      await pg.waitForReplay();
-      await waitFor(async () => (await replicaState(second)) === 'up', 'the second instance to see the replica up');
-      const users = (await get(second, `${DASHBOARD}?force_refresh=true`).expect(200)).body.user_metrics.total_users as number;
+      const users = await usersOnCaughtUpReplica(second);
 
       await pg.pauseReplay();
       // Written through the first instance; the second learns of it only from Redis (the generation and the write's WAL position).
@@ -153,9 +160,7 @@ describe('read replicas', () => {
     const redis = await startRedis(port);
     const isolated = await createTestApp({ env: { ...replicaEnv(), REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_KEY_PREFIX: prefix } });
     try {
-      await pg.waitForReplay();
-      await waitFor(async () => (await replicaState(isolated)) === 'up', 'the replica to be up');
-      const users = (await get(isolated, `${DASHBOARD}?force_refresh=true`).expect(200)).body.user_metrics.total_users as number;
+      const users = await usersOnCaughtUpReplica(isolated);
       await pg.pauseReplay();
       await createUser(isolated, admin.token);
       // The write's position went to this Redis, which is now gone: the figures come from the primary, not the paused replica.
@@ -194,7 +199,7 @@ describe('read replicas', () => {
     });
     try {
       await pg.waitForReplay();
-      await waitFor(async () => (await replicaState(pair)) === 'up', 'the reachable replica to be up');
+      await replicaBecomes(pair, 'up', 'the reachable replica to be up');
       const report = await http(pair).get('/health/ready').expect(200);
       expect(report.body.replicas.map(({ name, state }: { name: string; state: string }) => ({ name, state }))).toEqual([
         { name: 'replica-1', state: 'up' },
@@ -222,10 +227,10 @@ describe('read replicas', () => {
     const strict = await createTestApp({ env: { ...replicaEnv({ REPLICA_MAX_LAG_SECONDS: '1' }), REDIS_KEY_PREFIX: prefix } });
     try {
       await pg.waitForReplay();
-      await waitFor(async () => (await replicaState(strict)) === 'up', 'the replica to be up');
+      await replicaBecomes(strict, 'up', 'the replica to be up');
       await pg.pauseReplay();
       const direct = await insertDirectly();
-      await waitFor(async () => (await replicaState(strict)) === 'lagging', 'the replica to be reported lagging');
+      await replicaBecomes(strict, 'lagging', 'the replica to be reported lagging');
       const report = await http(strict).get('/health/ready').expect(200);
       expect(report.body.replicas).toEqual([{ name: 'replica-1', state: 'lagging', lag_seconds: expect.any(Number) }]);
       expect(report.body.replicas[0].lag_seconds).toBeGreaterThan(1);
@@ -238,7 +243,7 @@ describe('read replicas', () => {
       expect(lag).toBeGreaterThan(1);
 
       await pg.resumeReplay();
-      await waitFor(async () => (await replicaState(strict)) === 'up', 'the replica to be up again');
+      await replicaBecomes(strict, 'up', 'the replica to be up again');
     } finally {
       await pg.resumeReplay();
       await strict.close();
@@ -250,7 +255,7 @@ describe('read replicas', () => {
     const [{ primary_conninfo: conninfo }] = await pg.query<{ primary_conninfo: string }>('standby', 'SHOW primary_conninfo');
     try {
       await pg.waitForReplay();
-      await waitFor(async () => (await replicaState(strict)) === 'up', 'the replica to be up');
+      await replicaBecomes(strict, 'up', 'the replica to be up');
       // The standby stops receiving: nothing new arrives, so its own view is "everything received is replayed".
       await pg.query('standby', `ALTER SYSTEM SET primary_conninfo = ''`);
       await pg.query('standby', 'SELECT pg_reload_conf()');
@@ -258,7 +263,7 @@ describe('read replicas', () => {
       const direct = await insertDirectly();
       const [own] = await pg.query<{ caught_up: boolean }>('standby', 'SELECT pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() AS caught_up');
       expect(own.caught_up).toBe(true);
-      await waitFor(async () => (await replicaState(strict)) === 'lagging', 'the replica to be reported lagging');
+      await replicaBecomes(strict, 'lagging', 'the replica to be reported lagging');
       expect((await ready(strict)).replicas[0].lag_seconds).toBeGreaterThan(1);
       // Skipped: the read comes from the primary, which has the row the standby never received.
       expect(await listedEmails(strict)).toContain(direct);
@@ -268,7 +273,7 @@ describe('read replicas', () => {
     }
     try {
       await pg.waitForReplay();
-      await waitFor(async () => (await replicaState(strict)) === 'up', 'the replica to be up again');
+      await replicaBecomes(strict, 'up', 'the replica to be up again');
     } finally {
       await strict.close();
     }
@@ -276,7 +281,7 @@ describe('read replicas', () => {
 
   it('answers from the primary within the timeouts while the replica hangs, and reports it down', async () => {
     await pg.waitForReplay();
-    await waitFor(async () => (await replicaState(app)) === 'up', 'the replica to be up');
+    await replicaBecomes(app, 'up', 'the replica to be up');
     await get(app, USERS).expect(200); // a pooled replica connection exists, and will hang
     await pg.signalStandby('SIGSTOP');
     try {
@@ -290,7 +295,7 @@ describe('read replicas', () => {
       // Connect (1 s) or statement (1.25 s) timeout, then the primary; the margin is for a loaded machine, and still far
       // from a wait bounded by nothing (TCP keepalive: minutes).
       expect(elapsed).toBeLessThan(8000);
-      await waitFor(async () => (await replicaState(app)) === 'down', 'the hung replica to be reported down');
+      await replicaBecomes(app, 'down', 'the hung replica to be reported down');
       const report = await http(app).get('/health/ready').expect(200);
       expect(report.body.checks.database).toBe('up');
       expect(report.body.replicas).toEqual([{ name: 'replica-1', state: 'down', lag_seconds: null }]);
@@ -305,7 +310,7 @@ describe('read replicas', () => {
     } finally {
       await pg.signalStandby('SIGCONT');
     }
-    await waitFor(async () => (await replicaState(app)) === 'up', 'the replica to be up again', 30_000);
+    await replicaBecomes(app, 'up', 'the replica to be up again', 30_000);
   });
 
   it('a read that meets the hung replica gives up after its timeout, answers from the primary and marks the replica down itself', async () => {
@@ -314,7 +319,7 @@ describe('read replicas', () => {
     const lone = await createTestApp({ env: { ...replicaEnv({ REPLICA_CHECK_INTERVAL_MS: '60000' }), REDIS_KEY_PREFIX: prefix } });
     try {
       await pg.waitForReplay();
-      await waitFor(async () => (await replicaState(lone)) === 'up', 'the start-up check to find the replica up');
+      await replicaBecomes(lone, 'up', 'the start-up check to find the replica up');
       await get(lone, USERS).expect(200); // a pooled replica connection, which will hang
       await pg.signalStandby('SIGSTOP');
       const connect = jest.spyOn(lone.get(ReadReplicas), 'connect');
@@ -341,14 +346,14 @@ describe('read replicas', () => {
     } finally {
       await lone.close();
     }
-    await waitFor(async () => (await replicaState(app)) === 'up', 'the replica to be up again', 30_000);
+    await replicaBecomes(app, 'up', 'the replica to be up again', 30_000);
   });
 
   it('answers every read from the primary while the replica is stopped; /health/ready stays 200 and reports it down', async () => {
     await pg.stopStandby();
     try {
       const direct = await insertDirectly();
-      await waitFor(async () => (await replicaState(app)) === 'down', 'the stopped replica to be reported down');
+      await replicaBecomes(app, 'down', 'the stopped replica to be reported down');
       expect(await listedEmails(app)).toContain(direct);
       const dashboard = await get(app, `${DASHBOARD}?force_refresh=true`).expect(200);
       const [{ count }] = await pg.query<{ count: number }>('primary', 'SELECT count(*)::int AS count FROM users WHERE organization_id = $1 AND is_active', [admin.organization.id], 'metrics');
@@ -361,6 +366,6 @@ describe('read replicas', () => {
     } finally {
       await pg.startStandby();
     }
-    await waitFor(async () => (await replicaState(app)) === 'up', 'the restarted replica to be up', 30_000);
+    await replicaBecomes(app, 'up', 'the restarted replica to be up', 30_000);
   });
 });
