@@ -12,6 +12,7 @@ export const BENCH_PROFILES = {
     streams: 20,
     streamWrites: 3,
     seedLimitSeconds: null,
+    judgesIngestionRates: true,
   },
   standard: {
     seedProfile: 'bench',
@@ -25,6 +26,7 @@ export const BENCH_PROFILES = {
     streams: 500,
     streamWrites: 30,
     seedLimitSeconds: null,
+    judgesIngestionRates: true,
   },
   xl: {
     seedProfile: 'bench-xl',
@@ -39,6 +41,9 @@ export const BENCH_PROFILES = {
     streams: 500,
     streamWrites: 30,
     seedLimitSeconds: 20 * 60,
+    // The ingestion rates are the standard profile's targets; xl is held to the latency targets (a read's cost must not
+    // grow with the events), while a write's cost does grow with indexes that outgrow the server's buffer cache.
+    judgesIngestionRates: false,
   },
 } as const;
 
@@ -51,4 +56,16 @@ export function benchProfileFromArgs(args: string[]): BenchProfile {
   const value = args[index].includes('=') ? args[index].split('=')[1] : args[index + 1];
   if (value === undefined || !(value in BENCH_PROFILES)) throw new Error(`--profile must be one of ${Object.keys(BENCH_PROFILES).join(', ')} (got ${value ?? 'nothing'})`);
   return value as BenchProfile;
+}
+
+export type TargetRow = { target: string; goal: string; measured: string; pass: boolean };
+export type ReportedRow = { target: string; goal: string; measured: string; note: string };
+
+/** The ingestion rates as target rows where the profile judges them, else as reported rows without a verdict. */
+export function ingestionRateRows(profile: BenchProfile, rates: TargetRow[]): { judged: TargetRow[]; reported: ReportedRow[] } {
+  if (BENCH_PROFILES[profile].judgesIngestionRates) return { judged: rates, reported: [] };
+  return {
+    judged: [],
+    reported: rates.map(({ target, goal, measured }) => ({ target, goal: `${goal} on the standard profile`, measured, note: `not a target on ${profile}` })),
+  };
 }

@@ -11,7 +11,7 @@ import { describeLargeOrganization, findLargeOrganization, prepareBenchDatabase 
 import { describeCpuPerRequest, medianRatio, percentile, sequentialLatencies, throughputInTurns } from './http-load.js';
 import { measureIngestion, TimedPart } from './ingestion.js';
 import { CpuSplit, describeCpuSplit, findPostgresServerPid, measureCpuSplit } from './cpu-split.js';
-import { BENCH_PROFILES, benchProfileFromArgs } from './profiles.js';
+import { BENCH_PROFILES, benchProfileFromArgs, ingestionRateRows } from './profiles.js';
 import { createBenchApiKey, measureXapiIngestion, XAPI_BATCH } from './xapi-ingestion.js';
 import { timeRawDashboard } from './raw-baseline.js';
 import { measureStreams } from './streams.js';
@@ -362,6 +362,17 @@ async function main(): Promise<void> {
       measured: `${figures.p95_ms} ms (p50 ${figures.p50_ms} ms)`,
       pass: figures.p95_ms <= 100,
     });
+    const rates = [
+      { target: 'ingestion', goal: '>= 20,000 events/s', measured: `${ingestion.events_per_second} events/s`, pass: ingestion.events_per_second >= 20_000 },
+      {
+        target: 'xAPI ingestion',
+        goal: '>= 10,000 statements/s',
+        measured: `${xapiIngestion.statements_per_second} statements/s`,
+        pass: xapiIngestion.statements_per_second >= 10_000,
+      },
+    ];
+    // On a profile that does not judge them (xl) the rates are still measured and written, as `reported` rows.
+    const { judged: judgedRates, reported } = ingestionRateRows(PROFILE, rates);
     const targets = [
       { target: 'cached dashboard p50', goal: '<= 2 ms', measured: `${cached.p50_ms} ms`, pass: cached.p50_ms <= 2 },
       { target: 'cached dashboard p99', goal: '<= 10 ms', measured: `${cached.p99_ms} ms`, pass: cached.p99_ms <= 10 },
@@ -393,14 +404,8 @@ async function main(): Promise<void> {
       latency('uncached statistics 30d p95', statistics['30d']),
       latency('uncached statistics 90d p95', statistics['90d']),
       ...(['json', 'csv', 'xlsx'] as const).map((format) => latency(`export 90d ${format} p95`, exports[format])),
-      { target: 'ingestion', goal: '>= 20,000 events/s', measured: `${ingestion.events_per_second} events/s`, pass: ingestion.events_per_second >= 20_000 },
+      ...judgedRates,
       { target: 'GET /health/live p95 during a login flood', goal: '< 50 ms', measured: `${loginFlood.live.p95_ms} ms (${loginFlood.logins} logins: ${JSON.stringify(loginFlood.statuses)})`, pass: loginFlood.live.p95_ms < 50 },
-      {
-        target: 'xAPI ingestion',
-        goal: '>= 10,000 statements/s',
-        measured: `${xapiIngestion.statements_per_second} statements/s`,
-        pass: xapiIngestion.statements_per_second >= 10_000,
-      },
       { target: 'peak resident memory', goal: '<= 200 MB', measured: `${peakRss} MB (the highest request phase)`, pass: peakRss <= 200 },
       ...memory.phases.map(({ phase, peak_rss_mb, method }) => ({
         target: `peak resident memory: ${phase}`,
@@ -449,10 +454,14 @@ async function main(): Promise<void> {
       streams,
       ratios,
       targets,
+      reported,
     };
     const file = writeResults(results);
     process.stdout.write('\n');
-    console.table(targets.map(({ target, goal, measured, pass }) => ({ target, goal, measured, result: pass ? 'pass' : 'MISS' })));
+    console.table([
+      ...targets.map(({ target, goal, measured, pass }) => ({ target, goal, measured, result: pass ? 'pass' : 'MISS' })),
+      ...reported.map(({ target, goal, measured, note }) => ({ target, goal, measured, result: note })),
+    ]);
     process.stdout.write(`Throughput loads, CPU a request: ${describeCpuPerRequest({ live, 'bare Express': bareExpress, cached, 'bare node:http': bareHttp })}\n`);
     for (const [phase, cpu] of [['Ingestion', ingestion.cpu_per_batch], ['xAPI ingestion', xapiIngestion.cpu_per_batch]] as const) {
       if (cpu) process.stdout.write(`${phase}, CPU of the counted batches: ${describeCpuSplit(cpu)}\n`);

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describeCpuPerRequest, median, medianRatio, percentile, throughputInTurns } from '../bench/http-load';
-import { benchProfileFromArgs } from '../bench/profiles';
+import { benchProfileFromArgs, ingestionRateRows } from '../bench/profiles';
 import { PhaseMemoryMeter } from '../bench/memory';
 
 /** A server that remembers when each request arrived and which token it carried, and answers after `delayMs`. */
@@ -38,6 +38,21 @@ describe('bench percentiles and profiles', () => {
     expect(benchProfileFromArgs(['--profile=tiny'])).toBe('tiny');
     expect(() => benchProfileFromArgs(['--profile=huge'])).toThrow('--profile must be one of tiny, standard, xl (got huge)');
     expect(() => benchProfileFromArgs(['--profile'])).toThrow('(got nothing)');
+  });
+
+  it('judges the ingestion rates on standard and tiny, and on xl reports them with their figures and no verdict', () => {
+    const rates = [
+      { target: 'ingestion', goal: '>= 20,000 events/s', measured: '12345 events/s', pass: false },
+      { target: 'xAPI ingestion', goal: '>= 10,000 statements/s', measured: '10500 statements/s', pass: true },
+    ];
+    for (const profile of ['standard', 'tiny'] as const) expect(ingestionRateRows(profile, rates)).toEqual({ judged: rates, reported: [] });
+    expect(ingestionRateRows('xl', rates)).toEqual({
+      judged: [],
+      reported: [
+        { target: 'ingestion', goal: '>= 20,000 events/s on the standard profile', measured: '12345 events/s', note: 'not a target on xl' },
+        { target: 'xAPI ingestion', goal: '>= 10,000 statements/s on the standard profile', measured: '10500 statements/s', note: 'not a target on xl' },
+      ],
+    });
   });
 });
 

@@ -6,7 +6,8 @@ import { join, resolve } from 'node:path';
 const ROOT = resolve(__dirname, '..');
 const SCRIPT = join(ROOT, 'scripts/check-bench-results.js');
 
-type Results = { profiles: Record<string, Record<string, unknown> & { targets: { target: string; pass: boolean }[] }> };
+type Row = { target: string; goal: string; measured: string; pass?: boolean; note?: string };
+type Results = { profiles: Record<string, Record<string, unknown> & { targets: Row[]; reported?: Row[] }> };
 
 /** The committed results, which CI checks with this script. */
 function committed(): Results {
@@ -54,6 +55,35 @@ describe('scripts/check-bench-results.js', () => {
     expect(run.stderr).toContain('standard: an ingestion phase has no rate');
     expect(run.stderr).toContain('xl: the streams phase has no figures');
     expect(run.stderr).toContain('xl: a write never reached the sampled stream');
+  });
+
+  it('holds xl to its latency targets and reports its ingestion rates with their figures', () => {
+    const xl = committed().profiles.xl;
+    expect(xl.targets.map((row) => row.target)).not.toContain('ingestion');
+    expect(xl.reported?.map((row) => row.target)).toEqual(['ingestion', 'xAPI ingestion']);
+    expect(xl.reported?.[0].measured).toBe(`${(xl.ingestion as { events_per_second: number }).events_per_second} events/s`);
+  });
+
+  it('fails on an ingestion rate judged on xl or only reported on standard', () => {
+    const results = committed();
+    const { xl, standard } = results.profiles;
+    xl.targets.push({ ...xl.reported![0], pass: false });
+    standard.reported = standard.targets.filter((row) => row.target === 'xAPI ingestion');
+    standard.targets = standard.targets.filter((row) => row.target !== 'xAPI ingestion');
+    const run = check(results, 'standard', 'xl');
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('xl: "ingestion" is judged, but xl only reports it');
+    expect(run.stderr).toContain('standard: target "xAPI ingestion" missing');
+    expect(run.stderr).toContain('standard: "xAPI ingestion" is only reported, but standard judges it');
+  });
+
+  it('fails on a reported rate that is not its figure', () => {
+    const results = committed();
+    const row = results.profiles.xl.reported!.find((reported) => reported.target === 'xAPI ingestion')!;
+    row.measured = '99999 statements/s';
+    const run = check(results, 'xl');
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('xl: reported "xAPI ingestion" says 99999 statements/s, its figure is');
   });
 
   it('fails on a profile that is not in the file', () => {
