@@ -57,7 +57,8 @@ for (const name of profiles) {
     rows.set(row.target, row);
   }
   for (const target of TARGETS) check(rows.has(target), at(`target "${target}" missing`));
-  const reported = new Map((run.reported ?? []).map((row) => [row.target, row]));
+  // A reported row that is not an object, or a `reported` that is not a list, counts as no row (named below), never a crash.
+  const reported = new Map((Array.isArray(run.reported) ? run.reported : []).filter((row) => row !== null && typeof row === 'object').map((row) => [row.target, row]));
   for (const target of RATES) {
     if (RATES_REPORTED_ONLY.has(name)) {
       check(!rows.has(target), at(`"${target}" is judged, but ${name} only reports it`));

@@ -77,6 +77,15 @@ describe('scripts/check-bench-results.js', () => {
     expect(run.stderr).toContain('standard: "xAPI ingestion" is only reported, but standard judges it');
   });
 
+  it('names reported rows that are not a list of rows as missing, without crashing', () => {
+    const results = committed();
+    (results.profiles.xl as Record<string, unknown>).reported = 'ingestion';
+    const run = check(results, 'xl');
+    expect(run.status).toBe(1);
+    expect(run.stderr).not.toContain('TypeError');
+    expect(run.stderr).toContain('xl: reported row "ingestion" missing');
+  });
+
   it('fails on a reported rate that is not its figure', () => {
     const results = committed();
     const row = results.profiles.xl.reported!.find((reported) => reported.target === 'xAPI ingestion')!;
