@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { BENCH_PROFILES } from '../bench/profiles';
 
 const ROOT = resolve(__dirname, '..');
 const SCRIPT = join(ROOT, 'scripts/check-bench-results.js');
@@ -62,6 +63,16 @@ describe('scripts/check-bench-results.js', () => {
     expect(xl.targets.map((row) => row.target)).not.toContain('ingestion');
     expect(xl.reported?.map((row) => row.target)).toEqual(['ingestion', 'xAPI ingestion']);
     expect(xl.reported?.[0].measured).toBe(`${(xl.ingestion as { events_per_second: number }).events_per_second} events/s`);
+  });
+
+  it('expects the rates judged exactly on the profiles whose bench judges them (bench/profiles.ts)', () => {
+    const { standard } = committed().profiles;
+    for (const [name, settings] of Object.entries(BENCH_PROFILES)) {
+      // The committed standard run under each profile's name: its rates are judged rows.
+      const run = check({ profiles: { [name]: { ...standard, profile: name } } }, name);
+      const refused = run.stderr.includes(`${name}: "ingestion" is judged, but ${name} only reports it`);
+      expect({ name, refused }).toEqual({ name, refused: !settings.judgesIngestionRates });
+    }
   });
 
   it('fails on an ingestion rate judged on xl or only reported on standard', () => {
