@@ -106,7 +106,21 @@ async function waitUntilReady(service: ChildProcess): Promise<void> {
   throw new Error('The service did not become ready within 60 s');
 }
 
-const POSTGRES_SETTINGS = ['shared_buffers', 'max_wal_size', 'checkpoint_timeout', 'wal_compression', 'synchronous_commit', 'autovacuum'];
+const POSTGRES_SETTINGS = ['shared_buffers', 'huge_pages', 'max_wal_size', 'checkpoint_timeout', 'wal_compression', 'synchronous_commit', 'autovacuum'];
+
+/**
+ * Huge pages the host's kernel holds (HugePages_Total in /proc/meminfo; null off Linux). With huge_pages=try, the
+ * default, a local PostgreSQL maps its shared buffers on them only when there are enough: without them every new
+ * backend faults in its own view of the shared buffers 4 KB at a time (docs/performance.md, "A thirtieth host").
+ */
+function hostHugePages(): number | null {
+  try {
+    const match = /^HugePages_Total:\s+(\d+)/m.exec(readFileSync('/proc/meminfo', 'utf8'));
+    return match ? Number(match[1]) : null;
+  } catch {
+    return null;
+  }
+}
 
 async function describeData(organizationId: string) {
   // The large organization first, on its own connection: this one is not held open meanwhile.
@@ -236,7 +250,7 @@ async function main(): Promise<void> {
   try {
     await waitUntilReady(service);
     process.stdout.write(`Service ready (pid ${service.pid}); large organization ${large.slug}: ${data.large.users} users, ${data.large.events} events (${data.large.events_in_live_window} of them in the last 6 hours, where ingestion dates its events), ${data.large.content} content\n`);
-    process.stdout.write(`PostgreSQL: ${Object.entries(data.postgresSettings).map(([name, value]) => `${name}=${value}`).join(', ')}\n`);
+    process.stdout.write(`PostgreSQL: ${Object.entries(data.postgresSettings).map(([name, value]) => `${name}=${value}`).join(', ')}; huge pages on the host: ${hostHugePages() ?? 'unknown'}\n`);
     // Each phase's own peak: the kernel's high-water mark is reset as a phase begins (bench/memory.ts).
     const memory = new PhaseMemoryMeter(service.pid as number);
 
@@ -433,7 +447,7 @@ async function main(): Promise<void> {
     const results = {
       profile: PROFILE,
       date: new Date().toISOString(),
-      machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model, memory_gb: round(totalmem() / 2 ** 30, 1), node: process.version, postgres: data.postgres, postgres_settings: data.postgresSettings },
+      machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model, memory_gb: round(totalmem() / 2 ** 30, 1), node: process.version, postgres: data.postgres, postgres_settings: data.postgresSettings, host_huge_pages: hostHugePages() },
       // How the service was started (the environment and node flags of start:prod): they move memory and throughput.
       service_start: serviceStart(),
       data: { organizations: data.organizations, large_organization: { slug: large.slug, ...data.large } },
