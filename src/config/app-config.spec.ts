@@ -36,6 +36,7 @@ describe('loadConfig', () => {
       RATE_LIMIT_PENALTY_SECONDS: config.RATE_LIMIT_PENALTY_SECONDS,
       LOG_LEVEL: config.LOG_LEVEL,
       DATABASE_POOL_SIZE: config.DATABASE_POOL_SIZE,
+      DATABASE_POOL_IDLE_SECONDS: config.DATABASE_POOL_IDLE_SECONDS,
       BODY_LIMIT_BYTES: config.BODY_LIMIT_BYTES,
       HEAP_GROWING_PERCENT: config.HEAP_GROWING_PERCENT,
     }).toEqual({
@@ -50,6 +51,7 @@ describe('loadConfig', () => {
       RATE_LIMIT_PENALTY_SECONDS: 300,
       LOG_LEVEL: 'info',
       DATABASE_POOL_SIZE: 10,
+      DATABASE_POOL_IDLE_SECONDS: 30,
       BODY_LIMIT_BYTES: 2_097_152,
       HEAP_GROWING_PERCENT: 20,
     });
@@ -114,6 +116,7 @@ describe('loadConfig', () => {
     expect([config.REPLICA_CONNECT_TIMEOUT_MS, config.REPLICA_STATEMENT_TIMEOUT_MS, config.REPLICA_CHECK_INTERVAL_MS]).toEqual([2000, 3000, 1000]);
     expect(load({ REDIS_CLUSTER_URLS: 'redis://a:7000, rediss://u:p@b:7001' }).redisClusterUrls).toEqual(['redis://a:7000', 'rediss://u:p@b:7001']);
     expect(load({ REPLICA_MAX_LAG_SECONDS: '5' }).REPLICA_MAX_LAG_SECONDS).toBe(5);
+    expect(load({ DATABASE_POOL_IDLE_SECONDS: '0' }).DATABASE_POOL_IDLE_SECONDS).toBe(0);
     expect(load({ DATABASE_URL: 'postgres://x/y' }).migrationsRun).toBe(false);
     expect(load({ DATABASE_URL: '' }).embeddedDatabase).toBe(true);
   });
@@ -137,6 +140,8 @@ describe('loadConfig', () => {
     [{ SERVICE_NAME: 'has spaces' }, 'SERVICE_NAME: SERVICE_NAME must be 1-64 letters, digits, dots, dashes or underscores'],
     [{ METRICS_TOKEN: 'tiny' }, 'METRICS_TOKEN: METRICS_TOKEN must be at least 16 characters'],
     [{ HEAP_GROWING_PERCENT: '-5' }, 'HEAP_GROWING_PERCENT: HEAP_GROWING_PERCENT must not be less than 0'],
+    [{ DATABASE_POOL_IDLE_SECONDS: '-1' }, 'DATABASE_POOL_IDLE_SECONDS: DATABASE_POOL_IDLE_SECONDS must not be less than 0'],
+    [{ DATABASE_POOL_IDLE_SECONDS: '1.5' }, 'DATABASE_POOL_IDLE_SECONDS: DATABASE_POOL_IDLE_SECONDS must not be greater than 86400; DATABASE_POOL_IDLE_SECONDS must not be less than 0; DATABASE_POOL_IDLE_SECONDS must be an integer number'],
   ])('refuses %j with a message naming the variable', (env, line) => {
     const message = failure(env as Record<string, string>);
     expect(message.startsWith('Invalid configuration:\n')).toBe(true);

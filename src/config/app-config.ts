@@ -85,6 +85,13 @@ export class AppConfig {
   @Max(200)
   DATABASE_POOL_SIZE = 10;
 
+  /** Seconds an unused pool connection stays open; 0 keeps it (a new PostgreSQL backend's first queries cost more). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(86400)
+  DATABASE_POOL_IDLE_SECONDS = 30;
+
   @Transform(emptyToUndefined)
   @IsOptional()
   @Matches(/^rediss?:\/\//, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })

@@ -28,7 +28,7 @@ function baseOptions(config: AppConfig): Partial<DataSourceOptions> {
 /** PostgreSQL when DATABASE_URL is set; otherwise PGlite under the real pg Pool with one connection. */
 export async function openDatabase(config: AppConfig): Promise<Database> {
   if (config.DATABASE_URL) {
-    const poolOptions = { max: config.DATABASE_POOL_SIZE, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30000 };
+    const poolOptions = { max: config.DATABASE_POOL_SIZE, connectionTimeoutMillis: 5000, idleTimeoutMillis: config.DATABASE_POOL_IDLE_SECONDS * 1000 };
     // The primary only: read replicas have pools of their own (ReadReplicas), so one that is down never stops start-up.
     const options = { ...baseOptions(config), url: config.DATABASE_URL, extra: poolOptions } as DataSourceOptions;
     return { dataSource: await new DataSource(options).initialize() };

@@ -221,7 +221,7 @@ export class ReadReplicas implements OnModuleInit, OnApplicationShutdown {
     const pool = new Pool({
       connectionString: url,
       max: this.config.DATABASE_POOL_SIZE,
-      idleTimeoutMillis: 30_000,
+      idleTimeoutMillis: this.config.DATABASE_POOL_IDLE_SECONDS * 1000,
       connectionTimeoutMillis: this.config.REPLICA_CONNECT_TIMEOUT_MS,
       // Server-side for a slow query, client-side for a replica that stopped answering altogether.
       statement_timeout: this.config.REPLICA_STATEMENT_TIMEOUT_MS,
