@@ -1,3 +1,4 @@
+import { EntityManager } from 'typeorm';
 import { http, signup } from './support/factories';
 import { buildOrganization, FixtureOrganization, NOW, organizationA, organizationB } from './support/metrics-fixture';
 import { Clock } from '../src/common/clock';
@@ -205,6 +206,46 @@ describe('metrics activity and statistics', () => {
       } finally {
         raw.mockRestore();
         rollups.mockRestore();
+      }
+    });
+
+    it("answers top content from the completed-lessons index alone, which no other event's insert writes to", async () => {
+      const query = jest.spyOn(EntityManager.prototype, 'query');
+      let sql: string;
+      let params: unknown[];
+      try {
+        const since = new Date(NOW.getTime() - 168 * 3_600_000);
+        expect(await testApp.get(MetricsRepository).topContent(a.organizationId, since, NOW, 10)).not.toHaveLength(0);
+        [sql, params] = query.mock.calls.find(([text]) => /type = 'lesson_completed'/.test(text)) as [string, unknown[]];
+      } finally {
+        query.mockRestore();
+      }
+      // With every other way to read the events made dear, a plan that still needs the table would show it.
+      const runner = testApp.dataSource.createQueryRunner();
+      try {
+        await runner.startTransaction();
+        await runner.query('SET LOCAL enable_seqscan = off');
+        await runner.query('SET LOCAL enable_bitmapscan = off');
+        const [{ 'QUERY PLAN': plan }] = await runner.query(`EXPLAIN (FORMAT JSON) ${sql}`, params);
+        const scans: { 'Node Type': string; 'Index Name'?: string; 'Relation Name'?: string }[] = [];
+        const walk = (node: { Plans?: unknown[] } & (typeof scans)[number]) => {
+          if (node['Relation Name']?.startsWith('activity_events')) scans.push(node);
+          (node.Plans ?? []).forEach((child) => walk(child as typeof node));
+        };
+        walk(plan[0].Plan);
+        // Each month's part of the partitioned index (their names are cut to 63 characters).
+        const parts = (await runner.query(`SELECT inhrelid::regclass::text AS name FROM pg_inherits WHERE inhparent = 'events_org_completed_content_idx'::regclass`)) as { name: string }[];
+        expect(scans.length).toBeGreaterThan(0);
+        const names = parts.map((part) => part.name);
+        expect(scans.map((scan) => [scan['Node Type'], scan['Index Name'], names.includes(scan['Index Name'] ?? '')])).toEqual(
+          scans.map((scan) => ['Index Only Scan', scan['Index Name'], true]),
+        );
+        // Events that are not lesson completions with content are not in it.
+        const [{ predicate }] = await runner.query(`SELECT pg_get_expr(indpred, indrelid) AS predicate FROM pg_index WHERE indexrelid = 'events_org_completed_content_idx'::regclass`);
+        expect(predicate).toBe(`((type = 'lesson_completed'::text) AND (content_id IS NOT NULL))`);
+      } finally {
+        await runner.rollbackTransaction();
+        await runner.release();
       }
     });
   });

@@ -14,6 +14,7 @@ import { EventsTriggerUsersPass1765000000002 } from '../../migrations/1765000000
 import { XapiStatementsWithoutRowChecks1765000000003 } from '../../migrations/1765000000003-xapi-statements-without-row-checks.js';
 import { ActiveDaysOnUsers1765000000004 } from '../../migrations/1765000000004-active-days-on-users.js';
 import { LastActiveMinutes1765000000005 } from '../../migrations/1765000000005-last-active-minutes.js';
+import { CompletedContentIndex1765000000006 } from '../../migrations/1765000000006-completed-content-index.js';
 
 /** Every migration, in order; imported explicitly so the same list runs from ts (tests) and from dist. */
 export const MIGRATIONS = [
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   XapiStatementsWithoutRowChecks1765000000003,
   ActiveDaysOnUsers1765000000004,
   LastActiveMinutes1765000000005,
+  CompletedContentIndex1765000000006,
 ];
