@@ -4,9 +4,10 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * The events' `(organization_id, type, occurred_at)` index served one query: the activity endpoint's top content,
  * lesson completions with content in a time window. Every event paid an entry in it, and one dated anywhere in the
  * last hours lands at a random place in its recent range, which with the id registry outgrew PostgreSQL's buffers:
- * about a fifth of a batch's PostgreSQL time went to it (docs/performance.md, "A thirty-first host"). This partial index
- * holds only the rows that query reads, with the two columns it reads from them, so it is answered from the index
- * alone and other events write nothing to it.
+ * about a fifth of a batch's PostgreSQL time went to it (docs/performance.md, "A thirty-first host"). This partial
+ * index holds only the rows that query reads, with the two columns it reads from them, so it is answered from the
+ * index alone and other events write nothing to it. Writes to the events wait while it builds (an index on a
+ * partitioned table cannot be built concurrently): 4.5 s on 20 million events.
  */
 export class CompletedContentIndex1765000000006 implements MigrationInterface {
   name = 'CompletedContentIndex1765000000006';
