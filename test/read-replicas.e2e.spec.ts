@@ -1,7 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { DataSource } from 'typeorm';
 import { lastWriteKey } from '../src/cache/cache-keys';
 import { GenerationChannel } from '../src/cache/generation-channel';
+import { loadConfig } from '../src/config/app-config';
 import { ReadReplicas } from '../src/database/read-replicas';
 import { RedisConnection } from '../src/redis/redis-connection';
 import { createUser, http, signup, SignedUp, uniqueEmail } from './support/factories';
@@ -367,5 +369,38 @@ describe('read replicas', () => {
       await pg.startStandby();
     }
     await replicaBecomes(app, 'up', 'the restarted replica to be up', 30_000);
+  });
+
+  it("closes a replica pool's connections left unused for DATABASE_POOL_IDLE_SECONDS, ending their backends, and keeps them with 0", async () => {
+    const backendsOnStandby = async (pids: number[]) =>
+      (await pg.query<{ n: number }>('standby', 'SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ANY($1)', [pids]))[0].n;
+    /** A replica pool with this setting, three of its connections used at once and released. */
+    const threeBackends = async (idleSeconds: string) => {
+      // Never initialised: no timed check keeps one of its connections in use.
+      const replicas = new ReadReplicas(loadConfig(replicaEnv({ DATABASE_POOL_IDLE_SECONDS: idleSeconds }) as NodeJS.ProcessEnv), app.get(DataSource));
+      const [replica] = replicas.replicas;
+      const clients = await Promise.all([0, 1, 2].map(() => replicas.connect(replica)));
+      const pids = await Promise.all(clients.map(async (client) => (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid));
+      clients.forEach((client) => client.release());
+      expect(new Set(pids).size).toBe(3);
+      expect(await backendsOnStandby(pids)).toBe(3);
+      return { replicas, pool: replica.pool, pids };
+    };
+
+    const closing = await threeBackends('1');
+    try {
+      await waitFor(async () => closing.pool.totalCount === 0 && (await backendsOnStandby(closing.pids)) === 0, "the replica pool's idle connections to close", 5_000);
+    } finally {
+      await closing.replicas.onApplicationShutdown();
+    }
+    const keeping = await threeBackends('0');
+    try {
+      // Longer than the 1 s above took to close them.
+      await new Promise((done) => setTimeout(done, 1_500));
+      expect(keeping.pool.totalCount).toBe(3);
+      expect(await backendsOnStandby(keeping.pids)).toBe(3);
+    } finally {
+      await keeping.replicas.onApplicationShutdown();
+    }
   });
 });
