@@ -220,6 +220,9 @@ describe('metrics activity and statistics', () => {
       } finally {
         query.mockRestore();
       }
+      // Statistics as autovacuum keeps them. Without this the worker's database may hold statistics taken before these
+      // rows (another spec's seed runs ANALYZE): the planner then expects one row and reads the content index for its order.
+      await testApp.dataSource.query('VACUUM (ANALYZE) activity_events');
       // With every other way to read the events made dear, a plan that still needs the table would show it.
       const runner = testApp.dataSource.createQueryRunner();
       try {
