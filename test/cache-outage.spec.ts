@@ -82,8 +82,11 @@ describe('metrics cache through a Redis outage', () => {
     await waitFor(() => !app.get(GenerationChannel).live, 'the cache channel to notice the hung Redis', 5_000);
     const hung = (await dashboard()).body;
     expect([hung.cache_metadata.cache_hit, hung.user_metrics.total_users]).toEqual([false, 2]);
+    // A write waits for its invalidation a bounded time, then answers and leaves it pending.
+    await createUser(app, org.token);
 
     server.kill('SIGCONT');
     await waitFor(async () => redisReady() && (await dashboard()).body.cache_metadata.cache_hit === true, 'hits after Redis resumes', 20_000);
+    expect((await dashboard()).body.user_metrics.total_users).toBe(3);
   });
 });

@@ -1,8 +1,10 @@
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { CacheStats } from '../src/cache/cache-stats';
 import { MetricsService } from '../src/metrics/metrics.service';
 import { RedisConnection } from '../src/redis/redis-connection';
 import { createContent, createUser, event, http, signup, SignedUp, userWithRole } from './support/factories';
+import { freePort, startRedis, stopRedis } from './support/private-redis';
 import { createTestApp, ManualClock, TestApp } from './support/test-app';
 
 // Rate limits are another module's concern; these tests read one dashboard many times.
@@ -266,6 +268,40 @@ describe('two instances on one Redis', () => {
     expect(recomputed.cache_metadata.cache_key).toBe(computed.cache_metadata.cache_key.replace(':g1:', ':g2:'));
     expect([recomputed.cache_metadata.cache_hit, recomputed.user_metrics.total_users]).toEqual([false, 2]);
     expect((await get(second, org, 'dashboard')).body.cache_metadata).toEqual({ ...recomputed.cache_metadata, cache_hit: true });
+  });
+});
+
+describe('two instances on a Redis slow to take writes', () => {
+  let server: ChildProcess;
+  let first: TestApp;
+  let second: TestApp;
+  beforeAll(async () => {
+    // A private Redis: pausing its writes must not slow the other spec files' Redis.
+    const port = await freePort();
+    server = await startRedis(port);
+    const shared = { ...env, REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_KEY_PREFIX: `t${randomBytes(4).toString('hex')}` };
+    first = await createTestApp({ env: shared });
+    second = await createTestApp({ env: shared });
+  });
+  afterAll(async () => {
+    await first?.close();
+    await second?.close();
+    await stopRedis(server);
+  });
+
+  it('answers a write only once its invalidation is in Redis, so the other instance recomputes right after it', async () => {
+    const org = await signup(first);
+    expect((await get(second, org, 'dashboard')).body.cache_metadata.cache_hit).toBe(false);
+    const held = (await get(second, org, 'dashboard')).body;
+    expect([held.cache_metadata.cache_hit, held.user_metrics.total_users]).toEqual([true, 1]);
+
+    // For the next 700 ms Redis runs no write (the generation's move among them) and still answers reads and PINGs,
+    // so the second instance's channel stays live and its copy of the entry stays usable.
+    await first.get(RedisConnection).client!.sendCommand(['CLIENT', 'PAUSE', '700', 'WRITE']);
+    await createUser(first, org.token);
+    const after = (await get(second, org, 'dashboard')).body;
+    expect([after.cache_metadata.cache_hit, after.user_metrics.total_users]).toEqual([false, 2]);
+    expect(after.cache_metadata.cache_key).toBe(held.cache_metadata.cache_key.replace(':g1:', ':g2:'));
   });
 });
 

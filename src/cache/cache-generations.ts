@@ -5,7 +5,7 @@ import { RedisConnection } from '../redis/redis-connection.js';
 import { ChangeNotifier } from '../tenancy/change-notifier.js';
 import { generationKey, lastWriteKey } from './cache-keys.js';
 import { GenerationChannel } from './generation-channel.js';
-import { RedisCircuit } from './redis-circuit.js';
+import { CACHE_CALL_TIMEOUT_MS, RedisCircuit } from './redis-circuit.js';
 
 export interface Generation {
   value: number;
@@ -20,6 +20,13 @@ export interface Generation {
 
 /** At most this many organizations' current generations are kept in process memory (oldest learnt forgotten first). */
 const MAX_KNOWN_ORGANIZATIONS = 10_000;
+
+/**
+ * How long a write waits for its move. A write answers after its move, and other instances learn of the write only
+ * from it, so a Redis slow to take writes is waited for longer than a read waits for the cache (CACHE_CALL_TIMEOUT_MS);
+ * a hung one costs one write this long, then the circuit skips Redis and the move is left pending.
+ */
+const MOVE_TIMEOUT_MS = 2_000;
 
 /**
  * One counter per organization, part of every cache key: moving it orphans all of the organization's
@@ -71,7 +78,8 @@ export class CacheGenerations implements OnModuleInit {
       return { value: this.memory.get(organizationId) ?? 0, known: true, lastWrite: this.memoryWrites.get(organizationId) ?? null };
     }
     const lastSeen = { value: this.memory.get(organizationId) ?? 0, known: false, lastWrite: null };
-    if (this.pending.has(organizationId) && !(await this.move(organizationId))) return lastSeen;
+    // A read retries a pending move only as long as it would wait for the cache: without it, the figures come fresh from the primary.
+    if (this.pending.has(organizationId) && !(await this.move(organizationId, CACHE_CALL_TIMEOUT_MS))) return lastSeen;
     const epoch = this.channel.epoch;
     const prefix = this.config.REDIS_KEY_PREFIX;
     try {
@@ -89,7 +97,7 @@ export class CacheGenerations implements OnModuleInit {
   }
 
   /** Moves the organization's generation; never throws (writes call it after commit). True when it moved. */
-  async move(organizationId: string): Promise<boolean> {
+  async move(organizationId: string, timeoutMs = MOVE_TIMEOUT_MS): Promise<boolean> {
     if (!this.circuit.enabled) return this.moveInMemory(organizationId);
     // Until the move is known to have happened, this instance must not serve the organization from process memory.
     this.fresh.delete(organizationId);
@@ -98,7 +106,7 @@ export class CacheGenerations implements OnModuleInit {
       // Taken after the write committed (writes notify after commit): a replica that replayed it has the write.
       const writePosition = await this.replicas.primaryPosition();
       // Resolves once Redis has published the move to every subscribed instance (see docs/caching.md).
-      const value = await this.circuit.run(() => this.channel.move(organizationId, writePosition));
+      const value = await this.circuit.run(() => this.channel.move(organizationId, writePosition), timeoutMs);
       this.pending.delete(organizationId);
       this.learn(organizationId, value, epoch);
       return true;

@@ -30,10 +30,11 @@ export class RedisCircuit {
     return this.redis.enabled;
   }
 
-  async run<T>(call: () => Promise<T>): Promise<T> {
+  /** `timeoutMs`: how long this call may wait for Redis (CACHE_CALL_TIMEOUT_MS unless the caller has more at stake). */
+  async run<T>(call: () => Promise<T>, timeoutMs = CACHE_CALL_TIMEOUT_MS): Promise<T> {
     if (!this.redis.isReady || performance.now() < this.skipUntil) throw this.fail('Redis is not connected');
     try {
-      const result = await withTimeout(call(), CACHE_CALL_TIMEOUT_MS);
+      const result = await withTimeout(call(), timeoutMs);
       if (this.degraded) {
         this.degraded = false;
         this.logger.log('Metrics cache is back on Redis');
