@@ -92,14 +92,19 @@ export class GenerationChannel implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * Moves the organization's generation in Redis and tells every instance; resolves to the new value once both are
-   * done. `writePosition`: the primary's WAL position after the write (decimal bytes), stored with the generation.
+   * Moves the organization's generation in Redis and tells every instance; resolves to the new value once Redis has
+   * sent the message to every subscribed instance. `writePosition`: the primary's WAL position after the write
+   * (decimal bytes), stored with the generation.
    */
   async move(organizationId: string, writePosition?: string | null): Promise<number> {
+    const key = generationKey(this.config.REDIS_KEY_PREFIX, organizationId);
     const reply = await this.redis.client!.eval(MOVE_SCRIPT, {
-      keys: [generationKey(this.config.REDIS_KEY_PREFIX, organizationId), lastWriteKey(this.config.REDIS_KEY_PREFIX, organizationId)],
+      keys: [key, lastWriteKey(this.config.REDIS_KEY_PREFIX, organizationId)],
       arguments: [this.channel, organizationId, writePosition ?? ''],
     });
+    // Redis sends this reply before the subscribers' copies of the message, in one pass over its pending writes; a
+    // command sent after the reply (to the same node: the key's slot) is answered only once that pass has sent them all.
+    await this.redis.client!.exists(key);
     return Number(reply);
   }
 
