@@ -291,9 +291,11 @@ describe('two instances on a Redis slow to take writes', () => {
 
   it('answers a write only once its invalidation is in Redis, so the other instance recomputes right after it', async () => {
     const org = await signup(first);
+    const other = await signup(first);
     expect((await get(second, org, 'dashboard')).body.cache_metadata.cache_hit).toBe(false);
     const held = (await get(second, org, 'dashboard')).body;
     expect([held.cache_metadata.cache_hit, held.user_metrics.total_users]).toEqual([true, 1]);
+    const otherComputed = (await get(second, other, 'dashboard')).body;
 
     // For the next 700 ms Redis runs no write (the generation's move among them) and still answers reads and PINGs,
     // so the second instance's channel stays live and its copy of the entry stays usable.
@@ -302,6 +304,8 @@ describe('two instances on a Redis slow to take writes', () => {
     const after = (await get(second, org, 'dashboard')).body;
     expect([after.cache_metadata.cache_hit, after.user_metrics.total_users]).toEqual([false, 2]);
     expect(after.cache_metadata.cache_key).toBe(held.cache_metadata.cache_key.replace(':g1:', ':g2:'));
+    // The other organization's entry was not touched by the write: still served, unchanged.
+    expect((await get(second, other, 'dashboard')).body.cache_metadata).toEqual({ ...otherComputed.cache_metadata, cache_hit: true });
   });
 });
 
