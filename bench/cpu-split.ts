@@ -25,7 +25,7 @@ export interface CpuSplit {
 const TICK_MS = 10;
 
 /** utime + stime, and cutime + cstime (children that exited, which for the postmaster are its ended backends), in ticks. */
-function processTicks(pid: number): { own: number; children: number; ppid: number; comm: string } | null {
+function processTicks(pid: number): { own: number; kernel: number; children: number; ppid: number; comm: string } | null {
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -37,13 +37,13 @@ function processTicks(pid: number): { own: number; children: number; ppid: numbe
   const comm = text.slice(text.indexOf('(') + 1, close);
   const fields = text.slice(close + 2).split(' ');
   const at = (field: number) => Number(fields[field - 3]);
-  return { own: at(14) + at(15), children: at(16) + at(17), ppid: at(4), comm };
+  return { own: at(14) + at(15), kernel: at(15), children: at(16) + at(17), ppid: at(4), comm };
 }
 
-/** A process's own CPU time (user and system) in ms so far; null once it is gone or unreadable. */
-export function processCpuMs(pid: number): number | null {
+/** A process's own CPU time so far in ms: user and system together, and the system (kernel) part; null once it is gone or unreadable. */
+export function processCpuMs(pid: number): { total: number; kernel: number } | null {
   const ticks = processTicks(pid);
-  return ticks === null ? null : ticks.own * TICK_MS;
+  return ticks === null ? null : { total: ticks.own * TICK_MS, kernel: ticks.kernel * TICK_MS };
 }
 
 /** The postmaster and its current children: their own ticks, and the ticks of children that ended (kept by the postmaster). */

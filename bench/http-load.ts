@@ -45,7 +45,16 @@ export interface TurnLoad {
 export interface CpuPerRequest {
   /** null: no process given for the load, or it could not be read (Linux's /proc only). */
   server_us: number | null;
+  /** The part of server_us spent in the kernel (system time: the sockets' sends and receives, waking the peer). */
+  server_kernel_us: number | null;
   load_generator_us: number;
+}
+
+/** CPU ms a load's counted turns cost: the answering process's (all of it, and its kernel part) and the load generator's. */
+interface CpuSpent {
+  server: number | null;
+  serverKernel: number | null;
+  generator: number;
 }
 
 export interface TurnsResult extends ThroughputResult {
@@ -75,7 +84,7 @@ export async function throughputInTurns<K extends string>(
   };
   if (warmUpSeconds > 0) for (const name of names) await run(name, warmUpSeconds);
   const windows = new Map<K, AutocannonRun[]>(names.map((name) => [name, []]));
-  const cpu = new Map<K, { server: number | null; generator: number }>(names.map((name) => [name, { server: 0, generator: 0 }]));
+  const cpu = new Map<K, CpuSpent>(names.map((name) => [name, { server: 0, serverKernel: 0, generator: 0 }]));
   for (let turn = 0; turn < turns; turn++) {
     for (const name of names) {
       const { pid } = loads[name];
@@ -84,8 +93,13 @@ export async function throughputInTurns<K extends string>(
       windows.get(name)?.push(await run(name, seconds / turns));
       const generator = process.cpuUsage(generator0);
       const server1 = pid === undefined ? null : processCpuMs(pid);
-      const spent = cpu.get(name) as { server: number | null; generator: number };
-      spent.server = spent.server === null || server0 === null || server1 === null ? null : spent.server + (server1 - server0);
+      const spent = cpu.get(name) as CpuSpent;
+      if (spent.server === null || spent.serverKernel === null || server0 === null || server1 === null) {
+        spent.server = spent.serverKernel = null;
+      } else {
+        spent.server += server1.total - server0.total;
+        spent.serverKernel += server1.kernel - server0.kernel;
+      }
       spent.generator += (generator.user + generator.system) / 1000;
     }
   }
@@ -103,22 +117,25 @@ export async function throughputInTurns<K extends string>(
       non_2xx: runs.reduce((sum, result) => sum + result.non2xx, 0),
       errors: runs.reduce((sum, result) => sum + result.errors + result.timeouts, 0),
       turns: runs.map((result) => Math.round(result.totalCompletedRequests / result.duration)),
-      cpu_per_request: cpuPerRequest(cpu.get(name) as { server: number | null; generator: number }, requests),
+      cpu_per_request: cpuPerRequest(cpu.get(name) as CpuSpent, requests),
     };
   }
   return results;
 }
 
 /** CPU ms spent over `requests` counted requests, as µs a request (one decimal). */
-function cpuPerRequest(spent: { server: number | null; generator: number }, requests: number): CpuPerRequest {
-  const perRequest = (ms: number) => (requests > 0 ? Math.round((ms * 1e4) / requests) / 10 : 0);
-  return { server_us: spent.server === null ? null : perRequest(spent.server), load_generator_us: perRequest(spent.generator) };
+function cpuPerRequest(spent: CpuSpent, requests: number): CpuPerRequest {
+  const perRequest = (ms: number | null) => (ms === null ? null : requests > 0 ? Math.round((ms * 1e4) / requests) / 10 : 0);
+  return { server_us: perRequest(spent.server), server_kernel_us: perRequest(spent.serverKernel), load_generator_us: perRequest(spent.generator) ?? 0 };
 }
 
-/** "live 61.2 µs (load generator 18.4), cached 24.1 µs (load generator 17.0)": each load's CPU a counted request. */
+/** "live 61.2 µs, 20.4 in the kernel (load generator 18.4), …": each load's CPU a counted request. */
 export function describeCpuPerRequest(loads: Record<string, { cpu_per_request: CpuPerRequest }>): string {
   return Object.entries(loads)
-    .map(([name, { cpu_per_request: cpu }]) => `${name} ${cpu.server_us === null ? 'not measured' : `${cpu.server_us} µs`} (load generator ${cpu.load_generator_us})`)
+    .map(([name, { cpu_per_request: cpu }]) => {
+      const server = cpu.server_us === null ? 'not measured' : `${cpu.server_us} µs, ${cpu.server_kernel_us} in the kernel`;
+      return `${name} ${server} (load generator ${cpu.load_generator_us})`;
+    })
     .join(', ');
 }
 
