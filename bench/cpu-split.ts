@@ -24,7 +24,7 @@ export interface CpuSplit {
 /** Linux reports process and host CPU times in USER_HZ ticks, 100 a second on every architecture Node.js runs on. */
 const TICK_MS = 10;
 
-/** utime + stime, and cutime + cstime (children that exited, which for the postmaster are its ended backends), in ticks. */
+/** utime + stime (and stime, the kernel part, alone), and cutime + cstime (children that exited, which for the postmaster are its ended backends), in ticks. */
 function processTicks(pid: number): { own: number; kernel: number; children: number; ppid: number; comm: string } | null {
   let text: string;
   try {
