@@ -144,6 +144,16 @@ export function medianRatio(a: number[], b: number[]): number {
   return median(a.map((value, turn) => value / b[turn]));
 }
 
+/**
+ * A ratio written to `digits` places, or to as many more as keep it on the side of `goal` it is on: 0.49997 against
+ * ">= 0.5" is written 0.49997, not 0.5, so the written figure and its verdict never disagree.
+ */
+export function ratioFigure(exact: number, goal: number, digits = 3): number {
+  let figure = Number(exact.toFixed(digits));
+  for (let places = digits + 1; figure >= goal !== exact >= goal && places <= 12; places++) figure = Number(exact.toFixed(places));
+  return figure;
+}
+
 export function median(values: number[]): number {
   const sorted = [...values].sort((x, y) => x - y);
   const middle = Math.floor(sorted.length / 2);

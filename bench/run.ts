@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { describeLargeOrganization, findLargeOrganization, prepareBenchDatabase } from './bench-database.js';
-import { describeCpuPerRequest, medianRatio, percentile, sequentialLatencies, throughputInTurns } from './http-load.js';
+import { describeCpuPerRequest, medianRatio, percentile, ratioFigure, sequentialLatencies, throughputInTurns } from './http-load.js';
 import { measureIngestion, TimedPart } from './ingestion.js';
 import { CpuSplit, describeCpuSplit, findPostgresServerPid, measureCpuSplit } from './cpu-split.js';
 import { BENCH_PROFILES, benchProfileFromArgs, ingestionRateRows } from './profiles.js';
@@ -357,7 +357,8 @@ async function main(): Promise<void> {
 
     process.stdout.write(`Streams: ${STREAMS} open on the large organization while ${STREAM_WRITES} batches of 1,000 events are written\n`);
     const streams = await memory.measure('streams', () => measureStreams(BASE, token, large.userIds, service.pid as number, STREAMS, STREAM_WRITES, 1000));
-    // Each target is judged on the exact ratio; the results show it to 3 decimals (1.9995 is a miss of ">= 2", not a 2).
+    // Each target is judged on the exact ratio; the results show it to 3 decimals, more where 3 would round it onto the
+    // goal (1.9995 is a miss of ">= 2" and is written 1.9995, not 2).
     const exactRatios = {
       cached_over_bare_http_throughput: medianRatio(cached.turns, bareHttp.turns),
       cached_over_live_throughput: medianRatio(cached.turns, live.turns),
@@ -365,10 +366,10 @@ async function main(): Promise<void> {
       baseline_over_uncached_p50: baseline.p50_ms / uncached.p50_ms,
     };
     const ratios = {
-      cached_over_bare_http_throughput: round(exactRatios.cached_over_bare_http_throughput, 3),
-      cached_over_live_throughput: round(exactRatios.cached_over_live_throughput, 3),
-      live_over_bare_express_throughput: round(exactRatios.live_over_bare_express_throughput, 3),
-      baseline_over_uncached_p50: round(exactRatios.baseline_over_uncached_p50, 1),
+      cached_over_bare_http_throughput: ratioFigure(exactRatios.cached_over_bare_http_throughput, 0.5),
+      cached_over_live_throughput: ratioFigure(exactRatios.cached_over_live_throughput, 2),
+      live_over_bare_express_throughput: ratioFigure(exactRatios.live_over_bare_express_throughput, 0.5),
+      baseline_over_uncached_p50: ratioFigure(exactRatios.baseline_over_uncached_p50, 50, 1),
     };
     const latency = (target: string, figures: ReturnType<typeof summary>) => ({
       target,

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { describeCpuPerRequest, median, medianRatio, percentile, throughputInTurns } from '../bench/http-load';
+import { describeCpuPerRequest, median, medianRatio, percentile, ratioFigure, throughputInTurns } from '../bench/http-load';
 import { benchProfileFromArgs, ingestionRateRows } from '../bench/profiles';
 import { PhaseMemoryMeter } from '../bench/memory';
 
@@ -62,6 +62,17 @@ describe('bench throughput in turns', () => {
     expect(median([4, 1, 3, 2])).toBe(2.5);
     // Turn by turn: 2, 0.5, 3 (a slow second turn on one side does not decide it).
     expect(medianRatio([200, 100, 300], [100, 200, 100])).toBe(2);
+  });
+
+  it('writes a ratio to 3 places, or as many more as keep it on its side of the goal', () => {
+    expect(ratioFigure(0.5384, 0.5)).toBe(0.538);
+    // A measured 0.49975 is a miss; 3 places would have written it as the goal itself.
+    expect(ratioFigure(0.4997456412153725, 0.5)).toBe(0.4997);
+    expect(ratioFigure(1.99951, 2)).toBe(1.9995);
+    expect(ratioFigure(1.9994, 2)).toBe(1.999);
+    expect(ratioFigure(2, 2)).toBe(2);
+    expect(ratioFigure(49.96, 50, 1)).toBe(49.96);
+    expect(ratioFigure(784.04, 50, 1)).toBe(784);
   });
 
   it('runs each load in its own windows, in turns, and counts every turn', async () => {
