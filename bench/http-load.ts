@@ -150,7 +150,9 @@ export function medianRatio(a: number[], b: number[]): number {
  */
 export function ratioFigure(exact: number, goal: number, digits = 3): number {
   let figure = Number(exact.toFixed(digits));
-  for (let places = digits + 1; figure >= goal !== exact >= goal && places <= 12; places++) figure = Number(exact.toFixed(places));
+  for (let places = digits + 1; (figure >= goal) !== (exact >= goal) && places <= 12; places++) {
+    figure = Number(exact.toFixed(places));
+  }
   return figure;
 }
 
