@@ -146,14 +146,14 @@ export function medianRatio(a: number[], b: number[]): number {
 
 /**
  * A ratio written to `digits` places, or to as many more as keep it on the side of `goal` it is on: 0.49997 against
- * ">= 0.5" is written 0.49997, not 0.5, so the written figure and its verdict never disagree.
+ * ">= 0.5" is written 0.49997, not 0.5, so the written figure and its verdict never disagree (unrounded if need be).
  */
 export function ratioFigure(exact: number, goal: number, digits = 3): number {
-  let figure = Number(exact.toFixed(digits));
-  for (let places = digits + 1; (figure >= goal) !== (exact >= goal) && places <= 12; places++) {
-    figure = Number(exact.toFixed(places));
+  for (let places = digits; places <= 15; places++) {
+    const figure = Number(exact.toFixed(places));
+    if ((figure >= goal) === (exact >= goal)) return figure;
   }
-  return figure;
+  return exact;
 }
 
 export function median(values: number[]): number {

@@ -358,7 +358,8 @@ async function main(): Promise<void> {
     process.stdout.write(`Streams: ${STREAMS} open on the large organization while ${STREAM_WRITES} batches of 1,000 events are written\n`);
     const streams = await memory.measure('streams', () => measureStreams(BASE, token, large.userIds, service.pid as number, STREAMS, STREAM_WRITES, 1000));
     // Each target is judged on the exact ratio; the results show it to 3 decimals, more where 3 would round it onto the
-    // goal (1.9995 is a miss of ">= 2" and is written 1.9995, not 2).
+    // goal (1.9995 is a miss of ">= 2" and is written 1.9995, not 2). One goal each, for the figure and the verdict.
+    const goals = { cached_over_bare_http_throughput: 0.5, cached_over_live_throughput: 2, live_over_bare_express_throughput: 0.5, baseline_over_uncached_p50: 50 };
     const exactRatios = {
       cached_over_bare_http_throughput: medianRatio(cached.turns, bareHttp.turns),
       cached_over_live_throughput: medianRatio(cached.turns, live.turns),
@@ -366,10 +367,10 @@ async function main(): Promise<void> {
       baseline_over_uncached_p50: baseline.p50_ms / uncached.p50_ms,
     };
     const ratios = {
-      cached_over_bare_http_throughput: ratioFigure(exactRatios.cached_over_bare_http_throughput, 0.5),
-      cached_over_live_throughput: ratioFigure(exactRatios.cached_over_live_throughput, 2),
-      live_over_bare_express_throughput: ratioFigure(exactRatios.live_over_bare_express_throughput, 0.5),
-      baseline_over_uncached_p50: ratioFigure(exactRatios.baseline_over_uncached_p50, 50, 1),
+      cached_over_bare_http_throughput: ratioFigure(exactRatios.cached_over_bare_http_throughput, goals.cached_over_bare_http_throughput),
+      cached_over_live_throughput: ratioFigure(exactRatios.cached_over_live_throughput, goals.cached_over_live_throughput),
+      live_over_bare_express_throughput: ratioFigure(exactRatios.live_over_bare_express_throughput, goals.live_over_bare_express_throughput),
+      baseline_over_uncached_p50: ratioFigure(exactRatios.baseline_over_uncached_p50, goals.baseline_over_uncached_p50, 1),
     };
     const latency = (target: string, figures: ReturnType<typeof summary>) => ({
       target,
@@ -393,28 +394,28 @@ async function main(): Promise<void> {
       { target: 'cached dashboard p99', goal: '<= 10 ms', measured: `${cached.p99_ms} ms`, pass: cached.p99_ms <= 10 },
       {
         target: 'cached ÷ bare node:http throughput',
-        goal: '>= 0.5',
+        goal: `>= ${goals.cached_over_bare_http_throughput}`,
         measured: `${ratios.cached_over_bare_http_throughput} (median of ${TURNS} turns; ${cached.requests_per_second} ÷ ${bareHttp.requests_per_second} req/s in all)`,
-        pass: exactRatios.cached_over_bare_http_throughput >= 0.5,
+        pass: exactRatios.cached_over_bare_http_throughput >= goals.cached_over_bare_http_throughput,
       },
       {
         target: 'cached ÷ live throughput',
-        goal: '>= 2',
+        goal: `>= ${goals.cached_over_live_throughput}`,
         measured: `${ratios.cached_over_live_throughput} (median of ${TURNS} turns; ${cached.requests_per_second} ÷ ${live.requests_per_second} req/s in all)`,
-        pass: exactRatios.cached_over_live_throughput >= 2,
+        pass: exactRatios.cached_over_live_throughput >= goals.cached_over_live_throughput,
       },
       {
         target: 'live ÷ bare Express 5 throughput',
-        goal: '>= 0.5',
+        goal: `>= ${goals.live_over_bare_express_throughput}`,
         measured: `${ratios.live_over_bare_express_throughput} (median of ${TURNS} turns; ${live.requests_per_second} ÷ ${bareExpress.requests_per_second} req/s in all)`,
-        pass: exactRatios.live_over_bare_express_throughput >= 0.5,
+        pass: exactRatios.live_over_bare_express_throughput >= goals.live_over_bare_express_throughput,
       },
       { target: 'uncached dashboard p95', goal: '<= 30 ms', measured: `${uncached.p95_ms} ms (p50 ${uncached.p50_ms} ms)`, pass: uncached.p95_ms <= 30 },
       {
         target: 'baseline SQL ÷ uncached',
-        goal: '>= 50×',
+        goal: `>= ${goals.baseline_over_uncached_p50}×`,
         measured: `${ratios.baseline_over_uncached_p50}× (${baseline.p50_ms} ÷ ${uncached.p50_ms} ms)`,
-        pass: exactRatios.baseline_over_uncached_p50 >= 50,
+        pass: exactRatios.baseline_over_uncached_p50 >= goals.baseline_over_uncached_p50,
       },
       latency('uncached statistics 30d p95', statistics['30d']),
       latency('uncached statistics 90d p95', statistics['90d']),

@@ -73,6 +73,9 @@ describe('bench throughput in turns', () => {
     expect(ratioFigure(2, 2)).toBe(2);
     expect(ratioFigure(49.96, 50, 1)).toBe(49.96);
     expect(ratioFigure(784.04, 50, 1)).toBe(784);
+    // Closer to the goal than 15 places can tell: written unrounded, still below it.
+    expect(ratioFigure(0.5 - 1e-16, 0.5)).toBe(0.5 - 1e-16);
+    expect(0.5 - 1e-16).toBeLessThan(0.5);
   });
 
   it('runs each load in its own windows, in turns, and counts every turn', async () => {
