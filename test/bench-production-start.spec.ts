@@ -20,7 +20,7 @@ describe('the bench starts the service as npm run start:prod does', () => {
     const command = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts['start:prod'];
     const start = productionStart(ROOT);
     expect(start.env).toEqual({ MALLOC_ARENA_MAX: '2' });
-    expect(start.args).toEqual(['--max-semi-space-size=4', '--no-maglev', join(ROOT, 'dist/main.js')]);
+    expect(start.args).toEqual(['--max-semi-space-size=4', '--no-maglev', '--no-allocation-site-pretenuring', join(ROOT, 'dist/main.js')]);
     expect(parseProductionStart(command, ROOT)).toEqual(start);
   });
 
@@ -32,7 +32,7 @@ describe('the bench starts the service as npm run start:prod does', () => {
     const start = parseProductionStart(command, root);
     const byBench = JSON.parse(execFileSync(process.execPath, start.args, { cwd: root, env: { ...env, ...start.env } }).toString());
     expect(byBench).toEqual(throughShell);
-    expect(throughShell).toEqual({ arenas: '2', flags: ['--max-semi-space-size=4', '--no-maglev'] });
+    expect(throughShell).toEqual({ arenas: '2', flags: ['--max-semi-space-size=4', '--no-maglev', '--no-allocation-site-pretenuring'] });
   });
 
   it('refuses a start:prod it could not repeat exactly', () => {
