@@ -1,10 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { generationKey } from '../src/cache/cache-keys';
 import { CacheStats } from '../src/cache/cache-stats';
 import { MetricsService } from '../src/metrics/metrics.service';
 import { RedisConnection } from '../src/redis/redis-connection';
 import { createContent, createUser, event, http, signup, SignedUp, userWithRole } from './support/factories';
-import { freePort, startRedis, stopRedis } from './support/private-redis';
+import { freePort, startRedis, stopRedis, waitFor } from './support/private-redis';
 import { createTestApp, ManualClock, TestApp } from './support/test-app';
 
 // Rate limits are another module's concern; these tests read one dashboard many times.
@@ -306,6 +307,50 @@ describe('two instances on a Redis slow to take writes', () => {
     expect(after.cache_metadata.cache_key).toBe(held.cache_metadata.cache_key.replace(':g1:', ':g2:'));
     // The other organization's entry was not touched by the write: still served, unchanged.
     expect((await get(second, other, 'dashboard')).body.cache_metadata).toEqual({ ...otherComputed.cache_metadata, cache_hit: true });
+  });
+});
+
+describe('two instances on a Redis that refuses writes for a while', () => {
+  let server: ChildProcess;
+  let first: TestApp;
+  let second: TestApp;
+  beforeAll(async () => {
+    // A private Redis: refusing its writes must not touch the other spec files' Redis.
+    const port = await freePort();
+    server = await startRedis(port);
+    const shared = { ...env, REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_KEY_PREFIX: `t${randomBytes(4).toString('hex')}` };
+    first = await createTestApp({ env: shared });
+    second = await createTestApp({ env: shared });
+  });
+  afterAll(async () => {
+    await first?.close();
+    await second?.close();
+    await stopRedis(server);
+  });
+
+  it('applies a refused invalidation once Redis takes writes again, with no read on the writing instance', async () => {
+    const org = await signup(first);
+    expect((await get(second, org, 'dashboard')).body.cache_metadata.cache_hit).toBe(false);
+    const held = (await get(second, org, 'dashboard')).body;
+    expect([held.cache_metadata.cache_hit, held.user_metrics.total_users]).toEqual([true, 1]);
+
+    // Every write is refused (NOREPLICAS: no replica is connected) while reads and PINGs are answered: the connection
+    // stays up, so no reconnect retries the move the next write fails to make.
+    const redis = first.get(RedisConnection).client!;
+    await redis.sendCommand(['CONFIG', 'SET', 'min-replicas-to-write', '1']);
+    const generation = () => redis.get(generationKey(first.config.REDIS_KEY_PREFIX, org.organization.id));
+    try {
+      await createUser(first, org.token);
+      expect(await generation()).toBe('1');
+    } finally {
+      await redis.sendCommand(['CONFIG', 'SET', 'min-replicas-to-write', '0']);
+    }
+
+    // No read on the first instance from here on: it applies its pending move by itself.
+    await waitFor(async () => (await generation()) === '2', 'the refused move to be applied', 10_000);
+    const after = (await get(second, org, 'dashboard')).body;
+    expect([after.cache_metadata.cache_hit, after.user_metrics.total_users]).toEqual([false, 2]);
+    expect(after.cache_metadata.cache_key).toBe(held.cache_metadata.cache_key.replace(':g1:', ':g2:'));
   });
 });
 

@@ -133,8 +133,9 @@ describe('Redis Cluster (REDIS_CLUSTER_URLS)', () => {
     }
     await waitFor(() => a.get(RedisConnection).isReady && channelLive(a), 'the instance to reach every master again', 30_000);
     await http(a).get('/health/ready').expect(200);
-    // Caching resumes once the move missed during the outage is retried (on reconnect, else before a read); a cache call
-    // that fails just after the master's return makes the cache skip Redis for a second. Every answer must be fresh.
+    // Caching resumes once the move missed during the outage is retried (on reconnect, every second, and before a
+    // read); a cache call that fails just after the master's return makes the cache skip Redis for a second. Every
+    // answer must be fresh.
     await waitFor(async () => {
       const body = (await get(a, admin, DASHBOARD).expect(200)).body;
       expect(body.user_metrics.total_users).toBe(2);

@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 import { ReadReplicas } from '../database/read-replicas.js';
 import { RedisConnection } from '../redis/redis-connection.js';
@@ -29,19 +29,28 @@ const MAX_KNOWN_ORGANIZATIONS = 10_000;
 const MOVE_TIMEOUT_MS = 2_000;
 
 /**
+ * While a move is pending it is also retried this often: a Redis that refused it without dropping the connection (a
+ * write refused, a reply lost) brings no reconnect, and other instances would keep the old generation until a read.
+ */
+const PENDING_RETRY_MS = 1_000;
+
+/**
  * One counter per organization, part of every cache key: moving it orphans all of the organization's
  * entries at once (they expire by TTL), without scanning keys and without touching other organizations.
  * In Redis (INCR) so every instance sees it; in process memory in the embedded mode.
  */
 @Injectable()
-export class CacheGenerations implements OnModuleInit {
+export class CacheGenerations implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('MetricsCache');
   /** The embedded mode's counters; with Redis, the last value read (named in cache_key while Redis is away). */
   private readonly memory = new Map<string, number>();
   /** The embedded-Redis mode's last write positions (replicas with no Redis: one instance). */
   private readonly memoryWrites = new Map<string, string>();
-  /** Organizations whose move failed while Redis was away: retried before their next read and on reconnect. */
+  /** Organizations whose move failed while Redis was away: retried before their next read, on reconnect and every second. */
   private readonly pending = new Set<string>();
+  private retryTimer?: NodeJS.Timeout;
+  private retrying?: Promise<void>;
+  private closed = false;
   /** With Redis: generations known to be current, learnt while the channel was live (cleared when it is not). */
   private readonly fresh = new Map<string, number>();
 
@@ -61,6 +70,11 @@ export class CacheGenerations implements OnModuleInit {
       moved: (organizationId, generation) => this.learn(organizationId, generation, this.channel.epoch),
       lost: () => this.fresh.clear(),
     });
+  }
+
+  onModuleDestroy(): void {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
   }
 
   /**
@@ -116,6 +130,7 @@ export class CacheGenerations implements OnModuleInit {
         this.logger.warn(`Could not invalidate the metrics cache of ${organizationId} (retried when Redis returns): ${(error as Error).message}`);
       }
       this.pending.add(organizationId);
+      this.scheduleRetry();
       return false;
     }
   }
@@ -152,7 +167,27 @@ export class CacheGenerations implements OnModuleInit {
     this.fresh.set(organizationId, value);
   }
 
-  private async retryPending(): Promise<void> {
-    for (const organizationId of [...this.pending]) await this.move(organizationId);
+  /**
+   * One pass over the pending moves at a time (reconnect and timer may both ask). It stops at the first that fails
+   * again, Redis being still unavailable (each try asks the primary its WAL position); that failure schedules the next.
+   */
+  private retryPending(): Promise<void> {
+    this.retrying ??= (async () => {
+      try {
+        for (const organizationId of [...this.pending]) if (!(await this.move(organizationId))) break;
+      } finally {
+        this.retrying = undefined;
+      }
+    })();
+    return this.retrying;
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer !== undefined || this.closed) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.retryPending();
+    }, PENDING_RETRY_MS);
+    this.retryTimer.unref();
   }
 }
