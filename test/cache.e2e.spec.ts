@@ -311,15 +311,20 @@ describe('two instances on a Redis slow to take writes, or refusing them', () =>
 
   it('applies a refused invalidation once Redis takes writes again, with no read on the writing instance', async () => {
     const org = await signup(first);
+    const other = await signup(first);
     expect((await get(second, org, 'dashboard')).body.cache_metadata.cache_hit).toBe(false);
     const held = (await get(second, org, 'dashboard')).body;
     expect([held.cache_metadata.cache_hit, held.user_metrics.total_users]).toEqual([true, 1]);
+    expect((await get(second, other, 'dashboard')).body.cache_metadata.cache_hit).toBe(false);
+    const otherHeld = (await get(second, other, 'dashboard')).body;
+    expect(otherHeld.cache_metadata.cache_hit).toBe(true);
 
     // Every write is refused (NOREPLICAS: no replica is connected) while reads and PINGs are answered: the connection
     // stays up, so no reconnect retries the move the next write fails to make.
     const redis = first.get(RedisConnection).client!;
     await redis.sendCommand(['CONFIG', 'SET', 'min-replicas-to-write', '1']);
-    const generation = () => redis.get(generationKey(first.config.REDIS_KEY_PREFIX, org.organization.id));
+    const generationOf = (account: SignedUp) => redis.get(generationKey(first.config.REDIS_KEY_PREFIX, account.organization.id));
+    const generation = () => generationOf(org);
     try {
       await createUser(first, org.token);
       expect(await generation()).toBe('1');
@@ -332,6 +337,9 @@ describe('two instances on a Redis slow to take writes, or refusing them', () =>
     const after = (await get(second, org, 'dashboard')).body;
     expect([after.cache_metadata.cache_hit, after.user_metrics.total_users]).toEqual([false, 2]);
     expect(after.cache_metadata.cache_key).toBe(held.cache_metadata.cache_key.replace(':g1:', ':g2:'));
+    // The retry moved only the organization that was written to: the other's entry is still served, unchanged.
+    expect(await generationOf(other)).toBe('1');
+    expect((await get(second, other, 'dashboard')).body).toEqual(otherHeld);
   });
 });
 
