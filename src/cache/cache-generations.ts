@@ -46,7 +46,7 @@ export class CacheGenerations implements OnModuleInit, OnModuleDestroy {
   private readonly memory = new Map<string, number>();
   /** The embedded-Redis mode's last write positions (replicas with no Redis: one instance). */
   private readonly memoryWrites = new Map<string, string>();
-  /** Organizations whose move failed while Redis was away: retried before their next read, on reconnect and every second. */
+  /** Organizations whose move failed (Redis away or refusing it): retried before their next read, on reconnect, every second. */
   private readonly pending = new Set<string>();
   private retryTimer?: NodeJS.Timeout;
   private retrying?: Promise<void>;
@@ -127,7 +127,7 @@ export class CacheGenerations implements OnModuleInit, OnModuleDestroy {
     } catch (error) {
       // Logged once per organization and outage, not once per write.
       if (!this.pending.has(organizationId)) {
-        this.logger.warn(`Could not invalidate the metrics cache of ${organizationId} (retried when Redis returns): ${(error as Error).message}`);
+        this.logger.warn(`Could not invalidate the metrics cache of ${organizationId} (retried every second until Redis takes it): ${(error as Error).message}`);
       }
       this.pending.add(organizationId);
       this.scheduleRetry();
