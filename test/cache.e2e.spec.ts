@@ -290,12 +290,18 @@ describe('two instances on a Redis slow to take writes, or refusing them', () =>
     await stopRedis(server);
   });
 
-  it('answers a write only once its invalidation is in Redis, so the other instance recomputes right after it', async () => {
+  /** Two new organizations of one user each, the first's dashboard held by the second instance (computed, then a hit). */
+  async function twoOrganizationsOneHeld() {
     const org = await signup(first);
     const other = await signup(first);
     expect((await get(second, org, 'dashboard')).body.cache_metadata.cache_hit).toBe(false);
     const held = (await get(second, org, 'dashboard')).body;
     expect([held.cache_metadata.cache_hit, held.user_metrics.total_users]).toEqual([true, 1]);
+    return { org, other, held };
+  }
+
+  it('answers a write only once its invalidation is in Redis, so the other instance recomputes right after it', async () => {
+    const { org, other, held } = await twoOrganizationsOneHeld();
     const otherComputed = (await get(second, other, 'dashboard')).body;
 
     // For the next 700 ms Redis runs no write (the generation's move among them) and still answers reads and PINGs,
@@ -310,11 +316,7 @@ describe('two instances on a Redis slow to take writes, or refusing them', () =>
   });
 
   it('applies a refused invalidation once Redis takes writes again, with no read on the writing instance', async () => {
-    const org = await signup(first);
-    const other = await signup(first);
-    expect((await get(second, org, 'dashboard')).body.cache_metadata.cache_hit).toBe(false);
-    const held = (await get(second, org, 'dashboard')).body;
-    expect([held.cache_metadata.cache_hit, held.user_metrics.total_users]).toEqual([true, 1]);
+    const { org, other, held } = await twoOrganizationsOneHeld();
     expect((await get(second, other, 'dashboard')).body.cache_metadata.cache_hit).toBe(false);
     const otherHeld = (await get(second, other, 'dashboard')).body;
     expect(otherHeld.cache_metadata.cache_hit).toBe(true);
