@@ -170,6 +170,7 @@ export class CacheGenerations implements OnModuleInit, OnModuleDestroy {
   /**
    * One pass over the pending moves at a time (reconnect and timer may both ask). It stops at the first that fails
    * again, Redis being still unavailable (each try asks the primary its WAL position); that failure schedules the next.
+   * A move that failed while a pass was under way is not in the pass: what is still pending at its end is scheduled.
    */
   private retryPending(): Promise<void> {
     this.retrying ??= (async () => {
@@ -177,6 +178,7 @@ export class CacheGenerations implements OnModuleInit, OnModuleDestroy {
         for (const organizationId of [...this.pending]) if (!(await this.move(organizationId))) break;
       } finally {
         this.retrying = undefined;
+        if (this.pending.size > 0) this.scheduleRetry();
       }
     })();
     return this.retrying;

@@ -1,0 +1,109 @@
+import { Logger } from '@nestjs/common';
+import type { AppConfig } from '../config/app-config';
+import type { ReadReplicas } from '../database/read-replicas';
+import type { RedisConnection } from '../redis/redis-connection';
+import type { ChangeNotifier } from '../tenancy/change-notifier';
+import { CacheGenerations } from './cache-generations';
+import type { GenerationChannel } from './generation-channel';
+import type { RedisCircuit } from './redis-circuit';
+
+/** One move sent to Redis, settled by the test: taken (the new generation) or refused. */
+interface SentMove {
+  organizationId: string;
+  settle(taken: boolean): void;
+}
+
+/** CacheGenerations over a Redis whose every move the test answers, and no replica. */
+function generationsWithHeldMoves() {
+  const sent: SentMove[] = [];
+  const channel = {
+    live: false,
+    epoch: 0,
+    listen: () => undefined,
+    move: (organizationId: string) =>
+      new Promise<number>((resolve, reject) =>
+        sent.push({ organizationId, settle: (taken) => (taken ? resolve(2) : reject(new Error('NOREPLICAS Not enough good replicas to write.'))) }),
+      ),
+  };
+  const generations = new CacheGenerations(
+    { enabled: true, run: <T>(call: () => Promise<T>) => call() } as unknown as RedisCircuit,
+    { onReady: () => undefined } as unknown as RedisConnection,
+    { REDIS_KEY_PREFIX: 'spec' } as AppConfig,
+    { subscribe: () => undefined } as unknown as ChangeNotifier,
+    channel as unknown as GenerationChannel,
+    { primaryPosition: async () => null } as unknown as ReadReplicas,
+  );
+  generations.onModuleInit();
+  return { generations, sent };
+}
+
+/** Lets a move reach Redis: it asks the primary its position first (a promise), then sends. */
+const flush = () => jest.advanceTimersByTimeAsync(0);
+
+describe('CacheGenerations: pending moves', () => {
+  beforeEach(() => {
+    jest.useFakeTimers();
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+  });
+  afterEach(() => {
+    jest.useRealTimers();
+    jest.restoreAllMocks();
+  });
+
+  it('retries a refused move a second later, and stops once Redis takes it', async () => {
+    const { generations, sent } = generationsWithHeldMoves();
+    const write = generations.move('org-a');
+    await flush();
+    sent[0].settle(false);
+    expect(await write).toBe(false);
+    expect(generations.knownCurrent('org-a')).toBeUndefined();
+
+    await jest.advanceTimersByTimeAsync(999);
+    expect(sent).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(sent.map((move) => move.organizationId)).toEqual(['org-a', 'org-a']);
+    sent[1].settle(true);
+    await jest.advanceTimersByTimeAsync(5_000);
+    expect(sent).toHaveLength(2);
+    generations.onModuleDestroy();
+  });
+
+  it('retries a move refused while a retry pass was under way, once that pass ends', async () => {
+    const { generations, sent } = generationsWithHeldMoves();
+    const first = generations.move('org-a');
+    await flush();
+    sent[0].settle(false);
+    await first;
+    // The timer's pass takes org-a's move to Redis, which is slow to answer it.
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(sent.map((move) => move.organizationId)).toEqual(['org-a', 'org-a']);
+
+    // Meanwhile a write to org-b is refused: it is not in the pass under way, and the next tick finds that pass busy.
+    const second = generations.move('org-b');
+    await flush();
+    sent[2].settle(false);
+    expect(await second).toBe(false);
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(sent).toHaveLength(3);
+
+    // The pass ends with org-a moved; org-b, still pending, is tried a second later with no read or reconnect.
+    sent[1].settle(true);
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(sent.map((move) => move.organizationId)).toEqual(['org-a', 'org-a', 'org-b', 'org-b']);
+    sent[3].settle(true);
+    await jest.advanceTimersByTimeAsync(5_000);
+    expect(sent).toHaveLength(4);
+    generations.onModuleDestroy();
+  });
+
+  it('schedules nothing once the module is destroyed', async () => {
+    const { generations, sent } = generationsWithHeldMoves();
+    generations.onModuleDestroy();
+    const write = generations.move('org-a');
+    await flush();
+    sent[0].settle(false);
+    await write;
+    await jest.advanceTimersByTimeAsync(5_000);
+    expect(sent).toHaveLength(1);
+  });
+});
