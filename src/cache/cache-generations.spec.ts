@@ -13,6 +13,9 @@ interface SentMove {
   settle(taken: boolean): void;
 }
 
+/** Lets a move reach Redis: it asks the primary its position first (a promise), then sends. */
+const flush = () => jest.advanceTimersByTimeAsync(0);
+
 /** CacheGenerations over a Redis whose every move the test answers, and no replica. */
 function generationsWithHeldMoves() {
   const sent: SentMove[] = [];
@@ -34,11 +37,15 @@ function generationsWithHeldMoves() {
     { primaryPosition: async () => null } as unknown as ReadReplicas,
   );
   generations.onModuleInit();
-  return { generations, sent };
+  /** A write's move, refused by Redis: what move() answers (false, the organization left pending). */
+  const refusedMove = async (organizationId: string) => {
+    const moved = generations.move(organizationId);
+    await flush();
+    (sent.at(-1) as SentMove).settle(false);
+    return moved;
+  };
+  return { generations, sent, refusedMove };
 }
-
-/** Lets a move reach Redis: it asks the primary its position first (a promise), then sends. */
-const flush = () => jest.advanceTimersByTimeAsync(0);
 
 describe('CacheGenerations: pending moves', () => {
   beforeEach(() => {
@@ -51,12 +58,8 @@ describe('CacheGenerations: pending moves', () => {
   });
 
   it('retries a refused move a second later, and stops once Redis takes it', async () => {
-    const { generations, sent } = generationsWithHeldMoves();
-    const write = generations.move('org-a');
-    await flush();
-    sent[0].settle(false);
-    expect(await write).toBe(false);
-    expect(generations.knownCurrent('org-a')).toBeUndefined();
+    const { generations, sent, refusedMove } = generationsWithHeldMoves();
+    expect(await refusedMove('org-a')).toBe(false);
 
     await jest.advanceTimersByTimeAsync(999);
     expect(sent).toHaveLength(1);
@@ -69,20 +72,14 @@ describe('CacheGenerations: pending moves', () => {
   });
 
   it('retries a move refused while a retry pass was under way, once that pass ends', async () => {
-    const { generations, sent } = generationsWithHeldMoves();
-    const first = generations.move('org-a');
-    await flush();
-    sent[0].settle(false);
-    await first;
+    const { generations, sent, refusedMove } = generationsWithHeldMoves();
+    expect(await refusedMove('org-a')).toBe(false);
     // The timer's pass takes org-a's move to Redis, which is slow to answer it.
     await jest.advanceTimersByTimeAsync(1_000);
     expect(sent.map((move) => move.organizationId)).toEqual(['org-a', 'org-a']);
 
     // Meanwhile a write to org-b is refused: it is not in the pass under way, and the next tick finds that pass busy.
-    const second = generations.move('org-b');
-    await flush();
-    sent[2].settle(false);
-    expect(await second).toBe(false);
+    expect(await refusedMove('org-b')).toBe(false);
     await jest.advanceTimersByTimeAsync(1_000);
     expect(sent).toHaveLength(3);
 
@@ -97,12 +94,9 @@ describe('CacheGenerations: pending moves', () => {
   });
 
   it('schedules nothing once the module is destroyed', async () => {
-    const { generations, sent } = generationsWithHeldMoves();
+    const { generations, sent, refusedMove } = generationsWithHeldMoves();
     generations.onModuleDestroy();
-    const write = generations.move('org-a');
-    await flush();
-    sent[0].settle(false);
-    await write;
+    expect(await refusedMove('org-a')).toBe(false);
     await jest.advanceTimersByTimeAsync(5_000);
     expect(sent).toHaveLength(1);
   });
