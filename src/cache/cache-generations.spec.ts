@@ -44,7 +44,12 @@ function generationsWithHeldMoves() {
     (sent.at(-1) as SentMove).settle(false);
     return moved;
   };
-  return { generations, sent, refusedMove };
+  /** The organizations of the moves sent so far, `ms` later. */
+  const sentAfter = async (ms: number) => {
+    await jest.advanceTimersByTimeAsync(ms);
+    return sent.map((move) => move.organizationId);
+  };
+  return { generations, sent, refusedMove, sentAfter };
 }
 
 describe('CacheGenerations: pending moves', () => {
@@ -58,46 +63,38 @@ describe('CacheGenerations: pending moves', () => {
   });
 
   it('retries a refused move a second later, and stops once Redis takes it', async () => {
-    const { generations, sent, refusedMove } = generationsWithHeldMoves();
+    const { generations, sent, refusedMove, sentAfter } = generationsWithHeldMoves();
     expect(await refusedMove('org-a')).toBe(false);
 
-    await jest.advanceTimersByTimeAsync(999);
-    expect(sent).toHaveLength(1);
-    await jest.advanceTimersByTimeAsync(1);
-    expect(sent.map((move) => move.organizationId)).toEqual(['org-a', 'org-a']);
+    expect(await sentAfter(999)).toEqual(['org-a']);
+    expect(await sentAfter(1)).toEqual(['org-a', 'org-a']);
     sent[1].settle(true);
-    await jest.advanceTimersByTimeAsync(5_000);
-    expect(sent).toHaveLength(2);
+    expect(await sentAfter(5_000)).toEqual(['org-a', 'org-a']);
     generations.onModuleDestroy();
   });
 
   it('retries a move refused while a retry pass was under way, once that pass ends', async () => {
-    const { generations, sent, refusedMove } = generationsWithHeldMoves();
+    const { generations, sent, refusedMove, sentAfter } = generationsWithHeldMoves();
     expect(await refusedMove('org-a')).toBe(false);
     // The timer's pass takes org-a's move to Redis, which is slow to answer it.
-    await jest.advanceTimersByTimeAsync(1_000);
-    expect(sent.map((move) => move.organizationId)).toEqual(['org-a', 'org-a']);
+    expect(await sentAfter(1_000)).toEqual(['org-a', 'org-a']);
 
     // Meanwhile a write to org-b is refused: it is not in the pass under way, and the next tick finds that pass busy.
     expect(await refusedMove('org-b')).toBe(false);
-    await jest.advanceTimersByTimeAsync(1_000);
-    expect(sent).toHaveLength(3);
+    expect(await sentAfter(1_000)).toEqual(['org-a', 'org-a', 'org-b']);
 
     // The pass ends with org-a moved; org-b, still pending, is tried a second later with no read or reconnect.
     sent[1].settle(true);
-    await jest.advanceTimersByTimeAsync(1_000);
-    expect(sent.map((move) => move.organizationId)).toEqual(['org-a', 'org-a', 'org-b', 'org-b']);
+    expect(await sentAfter(1_000)).toEqual(['org-a', 'org-a', 'org-b', 'org-b']);
     sent[3].settle(true);
-    await jest.advanceTimersByTimeAsync(5_000);
-    expect(sent).toHaveLength(4);
+    expect(await sentAfter(5_000)).toEqual(['org-a', 'org-a', 'org-b', 'org-b']);
     generations.onModuleDestroy();
   });
 
   it('schedules nothing once the module is destroyed', async () => {
-    const { generations, sent, refusedMove } = generationsWithHeldMoves();
+    const { generations, refusedMove, sentAfter } = generationsWithHeldMoves();
     generations.onModuleDestroy();
     expect(await refusedMove('org-a')).toBe(false);
-    await jest.advanceTimersByTimeAsync(5_000);
-    expect(sent).toHaveLength(1);
+    expect(await sentAfter(5_000)).toEqual(['org-a']);
   });
 });
