@@ -91,6 +91,25 @@ describe('CacheGenerations: pending moves', () => {
     generations.onModuleDestroy();
   });
 
+  it('does not make again, later in a pass, a move made meanwhile', async () => {
+    const { generations, sent, refusedMove, sentAfter } = generationsWithHeldMoves();
+    expect(await refusedMove('org-a')).toBe(false);
+    expect(await refusedMove('org-b')).toBe(false);
+    // The pass starts with org-a, slow to be answered; org-b is still to come in it.
+    expect(await sentAfter(1_000)).toEqual(['org-a', 'org-b', 'org-a']);
+
+    // Meanwhile org-b's move is made (a newer write's, or a read's retry) and taken.
+    const moved = generations.move('org-b');
+    await flush();
+    sent[3].settle(true);
+    expect(await moved).toBe(true);
+
+    // The pass goes on past org-b without moving it a second time.
+    sent[2].settle(true);
+    expect(await sentAfter(5_000)).toEqual(['org-a', 'org-b', 'org-a', 'org-b']);
+    generations.onModuleDestroy();
+  });
+
   it('schedules nothing once the module is destroyed', async () => {
     const { generations, refusedMove, sentAfter } = generationsWithHeldMoves();
     generations.onModuleDestroy();

@@ -170,12 +170,15 @@ export class CacheGenerations implements OnModuleInit, OnModuleDestroy {
   /**
    * One pass over the pending moves at a time (reconnect and timer may both ask). It stops at the first that fails
    * again, Redis being still unavailable (each try asks the primary its WAL position); that failure schedules the next.
-   * A move that failed while a pass was under way is not in the pass: what is still pending at its end is scheduled.
+   * A move that failed while a pass was under way is not in the pass: what is still pending at its end is scheduled;
+   * one made meanwhile (a read's retry, a newer write's move) is not made again.
    */
   private retryPending(): Promise<void> {
     this.retrying ??= (async () => {
       try {
-        for (const organizationId of [...this.pending]) if (!(await this.move(organizationId))) break;
+        for (const organizationId of [...this.pending]) {
+          if (this.pending.has(organizationId) && !(await this.move(organizationId))) break;
+        }
       } finally {
         this.retrying = undefined;
         if (this.pending.size > 0) this.scheduleRetry();
