@@ -321,9 +321,17 @@ describe('two instances on a Redis slow to take writes, or refusing them', () =>
     const otherHeld = (await get(second, other, 'dashboard')).body;
     expect(otherHeld.cache_metadata.cache_hit).toBe(true);
 
+    // First a reconnect with nothing pending, as at start-up: the pass it runs has nothing to move and must leave the
+    // retries working.
+    const redis = first.get(RedisConnection).client!;
+    const clientId = String(await redis.sendCommand(['CLIENT', 'ID']));
+    await second.get(RedisConnection).client!.sendCommand(['CLIENT', 'KILL', 'ID', clientId]);
+    // A command sent while the killed socket closes fails; one sent after is answered on the new connection.
+    const currentId = () => redis.sendCommand(['CLIENT', 'ID']).then(String, () => clientId);
+    await waitFor(async () => (await currentId()) !== clientId, 'the first instance to reconnect', 10_000);
+
     // Every write is refused (NOREPLICAS: no replica is connected) while reads and PINGs are answered: the connection
     // stays up, so no reconnect retries the move the next write fails to make.
-    const redis = first.get(RedisConnection).client!;
     await redis.sendCommand(['CONFIG', 'SET', 'min-replicas-to-write', '1']);
     const generationOf = (account: SignedUp) => redis.get(generationKey(first.config.REDIS_KEY_PREFIX, account.organization.id));
     const generation = () => generationOf(org);

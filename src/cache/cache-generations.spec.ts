@@ -19,6 +19,7 @@ const flush = () => jest.advanceTimersByTimeAsync(0);
 /** CacheGenerations over a Redis whose every move the test answers, and no replica. */
 function generationsWithHeldMoves() {
   const sent: SentMove[] = [];
+  const readyListeners: (() => void)[] = [];
   const channel = {
     live: false,
     epoch: 0,
@@ -30,7 +31,7 @@ function generationsWithHeldMoves() {
   };
   const generations = new CacheGenerations(
     { enabled: true, run: <T>(call: () => Promise<T>) => call() } as unknown as RedisCircuit,
-    { onReady: () => undefined } as unknown as RedisConnection,
+    { onReady: (listener: () => void) => readyListeners.push(listener) } as unknown as RedisConnection,
     { REDIS_KEY_PREFIX: 'spec' } as AppConfig,
     { subscribe: () => undefined } as unknown as ChangeNotifier,
     channel as unknown as GenerationChannel,
@@ -49,7 +50,9 @@ function generationsWithHeldMoves() {
     await jest.advanceTimersByTimeAsync(ms);
     return sent.map((move) => move.organizationId);
   };
-  return { generations, sent, refusedMove, sentAfter };
+  /** Redis (re)connected: what the connection tells its listeners. */
+  const redisReady = () => readyListeners.forEach((listener) => listener());
+  return { generations, sent, refusedMove, sentAfter, redisReady };
 }
 
 describe('CacheGenerations: pending moves', () => {
@@ -107,6 +110,24 @@ describe('CacheGenerations: pending moves', () => {
     // The pass goes on past org-b without moving it a second time.
     sent[2].settle(true);
     expect(await sentAfter(5_000)).toEqual(['org-a', 'org-b', 'org-a', 'org-b']);
+    generations.onModuleDestroy();
+  });
+
+  it('still retries after Redis became ready with no move pending', async () => {
+    const { generations, sent, refusedMove, sentAfter, redisReady } = generationsWithHeldMoves();
+    // Start-up (and any reconnect with nothing pending) runs a pass that has nothing to move.
+    redisReady();
+    await flush();
+
+    expect(await refusedMove('org-a')).toBe(false);
+    expect(await sentAfter(1_000)).toEqual(['org-a', 'org-a']);
+    sent[1].settle(false);
+    // A reconnect retries it at once as well.
+    await flush();
+    redisReady();
+    expect(await sentAfter(0)).toEqual(['org-a', 'org-a', 'org-a']);
+    sent[2].settle(true);
+    expect(await sentAfter(5_000)).toEqual(['org-a', 'org-a', 'org-a']);
     generations.onModuleDestroy();
   });
 

@@ -174,17 +174,19 @@ export class CacheGenerations implements OnModuleInit, OnModuleDestroy {
    * one made meanwhile (a read's retry, a newer write's move) is not made again.
    */
   private retryPending(): Promise<void> {
-    this.retrying ??= (async () => {
-      try {
-        for (const organizationId of [...this.pending]) {
-          if (this.pending.has(organizationId) && !(await this.move(organizationId))) break;
-        }
-      } finally {
-        this.retrying = undefined;
-        if (this.pending.size > 0) this.scheduleRetry();
-      }
-    })();
+    // Cleared in a reaction, never synchronously: a pass with nothing to move ends before `??=` would store it, and
+    // clearing first would leave that settled pass in place, every later pass skipped.
+    this.retrying ??= this.retryPass().finally(() => {
+      this.retrying = undefined;
+      if (this.pending.size > 0) this.scheduleRetry();
+    });
     return this.retrying;
+  }
+
+  private async retryPass(): Promise<void> {
+    for (const organizationId of [...this.pending]) {
+      if (this.pending.has(organizationId) && !(await this.move(organizationId))) break;
+    }
   }
 
   private scheduleRetry(): void {
