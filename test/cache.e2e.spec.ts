@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { CacheGenerations } from '../src/cache/cache-generations';
 import { generationKey } from '../src/cache/cache-keys';
 import { CacheStats } from '../src/cache/cache-stats';
 import { MetricsService } from '../src/metrics/metrics.service';
@@ -344,6 +345,8 @@ describe('two instances on a Redis slow to take writes, or refusing them', () =>
 
     // No read on the first instance from here on: it applies its pending move by itself.
     await waitFor(async () => (await generation()) === '2', 'the refused move to be applied', 10_000);
+    // The move reaches the second instance as a message of its own, which may still be on its way when the counter is read.
+    await waitFor(() => second.get(CacheGenerations).knownCurrent(org.organization.id) === 2, 'the second instance to hear the move', 5_000);
     const after = (await get(second, org, 'dashboard')).body;
     expect([after.cache_metadata.cache_hit, after.user_metrics.total_users]).toEqual([false, 2]);
     expect(after.cache_metadata.cache_key).toBe(held.cache_metadata.cache_key.replace(':g1:', ':g2:'));
