@@ -322,8 +322,8 @@ describe('two instances on a Redis slow to take writes, or refusing them', () =>
     const otherHeld = (await get(second, other, 'dashboard')).body;
     expect(otherHeld.cache_metadata.cache_hit).toBe(true);
 
-    // First a reconnect with nothing pending, as at start-up: the pass it runs has nothing to move and must leave the
-    // retries working.
+    // First a reconnect with nothing pending: the retry pass every reconnect runs has nothing to move, and must leave
+    // the retries working.
     const redis = first.get(RedisConnection).client!;
     const clientId = String(await redis.sendCommand(['CLIENT', 'ID']));
     await second.get(RedisConnection).client!.sendCommand(['CLIENT', 'KILL', 'ID', clientId]);

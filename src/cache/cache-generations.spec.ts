@@ -115,7 +115,7 @@ describe('CacheGenerations: pending moves', () => {
 
   it('still retries after Redis became ready with no move pending', async () => {
     const { generations, sent, refusedMove, sentAfter, redisReady } = generationsWithHeldMoves();
-    // Start-up (and any reconnect with nothing pending) runs a pass that has nothing to move.
+    // A reconnect with nothing pending runs a retry pass that has nothing to move.
     redisReady();
     await flush();
 
